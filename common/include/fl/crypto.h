@@ -1,0 +1,65 @@
+// Thin wrappers over libsodium 1.0.18. Every random or cryptographic operation of the
+// project goes through here.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "fl/status.h"
+
+namespace fl::crypto {
+
+constexpr size_t kKeyBytes = 32;
+using PublicKey = std::array<uint8_t, kKeyBytes>;
+
+// A 32-byte secret that is wiped (sodium_memzero) when destroyed.
+class SecretKey {
+ public:
+  SecretKey() { bytes_.fill(0); }
+  ~SecretKey();
+  SecretKey(const SecretKey& other) = default;
+  SecretKey& operator=(const SecretKey& other) = default;
+  uint8_t* data() { return bytes_.data(); }
+  const uint8_t* data() const { return bytes_.data(); }
+  static constexpr size_t size() { return kKeyBytes; }
+
+ private:
+  std::array<uint8_t, kKeyBytes> bytes_;
+};
+
+// Must be called once before any other function here (idempotent, thread-safe).
+Status Init();
+
+void RandomBytes(void* out, size_t n);
+SecretKey RandomKey();
+
+struct X25519KeyPair {
+  PublicKey public_key;
+  SecretKey secret_key;
+};
+X25519KeyPair GenerateX25519();
+
+// Raw X25519 agreement. Fails for low-order peer keys (all-zero shared point).
+StatusOr<SecretKey> X25519Agree(const SecretKey& own_secret, const PublicKey& peer_public);
+
+// Keyed BLAKE2b: key = H_key(label || context), 32 bytes. Used as the KDF (libsodium
+// 1.0.18 has no HKDF); `label` separates uses, `context` binds session, round, ids.
+SecretKey DeriveKey(const SecretKey& input_key, std::string_view label,
+                    const std::vector<uint8_t>& context);
+
+// Fills `out` with the ChaCha20 (IETF) keystream of `key`, nonce 0, starting at block
+// `first_block` (64-byte blocks), as little-endian 32-bit words.
+void ChaCha20Words(const SecretKey& key, uint64_t first_block, uint32_t* out, size_t n_words);
+
+// Adds (sign = +1) or subtracts (sign = -1) the keystream of `key` to `vec` mod 2^32.
+void AddChaCha20Mask(const SecretKey& key, int sign, uint32_t* vec, size_t n);
+
+// Generic hash of bytes (BLAKE2b-256), e.g. for fingerprints.
+std::array<uint8_t, 32> Hash(const void* data, size_t n);
+
+std::string ToHex(const uint8_t* data, size_t n);
+
+}  // namespace fl::crypto

@@ -1,0 +1,18 @@
+// Small file helpers. Writes are atomic: a temporary file in the same directory is
+// written, flushed to disk and renamed over the target, so readers and crashes never
+// see a torn file.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "fl/status.h"
+
+namespace fl {
+
+Status AtomicWriteFile(const std::string& path, std::string_view contents);
+StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes = size_t{1} << 32);
+Status MakeDirs(const std::string& path);
+bool FileExists(const std::string& path);
+
+}  // namespace fl

@@ -1,0 +1,44 @@
+// The training plan: what every worker trains in a federation. It is written once in
+// the coordinator's config, validated there at start-up, and sent to each worker in
+// WELCOME as JSON (the coordinator never builds the model itself).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fl/config_reader.h"
+#include "fl/status.h"
+
+namespace fl {
+
+struct ModelPlan {
+  std::string name = "mlp";          // "logreg" | "mlp" (tables) | "cnn" (images)
+  std::vector<double> hidden = {32}; // mlp: hidden layer widths
+  int64_t channels = 16;             // cnn: channels of the first conv block (doubles per block)
+  double dropout = 0.0;              // mlp/cnn: dropout before the last layer
+  uint64_t init_seed = 1;            // seed of the initial weights (one worker makes them)
+};
+
+struct TrainingPlan {
+  std::string optimizer = "adam";    // "sgd" | "adam"
+  double learning_rate = 0.01;
+  double momentum = 0.0;             // sgd only
+  double weight_decay = 0.0;
+  int64_t epochs = 1;                // local epochs per round
+  int64_t batch_size = 32;
+  uint64_t seed = 1;                 // data order and dropout; each worker adds its id
+};
+
+struct Plan {
+  ModelPlan model;
+  TrainingPlan training;
+};
+
+// Reads a plan object; errors are recorded in `reader` (use reader.Finish()).
+void ReadPlan(ConfigReader& reader, Plan* plan);
+StatusOr<Plan> ParsePlan(const nlohmann::json& j, const std::string& what);
+nlohmann::json PlanToJson(const Plan& p);
+
+}  // namespace fl

@@ -1,0 +1,103 @@
+#include "fl/crypto.h"
+
+#include <sodium.h>
+
+#include <cstring>
+#include <mutex>
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "payload frames and keystream words assume a little-endian host");
+
+namespace fl::crypto {
+
+SecretKey::~SecretKey() { sodium_memzero(bytes_.data(), bytes_.size()); }
+
+Status Init() {
+  static std::once_flag once;
+  static int rc = 0;
+  std::call_once(once, [] { rc = sodium_init(); });
+  if (rc < 0) return Internal("libsodium initialisation failed");
+  return Status::Ok();
+}
+
+void RandomBytes(void* out, size_t n) { randombytes_buf(out, n); }
+
+SecretKey RandomKey() {
+  SecretKey k;
+  randombytes_buf(k.data(), k.size());
+  return k;
+}
+
+X25519KeyPair GenerateX25519() {
+  X25519KeyPair kp;
+  randombytes_buf(kp.secret_key.data(), kp.secret_key.size());
+  crypto_scalarmult_base(kp.public_key.data(), kp.secret_key.data());
+  return kp;
+}
+
+StatusOr<SecretKey> X25519Agree(const SecretKey& own_secret, const PublicKey& peer_public) {
+  SecretKey shared;
+  if (crypto_scalarmult(shared.data(), own_secret.data(), peer_public.data()) != 0) {
+    return InvalidArgument("peer public key is a low-order point");
+  }
+  return shared;
+}
+
+SecretKey DeriveKey(const SecretKey& input_key, std::string_view label,
+                    const std::vector<uint8_t>& context) {
+  SecretKey out;
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, input_key.data(), input_key.size(), out.size());
+  const uint64_t label_len = label.size();
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(&label_len), sizeof label_len);
+  crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(label.data()), label.size());
+  crypto_generichash_update(&st, context.data(), context.size());
+  crypto_generichash_final(&st, out.data(), out.size());
+  sodium_memzero(&st, sizeof st);
+  return out;
+}
+
+namespace {
+constexpr uint8_t kZeroNonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
+constexpr size_t kChunkWords = 4096;  // 16 KiB: stays in L1/L2 while it is consumed
+}  // namespace
+
+void ChaCha20Words(const SecretKey& key, uint64_t first_block, uint32_t* out, size_t n_words) {
+  std::memset(out, 0, n_words * sizeof(uint32_t));
+  crypto_stream_chacha20_ietf_xor_ic(reinterpret_cast<uint8_t*>(out),
+                                     reinterpret_cast<const uint8_t*>(out),
+                                     n_words * sizeof(uint32_t), kZeroNonce,
+                                     static_cast<uint32_t>(first_block), key.data());
+}
+
+void AddChaCha20Mask(const SecretKey& key, int sign, uint32_t* vec, size_t n) {
+  alignas(64) uint32_t buf[kChunkWords];
+  uint64_t block = 0;
+  for (size_t off = 0; off < n; off += kChunkWords) {
+    const size_t len = std::min(kChunkWords, n - off);
+    ChaCha20Words(key, block, buf, len);
+    block += kChunkWords * sizeof(uint32_t) / 64;
+    uint32_t* v = vec + off;
+    if (sign > 0) {
+      for (size_t i = 0; i < len; ++i) v[i] += buf[i];
+    } else {
+      for (size_t i = 0; i < len; ++i) v[i] -= buf[i];
+    }
+  }
+  sodium_memzero(buf, sizeof buf);
+}
+
+std::array<uint8_t, 32> Hash(const void* data, size_t n) {
+  std::array<uint8_t, 32> h{};
+  crypto_generichash(h.data(), h.size(), static_cast<const uint8_t*>(data), n, nullptr, 0);
+  return h;
+}
+
+std::string ToHex(const uint8_t* data, size_t n) {
+  std::string s(2 * n + 1, '\0');
+  sodium_bin2hex(s.data(), s.size(), data, n);
+  s.pop_back();
+  return s;
+}
+
+}  // namespace fl::crypto

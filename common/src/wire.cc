@@ -1,0 +1,102 @@
+#include "fl/wire.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace fl {
+
+Message MakeMessage(wire::MessageType type, const std::string& session, uint32_t round,
+                    uint32_t sender, const google::protobuf::MessageLite* body) {
+  Message m;
+  m.envelope.set_version(kProtocolVersion);
+  m.envelope.set_session(session);
+  m.envelope.set_round(round);
+  m.envelope.set_type(type);
+  m.envelope.set_sender(sender);
+  if (body) m.envelope.set_body(body->SerializeAsString());
+  return m;
+}
+
+StatusOr<wire::Envelope> ParseEnvelope(const void* data, size_t size) {
+  if (size == 0) return InvalidArgument("empty envelope frame");
+  if (size > kMaxEnvelopeBytes) {
+    return InvalidArgument("envelope of " + std::to_string(size) + " bytes exceeds the limit of " +
+                           std::to_string(kMaxEnvelopeBytes));
+  }
+  wire::Envelope e;
+  if (!e.ParseFromArray(data, static_cast<int>(size))) return InvalidArgument("envelope does not parse");
+  if (e.version() != kProtocolVersion) {
+    return InvalidArgument("protocol version " + std::to_string(e.version()) + ", expected " +
+                           std::to_string(kProtocolVersion));
+  }
+  if (!wire::MessageType_IsValid(e.type()) || e.type() == wire::MESSAGE_TYPE_UNSPECIFIED) {
+    return InvalidArgument("unknown message type " + std::to_string(static_cast<int>(e.type())));
+  }
+  if (e.payload_frames() > kMaxPayloadFrames) {
+    return InvalidArgument("too many payload frames: " + std::to_string(e.payload_frames()));
+  }
+  if (!e.session().empty() && e.session().size() != kSessionIdBytes) {
+    return InvalidArgument("session id of " + std::to_string(e.session().size()) + " bytes");
+  }
+  return e;
+}
+
+Status ExpectPayloadFrames(const Message& m, size_t n) {
+  if (m.payload.size() != n) {
+    return InvalidArgument(TypeName(m.type()) + " needs " + std::to_string(n) +
+                           " payload frame(s), got " + std::to_string(m.payload.size()));
+  }
+  return Status::Ok();
+}
+
+zmq::message_t FloatFrame(const float* data, size_t n) { return zmq::message_t(data, n * sizeof(float)); }
+
+zmq::message_t RingFrame(const RingVector& v) { return zmq::message_t(v.data(), v.size() * sizeof(uint32_t)); }
+
+StatusOr<std::vector<float>> ReadFloatFrame(const zmq::message_t& frame, size_t expected,
+                                            const char* what) {
+  if (frame.size() != expected * sizeof(float)) {
+    return InvalidArgument(std::string(what) + ": payload of " + std::to_string(frame.size()) +
+                           " bytes, expected " + std::to_string(expected * sizeof(float)));
+  }
+  std::vector<float> out(expected);
+  std::memcpy(out.data(), frame.data(), frame.size());
+  for (size_t i = 0; i < expected; ++i) {
+    if (!std::isfinite(out[i])) return InvalidArgument(std::string(what) + ": non-finite value");
+  }
+  return out;
+}
+
+StatusOr<RingVector> ReadRingFrame(const zmq::message_t& frame, size_t expected, const char* what) {
+  if (frame.size() != expected * sizeof(uint32_t)) {
+    return InvalidArgument(std::string(what) + ": payload of " + std::to_string(frame.size()) +
+                           " bytes, expected " + std::to_string(expected * sizeof(uint32_t)));
+  }
+  RingVector v(expected);
+  std::memcpy(v.data(), frame.data(), frame.size());
+  return v;
+}
+
+std::string TypeName(wire::MessageType t) { return wire::MessageType_Name(t); }
+
+}  // namespace fl
+
+namespace fl {
+Status AddRingFrame(const zmq::message_t& frame, RingVector* sum, const char* what) {
+  const size_t n = sum->size();
+  if (frame.size() != n * sizeof(uint32_t)) {
+    return InvalidArgument(std::string(what) + ": payload of " + std::to_string(frame.size()) +
+                           " bytes, expected " + std::to_string(n * sizeof(uint32_t)));
+  }
+  const auto* src = static_cast<const uint8_t*>(frame.data());
+  uint32_t* dst = sum->data();
+  constexpr size_t kChunk = 4096;
+  uint32_t buf[kChunk];
+  for (size_t off = 0; off < n; off += kChunk) {
+    const size_t len = std::min(kChunk, n - off);
+    std::memcpy(buf, src + off * sizeof(uint32_t), len * sizeof(uint32_t));
+    for (size_t i = 0; i < len; ++i) dst[off + i] += buf[i];
+  }
+  return Status::Ok();
+}
+}  // namespace fl

@@ -1,0 +1,77 @@
+// fl-coordinator: schedules rounds, relays opaque messages and sums masked updates.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "fl/cli.h"
+#include "fl/config_reader.h"
+#include "fl/log.h"
+#include "options.h"
+#include "server.h"
+
+namespace {
+
+const std::vector<fl::FlagSpec> kFlags = {
+    {"config", true, "coordinator JSON config (see configs/coordinator.json)"},
+    {"audit-dir", true, "record every payload received under this directory (docs/audit.md)"},
+    {"listen", true, "override the config's listen endpoint, e.g. tcp://0.0.0.0:7000"},
+    {"state-dir", true, "override the config's state_dir"},
+    {"log-level", true, "debug | info | warning | error (default info)"},
+    {"help", false, "show this help"},
+};
+
+void Usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: fl-coordinator --config FILE [options]\n\n"
+               "Runs the federation: admits workers, schedules rounds, relays the messages of\n"
+               "the masking protocol and sums masked updates. It never sees a single\n"
+               "hospital's update, only the cohort sum.\n\nOptions:\n%s\n"
+               "Exit codes: 0 done, 1 runtime error, 2 bad config or usage,\n"
+               "3 too few workers connected in time, 4 rounds kept failing.\n",
+               fl::FormatFlags(kFlags).c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  fl::SetLogComponent("coordinator");
+  auto args = fl::ParseArgs(argc, argv, 1, kFlags);
+  if (!args.ok()) {
+    std::fprintf(stderr, "fl-coordinator: %s\n", args.status().message().c_str());
+    return fl::kConfigErrorExit;
+  }
+  if (args->Has("help")) {
+    Usage(stdout);
+    return 0;
+  }
+  if (!args->positional.empty()) {
+    std::fprintf(stderr, "fl-coordinator: unexpected argument '%s' (see --help)\n", args->positional[0].c_str());
+    return fl::kConfigErrorExit;
+  }
+  fl::LogLevel level = fl::LogLevel::kInfo;
+  if (args->Has("log-level") && !fl::ParseLogLevel(args->Get("log-level"), &level)) {
+    std::fprintf(stderr, "fl-coordinator: --log-level must be debug, info, warning or error\n");
+    return fl::kConfigErrorExit;
+  }
+  fl::SetLogLevel(level);
+  if (!args->Has("config")) {
+    std::fprintf(stderr, "fl-coordinator: --config FILE is required (see --help)\n");
+    return fl::kConfigErrorExit;
+  }
+  const std::string path = args->Get("config");
+  auto json = fl::ParseJsonFile(path);
+  if (!json.ok()) {
+    std::fprintf(stderr, "fl-coordinator: config error: %s\n", json.status().message().c_str());
+    return fl::kConfigErrorExit;
+  }
+  auto options = fl::coordinator::ParseCoordinatorOptions(*json, path);
+  if (!options.ok()) {
+    std::fprintf(stderr, "fl-coordinator: config error: %s\n", options.status().message().c_str());
+    return fl::kConfigErrorExit;
+  }
+  if (args->Has("listen")) options->listen = args->Get("listen");
+  if (args->Has("state-dir")) options->state_dir = args->Get("state-dir");
+  fl::coordinator::Coordinator coordinator(std::move(options).value(), args->Get("audit-dir"));
+  return coordinator.Run();
+}

@@ -1,0 +1,44 @@
+#include "options.h"
+
+#include "fl/config_reader.h"
+
+namespace fl::coordinator {
+
+StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, const std::string& what) {
+  CoordinatorOptions o;
+  ConfigReader r(j, "");
+  r.Get("listen", &o.listen);
+  r.Get("min_workers", &o.min_workers, 2, 1u << 20);
+  r.Get("max_workers", &o.max_workers, 2, 1u << 20);
+  r.Get("rounds", &o.rounds, 1, 1'000'000);
+  ConfigReader conv = r.Child("convergence");
+  conv.Get("patience", &o.patience, 0, 1'000'000);
+  conv.Get("min_delta", &o.min_delta, 0.0, 1e9);
+  (void)conv.Finish();
+  ConfigReader to = r.Child("timeouts");
+  to.Get("admission_s", &o.admission_timeout_s, 0.1, 7 * 86400.0);
+  to.Get("phase_s", &o.phase_timeout_s, 0.1, 7 * 86400.0);
+  to.Get("heartbeat_s", &o.heartbeat_timeout_s, 0.5, 3600.0);
+  to.Get("final_report_s", &o.final_report_timeout_s, 0.1, 86400.0);
+  (void)to.Finish();
+  r.Get("state_dir", &o.state_dir);
+  r.Get("keep_checkpoints", &o.keep_checkpoints, 0, 1'000'000);
+  r.Get("init_checkpoint", &o.init_checkpoint);
+  r.Get("max_model_parameters", &o.max_model_parameters, 1, 1ull << 31);
+  ConfigReader sa = r.Child("secagg");
+  sa.Get("clip", &o.secagg.clip, 1e-6, 1e6);
+  sa.Get("max_total_weight", &o.secagg.max_total_weight, 1, 1ull << 30);
+  (void)sa.Finish();
+  ConfigReader plan = r.Child("plan");
+  ReadPlan(plan, &o.plan);
+  (void)plan.Finish();
+  if (o.min_workers > o.max_workers) r.Error("min_workers", "must not exceed max_workers");
+  if (o.state_dir.empty()) r.Error("state_dir", "must not be empty");
+  o.secagg.max_cohort = o.max_workers;
+  if (Status s = o.secagg.Validate(); !s.ok()) r.Error("secagg", s.message());
+  Status s = r.Finish();
+  if (!s.ok()) return InvalidArgument(what + ": " + s.message());
+  return o;
+}
+
+}  // namespace fl::coordinator

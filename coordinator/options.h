@@ -1,0 +1,38 @@
+// fl-coordinator configuration (configs/coordinator.json documents every field).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "fl/fixed_point.h"
+#include "fl/plan.h"
+#include "fl/status.h"
+
+namespace fl::coordinator {
+
+struct CoordinatorOptions {
+  std::string listen = "tcp://127.0.0.1:7000";  // ZeroMQ endpoint the ROUTER binds
+  uint32_t min_workers = 3;       // a round starts only with at least this many workers
+  uint32_t max_workers = 1000;    // admission refuses workers beyond this
+  uint64_t rounds = 10;           // round limit
+  // Convergence: stop early when the cohort's mean training loss has not improved by
+  // more than min_delta for `patience` rounds (patience 0 = never stop early).
+  uint64_t patience = 0;
+  double min_delta = 1e-4;
+  // Timeouts in seconds.
+  double admission_timeout_s = 600;  // waiting for min_workers to connect
+  double phase_timeout_s = 600;      // one protocol phase (includes local training)
+  double heartbeat_timeout_s = 10;   // a worker silent for this long has dropped
+  double final_report_timeout_s = 120;
+  std::string state_dir = "state";   // checkpoints and metrics.jsonl
+  uint64_t keep_checkpoints = 0;     // keep the newest N model versions (0 = all)
+  std::string init_checkpoint;       // optional safetensors file to start from
+  uint64_t max_model_parameters = 100'000'000;
+  FixedPointParams secagg;           // clip, max_total_weight; max_cohort = max_workers
+  Plan plan;                         // sent to every worker
+};
+
+StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, const std::string& what);
+
+}  // namespace fl::coordinator

@@ -1,0 +1,90 @@
+// The coordinator service: owns the ROUTER socket, admits workers, runs rounds, writes
+// checkpoints and metrics. Protocol logic per round lives in Round (no I/O).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fl/safetensors.h"
+#include "fl/transport.h"
+#include "options.h"
+#include "round.h"
+
+namespace fl::coordinator {
+
+using Clock = std::chrono::steady_clock;
+
+struct WorkerRecord {
+  uint32_t id = 0;
+  std::string peer;   // ZeroMQ routing id
+  std::string name;
+  Clock::time_point last_seen;
+  bool alive = true;
+};
+
+class Coordinator {
+ public:
+  // `audit_dir`: if not empty, every payload received is recorded there.
+  Coordinator(CoordinatorOptions options, std::string audit_dir);
+  // Runs the federation to the end. Returns the process exit code.
+  int Run();
+
+ private:
+  enum class WaitResult { kReady, kTimeout, kCohortLost };
+
+  Status Start();
+  // Processes messages until `ready()` holds, the deadline passes, or (when `round_` is
+  // set) a cohort member drops.
+  WaitResult PumpUntil(const std::function<bool()>& ready, Clock::time_point deadline);
+  void Dispatch(Incoming in);
+  void HandleHello(const std::string& peer, const Message& m);
+  void HandleInitModel(WorkerRecord& w, const Message& m);
+  void HandleRoundMessage(WorkerRecord& w, const Message& m);
+  void CheckLiveness();
+  void DropWorker(WorkerRecord& w, const std::string& reason, bool tell_worker);
+  void Send(const WorkerRecord& w, Message m);
+  std::vector<WorkerRecord*> AliveWorkers();
+  WorkerRecord* FindByPeer(const std::string& peer);
+
+  Status ObtainInitialModel();
+  // Runs one attempt; true if a new model version was produced.
+  bool RunRound();
+  Status CompleteRound(RingVector sum, double seconds);
+  void FinishTraining();
+  Status WriteCheckpoint();
+  Status AppendMetrics(const nlohmann::json& line);
+  void AuditPayload(const WorkerRecord& w, const Message& m);
+  bool Converged();
+
+  CoordinatorOptions options_;
+  std::string audit_dir_;
+  std::unique_ptr<RouterEndpoint> router_;
+  std::string session_;
+  std::map<uint32_t, WorkerRecord> workers_;
+  uint32_t next_worker_id_ = 1;
+  uint32_t next_round_id_ = 1;
+
+  std::optional<Checkpoint> model_;  // the global model, version = model_version_
+  uint64_t model_version_ = 0;
+  std::optional<uint32_t> init_worker_;  // worker asked for the initial model
+
+  std::unique_ptr<Round> round_;
+  bool cohort_lost_ = false;
+  std::string cohort_lost_reason_;
+  std::map<uint32_t, nlohmann::json> round_metrics_;
+  std::map<uint32_t, nlohmann::json> final_reports_;
+  bool finishing_ = false;
+
+  std::vector<std::string> metrics_lines_;
+  std::vector<double> loss_history_;
+  std::vector<uint64_t> kept_versions_;
+};
+
+}  // namespace fl::coordinator

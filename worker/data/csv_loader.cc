@@ -1,0 +1,294 @@
+#include "data/csv_loader.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <exception>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+#include "data/csv_table.h"
+#include "data/rng.h"
+
+namespace fl::data {
+namespace {
+
+constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
+
+std::string FileCtx(const std::string& path) { return "csv file '" + path + "'"; }
+
+// Echoes a field in an error message without flooding the log.
+std::string Clip(const std::string& s) {
+  constexpr size_t kMax = 40;
+  return s.size() <= kMax ? s : s.substr(0, kMax) + "...";
+}
+
+// Drops one leading '+' (which std::from_chars does not accept). False for "+-1" or "++1".
+bool StripPlus(std::string_view* v) {
+  if (v->empty() || v->front() != '+') return true;
+  v->remove_prefix(1);
+  return v->empty() || (v->front() != '+' && v->front() != '-');
+}
+
+// Parses a whole field as a double (locale independent, a leading '+' allowed). False for
+// anything that is not entirely a number. "inf"/"nan" and overflowing values parse to
+// non-finite numbers, which the caller rejects.
+bool ParseDouble(const std::string& s, double* out) {
+  std::string_view v(s);
+  if (!StripPlus(&v) || v.empty()) return false;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  if (end != v.data() + v.size()) return false;
+  if (ec == std::errc::result_out_of_range) {
+    // Overflow or underflow: strtod tells which (+-HUGE_VAL, or a tiny value / 0).
+    *out = std::strtod(std::string(v).c_str(), nullptr);
+    return true;
+  }
+  return ec == std::errc();
+}
+
+// An integer label: a decimal integer, or a number with an integral value such as "2.0".
+bool ParseIntegerLabel(const std::string& s, int64_t* out) {
+  std::string_view v(s);
+  if (!StripPlus(&v) || v.empty()) return false;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  if (ec == std::errc() && end == v.data() + v.size()) return true;
+  double d = 0.0;
+  if (!ParseDouble(s, &d) || !std::isfinite(d) || std::floor(d) != d) return false;
+  if (std::fabs(d) >= 9.0e18) return false;
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+// "30", "-1", "+2": a decimal column index (short enough not to overflow).
+bool ParseColumnIndex(const std::string& s, long long* out) {
+  std::string_view v(s);
+  if (!StripPlus(&v) || v.empty() || v.size() > 12) return false;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
+  return ec == std::errc() && end == v.data() + v.size();
+}
+
+StatusOr<size_t> ResolveLabelColumn(const CsvOptions& o, const internal::CsvTable& table,
+                                    size_t ncols) {
+  const std::string ctx = FileCtx(o.path);
+  if (o.label_column.empty()) return ncols - 1;
+  if (o.header) {
+    const auto it = std::find(table.header.begin(), table.header.end(), o.label_column);
+    if (it != table.header.end()) return static_cast<size_t>(it - table.header.begin());
+  }
+  long long idx = 0;
+  if (ParseColumnIndex(o.label_column, &idx)) {
+    const long long n = static_cast<long long>(ncols);
+    const long long resolved = idx < 0 ? idx + n : idx;
+    if (resolved < 0 || resolved >= n) {
+      return InvalidArgument(ctx + ": label column " + o.label_column + " is out of range (" +
+                             std::to_string(ncols) + " columns; use 0.." +
+                             std::to_string(ncols - 1) + " or -1..-" + std::to_string(ncols) +
+                             ")");
+    }
+    return static_cast<size_t>(resolved);
+  }
+  if (!o.header) {
+    return InvalidArgument(ctx + ": label column '" + o.label_column +
+                           "' is a name, which needs header=true (or give a column index)");
+  }
+  std::string names;
+  for (size_t i = 0; i < table.header.size() && i < 20; ++i) {
+    names += (i ? ", '" : "'") + Clip(table.header[i]) + "'";
+  }
+  if (table.header.size() > 20) names += ", ...";
+  return NotFound(ctx + ": no column named '" + o.label_column + "' in the header on line " +
+                  std::to_string(table.header_line) + " (columns: " + names + ")");
+}
+
+// Maps label strings to dense class ids; see LoadCsv for the rules.
+void MapLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y,
+               std::vector<std::string>* class_names) {
+  y->assign(raw.size(), 0);
+  class_names->clear();
+  std::vector<int64_t> ints(raw.size());
+  bool all_int = true;
+  for (size_t i = 0; i < raw.size() && all_int; ++i) all_int = ParseIntegerLabel(raw[i], &ints[i]);
+  if (all_int) {
+    std::vector<int64_t> distinct = ints;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    for (size_t i = 0; i < raw.size(); ++i) {
+      (*y)[i] = std::lower_bound(distinct.begin(), distinct.end(), ints[i]) - distinct.begin();
+    }
+    for (int64_t v : distinct) class_names->push_back(std::to_string(v));
+    return;
+  }
+  std::vector<std::string> distinct = raw;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    (*y)[i] = std::lower_bound(distinct.begin(), distinct.end(), raw[i]) - distinct.begin();
+  }
+  *class_names = std::move(distinct);
+}
+
+// Per class, shuffles the class's rows and moves round(fraction * count) of them to test.
+void StratifiedSplit(const std::vector<size_t>& rows, const std::vector<int64_t>& y,
+                     size_t num_classes, double test_fraction, uint64_t seed,
+                     std::vector<size_t>* train, std::vector<size_t>* test) {
+  std::vector<std::vector<size_t>> by_class(num_classes);
+  for (size_t r : rows) by_class[static_cast<size_t>(y[r])].push_back(r);
+  SplitMix64 rng(seed);
+  for (auto& members : by_class) {
+    rng.Shuffle(members);
+    const double want = std::round(test_fraction * static_cast<double>(members.size()));
+    const size_t n_test = std::min(members.size(), static_cast<size_t>(want));
+    test->insert(test->end(), members.begin(), members.begin() + n_test);
+    train->insert(train->end(), members.begin() + n_test, members.end());
+  }
+  std::sort(train->begin(), train->end());
+  std::sort(test->begin(), test->end());
+}
+
+// Copies the given rows of the parsed matrix into a Dataset, imputing and scaling.
+Dataset BuildDataset(const std::vector<double>& x, const std::vector<int64_t>& y, size_t nfeat,
+                     const std::vector<size_t>& rows, const std::vector<double>& mean,
+                     const std::vector<double>& scale, bool standardize, int64_t num_classes) {
+  Dataset d;
+  d.sample_shape = {static_cast<int64_t>(nfeat)};
+  d.num_classes = num_classes;
+  d.labels.reserve(rows.size());
+  d.features.reserve(rows.size() * nfeat);
+  for (size_t r : rows) {
+    d.labels.push_back(y[r]);
+    for (size_t j = 0; j < nfeat; ++j) {
+      double v = x[r * nfeat + j];
+      if (std::isnan(v)) v = mean[j];
+      if (standardize) v = (v - mean[j]) / scale[j];
+      d.features.push_back(static_cast<float>(v));
+    }
+  }
+  return d;
+}
+
+StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
+  const std::string ctx = FileCtx(o.path);
+  if (!std::isfinite(o.test_fraction) || o.test_fraction < 0.0 || o.test_fraction > 1.0) {
+    return InvalidArgument(ctx + ": test_fraction must be in [0, 1], got " +
+                           std::to_string(o.test_fraction));
+  }
+  internal::CsvFormat format;
+  format.delimiter = o.delimiter;
+  format.skip_rows = o.skip_rows;
+  format.header = o.header;
+  FL_ASSIGN_OR_RETURN(internal::CsvTable table, internal::ReadCsvFile(o.path, format));
+  if (table.records.empty()) return InvalidArgument(ctx + ": no data rows");
+  const size_t ncols = o.header ? table.header.size() : table.records.front().fields.size();
+  FL_ASSIGN_OR_RETURN(const size_t label_col, ResolveLabelColumn(o, table, ncols));
+  if (ncols < 2) {
+    return InvalidArgument(ctx + ": needs at least one feature column besides the label");
+  }
+  const size_t nfeat = ncols - 1;
+
+  CsvReport rep;
+  rep.rows_read = table.records.size();
+  rep.label_column = label_col;
+  for (size_t c = 0; c < ncols; ++c) {
+    if (c == label_col) continue;
+    rep.feature_names.push_back(o.header ? table.header[c] : "col" + std::to_string(c));
+  }
+  const auto is_missing = [&](const std::string& s) {
+    return std::find(o.missing_values.begin(), o.missing_values.end(), s) !=
+           o.missing_values.end();
+  };
+
+  // Parse: features into a dense matrix (NaN = missing), labels as strings.
+  std::vector<double> x;
+  x.reserve(table.records.size() * nfeat);
+  std::vector<std::string> raw_labels;
+  raw_labels.reserve(table.records.size());
+  for (internal::CsvRecord& rec : table.records) {
+    if (is_missing(rec.fields[label_col])) {
+      ++rep.dropped_rows;
+      continue;
+    }
+    for (size_t c = 0; c < ncols; ++c) {
+      if (c == label_col) continue;
+      const std::string& f = rec.fields[c];
+      if (is_missing(f)) {
+        x.push_back(kMissing);
+        ++rep.missing_features;
+        continue;
+      }
+      double v = 0.0;
+      const bool numeric = ParseDouble(f, &v);
+      if (!numeric || !std::isfinite(v) || std::fabs(v) > FLT_MAX) {
+        std::string where = ctx + " line " + std::to_string(rec.line) + " column " +
+                            std::to_string(c + 1);
+        if (o.header) where += " ('" + Clip(table.header[c]) + "')";
+        const char* what = !numeric             ? ": non-numeric value '"
+                           : !std::isfinite(v) ? ": non-finite value '"
+                                               : ": value out of float range '";
+        return InvalidArgument(where + what + Clip(f) + "'");
+      }
+      x.push_back(v);
+    }
+    raw_labels.push_back(std::move(rec.fields[label_col]));
+  }
+  const size_t n = raw_labels.size();
+  if (n == 0) {
+    return InvalidArgument(ctx + ": all " + std::to_string(rep.rows_read) +
+                           " rows have a missing label");
+  }
+
+  std::vector<int64_t> y;
+  MapLabels(raw_labels, &y, &rep.class_names);
+  const size_t num_classes = rep.class_names.size();
+
+  // This site's rows, then the stratified split.
+  StatusOr<std::vector<size_t>> site = PartitionRows(n, o.partition);
+  if (!site.ok()) return site.status().WithContext(ctx);
+  std::vector<size_t> train_rows, test_rows;
+  StratifiedSplit(*site, y, num_classes, o.test_fraction, o.split_seed, &train_rows, &test_rows);
+
+  // Train statistics: mean over present values (imputation), population std after imputing.
+  std::vector<double> mean(nfeat, 0.0), scale(nfeat, 1.0);
+  for (size_t j = 0; j < nfeat; ++j) {
+    double sum = 0.0;
+    size_t count = 0;
+    for (size_t r : train_rows) {
+      const double v = x[r * nfeat + j];
+      if (!std::isnan(v)) {
+        sum += v;
+        ++count;
+      }
+    }
+    mean[j] = count > 0 ? sum / static_cast<double>(count) : 0.0;
+    if (!o.standardize || train_rows.empty()) continue;
+    double sq = 0.0;
+    for (size_t r : train_rows) {
+      const double v = x[r * nfeat + j];
+      if (!std::isnan(v)) sq += (v - mean[j]) * (v - mean[j]);  // imputed cells add 0
+    }
+    const double sd = std::sqrt(sq / static_cast<double>(train_rows.size()));
+    // A constant column has sd 0 up to rounding of the mean: keep it at scale 1 (-> all 0).
+    if (std::isfinite(sd) && sd > 1e-9 * std::fabs(mean[j]) && sd > 0.0) scale[j] = sd;
+  }
+
+  Split split;
+  const auto k = static_cast<int64_t>(num_classes);
+  split.train = BuildDataset(x, y, nfeat, train_rows, mean, scale, o.standardize, k);
+  split.test = BuildDataset(x, y, nfeat, test_rows, mean, scale, o.standardize, k);
+  if (report != nullptr) *report = std::move(rep);
+  return split;
+}
+
+}  // namespace
+
+StatusOr<Split> LoadCsv(const CsvOptions& o, CsvReport* report) {
+  try {
+    return LoadCsvImpl(o, report);
+  } catch (const std::exception& e) {  // e.g. std::bad_alloc on a huge file
+    return Internal(FileCtx(o.path) + ": " + e.what());
+  }
+}
+
+}  // namespace fl::data

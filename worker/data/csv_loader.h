@@ -1,0 +1,59 @@
+// Tabular datasets from CSV files (e.g. UCI heart disease, sklearn's breast_cancer.csv).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "fl/status.h"
+
+namespace fl::data {
+
+struct CsvOptions {
+  std::string path;
+  bool header = true;  // first (non-skipped, non-blank) line holds column names
+  int skip_rows = 0;   // lines skipped before the header/data (sklearn's breast_cancer.csv needs 1)
+  // Column name (needs header), or a decimal index like "30" or "-1" (= last). A header name
+  // takes precedence over the index reading. Empty = last column.
+  std::string label_column;
+  char delimiter = ',';
+  std::vector<std::string> missing_values = {"", "?", "NA", "NaN", "nan"};
+  double test_fraction = 0.2;  // held out from this site's rows, stratified by label
+  uint64_t split_seed = 1;
+  Partition partition;         // applied to all rows before the train/test split
+  bool standardize = true;     // z-score with mean/std of the TRAIN split only (std 0 -> 1)
+};
+
+// What LoadCsv saw, for logs and for mapping class ids back to the file's labels.
+struct CsvReport {
+  size_t rows_read = 0;         // data rows in the file (header and blank lines excluded)
+  size_t dropped_rows = 0;      // rows dropped because their label was missing
+  size_t missing_features = 0;  // missing feature cells in the kept rows (whole file)
+  size_t label_column = 0;      // resolved 0-based index of the label column
+  std::vector<std::string> feature_names;  // header names, or "col<i>" without a header
+  std::vector<std::string> class_names;    // class_names[k] = file label mapped to class k
+};
+
+// Loads a CSV table and returns this site's train/test split.
+//
+// Pipeline: parse -> drop rows whose label is missing -> map labels to classes (over the whole
+// file, so all sites agree) -> keep this site's rows (PartitionRows(options.partition)) ->
+// stratified train/test split -> impute missing features with the train column mean (0 when
+// a column has no train value) -> optionally standardise with train mean/std (population
+// std; 0 -> 1).
+//
+// Labels: if every label parses as an integer (an integral number like "2.0" counts), classes
+// are the sorted distinct values mapped to 0..K-1; otherwise the sorted distinct strings.
+// Stratified split: per class (in class order) the class's rows are shuffled with one
+// SplitMix64(split_seed) stream and the first round(test_fraction * count) go to test. Rows of
+// both splits are kept in file order. sample_shape = {F}.
+//
+// Errors name the file and, where it applies, the line and 1-based column: NotFound (missing
+// file, unknown label column name), InvalidArgument (ragged row, non-numeric or non-finite
+// feature, label column out of range, name without header, bad options, no usable rows),
+// DataLoss (read error). Never throws.
+StatusOr<Split> LoadCsv(const CsvOptions& o, CsvReport* report = nullptr);
+
+}  // namespace fl::data

@@ -1,0 +1,106 @@
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "data/rng.h"
+
+namespace fl::data {
+
+int64_t Dataset::SampleNumel() const {
+  int64_t n = 1;
+  for (int64_t d : sample_shape) n *= d;
+  return n;
+}
+
+StatusOr<std::vector<size_t>> PartitionSizes(size_t n, const std::vector<double>& weights) {
+  if (weights.empty()) return std::vector<size_t>{n};
+
+  // Validate, and scale by the largest weight so that the sum cannot overflow to infinity.
+  double max_weight = 0.0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const double w = weights[i];
+    if (!std::isfinite(w) || w < 0.0) {
+      return InvalidArgument("partition weight " + std::to_string(i) + " is " +
+                             std::to_string(w) + ": weights must be finite and non-negative");
+    }
+    max_weight = std::max(max_weight, w);
+  }
+  if (max_weight <= 0.0) return InvalidArgument("partition weights are all zero");
+  double total = 0.0;
+  for (double w : weights) total += w / max_weight;
+
+  // Integer parts of the exact quotas, then one extra row for the largest remainders.
+  const size_t k = weights.size();
+  std::vector<size_t> sizes(k, 0);
+  std::vector<double> remainder(k, 0.0);
+  size_t assigned = 0;
+  for (size_t i = 0; i < k; ++i) {
+    const double quota = static_cast<double>(n) * (weights[i] / max_weight) / total;
+    const double whole = std::floor(quota);
+    sizes[i] = std::min(n, static_cast<size_t>(whole));
+    remainder[i] = quota - whole;
+    assigned += sizes[i];
+  }
+  // Parts ranked by remainder (desc), ties by index; zero-weight parts never receive rows.
+  std::vector<size_t> order;
+  for (size_t i = 0; i < k; ++i) {
+    if (weights[i] > 0.0) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return remainder[a] > remainder[b]; });
+  // With exact arithmetic n - assigned < order.size(); the loops also absorb the off-by-one
+  // that floating-point rounding of the quotas could introduce in either direction.
+  for (size_t r = 0; assigned < n; r = (r + 1) % order.size()) {
+    ++sizes[order[r]];
+    ++assigned;
+  }
+  for (size_t r = 0; assigned > n; r = (r + 1) % order.size()) {
+    const size_t i = order[order.size() - 1 - r];  // smallest remainders give rows back first
+    if (sizes[i] > 0) {
+      --sizes[i];
+      --assigned;
+    }
+  }
+  return sizes;
+}
+
+StatusOr<std::vector<size_t>> PartitionRows(size_t n, const Partition& p) {
+  std::vector<size_t> all(n);
+  std::iota(all.begin(), all.end(), size_t{0});
+  if (p.weights.empty()) return all;
+  if (p.index >= p.weights.size()) {
+    return InvalidArgument("partition index " + std::to_string(p.index) +
+                           " is out of range for " + std::to_string(p.weights.size()) +
+                           " weights");
+  }
+  FL_ASSIGN_OR_RETURN(std::vector<size_t> sizes, PartitionSizes(n, p.weights));
+
+  SplitMix64 rng(p.seed);
+  rng.Shuffle(all);
+  const size_t begin = std::accumulate(sizes.begin(), sizes.begin() + p.index, size_t{0});
+  std::vector<size_t> rows(all.begin() + begin, all.begin() + begin + sizes[p.index]);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+Dataset Subset(const Dataset& d, const std::vector<size_t>& rows) {
+  Dataset out;
+  out.sample_shape = d.sample_shape;
+  out.num_classes = d.num_classes;
+  const int64_t numel_signed = d.SampleNumel();
+  const size_t numel = numel_signed > 0 ? static_cast<size_t>(numel_signed) : 0;
+  out.labels.reserve(rows.size());
+  out.features.reserve(rows.size() * numel);
+  for (size_t r : rows) {
+    if (r >= d.size() || (r + 1) * numel > d.features.size()) continue;
+    out.labels.push_back(d.labels[r]);
+    const auto first = d.features.begin() + static_cast<std::ptrdiff_t>(r * numel);
+    out.features.insert(out.features.end(), first, first + static_cast<std::ptrdiff_t>(numel));
+  }
+  return out;
+}
+
+}  // namespace fl::data

@@ -1,0 +1,60 @@
+// In-memory datasets shared by all loaders, and the deterministic partitioning that lets
+// several simulated hospitals load one file and each keep a disjoint part of it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "fl/status.h"
+
+namespace fl::data {
+
+// A labelled dataset held in memory. Sample i occupies
+// features[i * SampleNumel(), (i + 1) * SampleNumel()).
+struct Dataset {
+  std::vector<float> features;        // row-major: size() x SampleNumel()
+  std::vector<int64_t> labels;        // size() entries in [0, num_classes)
+  std::vector<int64_t> sample_shape;  // {F} for tables, {C,H,W} for images
+  int64_t num_classes = 0;
+
+  size_t size() const { return labels.size(); }
+  // Product of sample_shape (1 for an empty shape).
+  int64_t SampleNumel() const;
+};
+
+struct Split {
+  Dataset train;
+  Dataset test;
+};
+
+// Simulated sites: all workers load the same file with the same seed and each keeps its own
+// disjoint part. weights need not sum to 1 (they are normalised); index < weights.size().
+struct Partition {
+  std::vector<double> weights;  // empty = no partitioning (keep everything)
+  size_t index = 0;
+  uint64_t seed = 0;            // shared by all sites
+};
+
+// Returns the row indices (of 0..n-1) that belong to part `p.index`, in ascending order.
+//
+// A permutation of 0..n-1 is drawn from p.seed with SplitMix64 (see data/rng.h; identical on
+// every platform) and cut into contiguous pieces whose sizes are proportional to the weights,
+// rounded with the largest-remainder method (ties go to the lower index) so that they sum to
+// n. Parts are therefore disjoint and together cover all rows. A part with weight 0 is empty.
+// With empty weights every row is returned (p.index and p.seed are ignored).
+//
+// Errors (InvalidArgument): index out of range, a weight negative or non-finite, all weights
+// zero.
+StatusOr<std::vector<size_t>> PartitionRows(size_t n, const Partition& p);
+
+// The part sizes PartitionRows uses: largest-remainder apportionment of n rows to weights.
+// Same error conditions as PartitionRows except the index check; empty weights -> {n}.
+StatusOr<std::vector<size_t>> PartitionSizes(size_t n, const std::vector<double>& weights);
+
+// Copies the given rows (in the given order) of `d` into a new dataset with the same
+// sample_shape and num_classes. Indices >= d.size() are skipped (callers pass indices
+// obtained from PartitionRows or a split, which are always in range).
+Dataset Subset(const Dataset& d, const std::vector<size_t>& rows);
+
+}  // namespace fl::data

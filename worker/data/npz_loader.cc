@@ -1,0 +1,305 @@
+#include "data/npz_loader.h"
+
+#include <zip.h>
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <system_error>
+#include <utility>
+
+#include "data/npy_util.h"
+
+namespace fl::data {
+namespace {
+
+// ---- Reading members with libzip --------------------------------------------------------
+
+struct ZipDiscard {
+  void operator()(zip_t* z) const { zip_discard(z); }  // read-only: nothing to write back
+};
+struct ZipFclose {
+  void operator()(zip_file_t* f) const { zip_fclose(f); }
+};
+using ZipPtr = std::unique_ptr<zip_t, ZipDiscard>;
+using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFclose>;
+
+std::string FileCtx(const std::string& path) { return "npz file '" + path + "'"; }
+std::string MemberCtx(const std::string& path, const std::string& entry) {
+  return FileCtx(path) + " member '" + entry + "'";
+}
+
+std::string ZipErrorString(int code) {
+  zip_error_t e;
+  zip_error_init_with_code(&e, code);
+  std::string s = zip_error_strerror(&e);
+  zip_error_fini(&e);
+  return s;
+}
+
+// Deflate cannot expand data by more than ~1032x; a larger claim means a corrupt directory
+// (and would make us allocate absurd amounts of memory).
+constexpr uint64_t kMaxDeflateRatio = 1100;
+
+// Reads one entry completely, checking its size against the central directory and (through
+// libzip, on reaching the end of the entry) its CRC-32.
+StatusOr<std::vector<uint8_t>> ReadEntry(zip_t* za, zip_uint64_t index, const std::string& ctx) {
+  zip_stat_t st;
+  zip_stat_init(&st);
+  if (zip_stat_index(za, index, 0, &st) != 0) {
+    return DataLoss(ctx + ": cannot read its directory entry: " + zip_strerror(za));
+  }
+  if (!(st.valid & ZIP_STAT_SIZE)) return DataLoss(ctx + ": unknown uncompressed size");
+  const uint64_t size = st.size;
+  if (st.valid & ZIP_STAT_COMP_SIZE) {
+    const bool stored = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method == ZIP_CM_STORE;
+    if ((stored && st.comp_size != size) ||
+        size > st.comp_size * kMaxDeflateRatio + 4096) {
+      return DataLoss(ctx + ": directory claims " + std::to_string(size) + " bytes from " +
+                      std::to_string(st.comp_size) + " compressed bytes");
+    }
+  }
+  if (size > static_cast<uint64_t>(SIZE_MAX)) return DataLoss(ctx + ": entry too large");
+
+  ZipFilePtr file(zip_fopen_index(za, index, 0));
+  if (!file) return DataLoss(ctx + ": cannot open: " + zip_strerror(za));
+  std::vector<uint8_t> buf(static_cast<size_t>(size));
+  size_t got = 0;
+  while (got < buf.size()) {
+    const zip_int64_t r = zip_fread(file.get(), buf.data() + got, buf.size() - got);
+    if (r < 0) return DataLoss(ctx + ": read failed: " + zip_file_strerror(file.get()));
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
+  }
+  if (got < buf.size()) {
+    return DataLoss(ctx + ": truncated (" + std::to_string(got) + " of " +
+                    std::to_string(buf.size()) + " bytes)");
+  }
+  // One more read reaches the end of the entry, where libzip verifies the CRC.
+  uint8_t extra = 0;
+  const zip_int64_t r = zip_fread(file.get(), &extra, 1);
+  if (r < 0) return DataLoss(ctx + ": read failed: " + zip_file_strerror(file.get()));
+  if (r > 0) return DataLoss(ctx + ": entry is longer than its directory entry says");
+  return buf;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+StatusOr<std::map<std::string, NpyArray>> ReadNpzImpl(const std::string& path,
+                                                      const std::vector<std::string>& members) {
+  const std::string ctx = FileCtx(path);
+  std::error_code ec;
+  const auto fst = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(fst)) return NotFound(ctx + ": no such file");
+  if (!std::filesystem::is_regular_file(fst)) return InvalidArgument(ctx + ": not a regular file");
+
+  int err = 0;
+  ZipPtr za(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
+  if (!za) {
+    const std::string why = ZipErrorString(err);
+    if (err == ZIP_ER_NOENT) return NotFound(ctx + ": " + why);
+    if (err == ZIP_ER_OPEN || err == ZIP_ER_READ) return DataLoss(ctx + ": cannot read: " + why);
+    return DataLoss(ctx + ": not a valid (or a truncated) zip archive: " + why);
+  }
+
+  // (key, entry index) pairs to read.
+  std::vector<std::pair<std::string, zip_uint64_t>> todo;
+  const zip_int64_t num_entries = zip_get_num_entries(za.get(), 0);
+  if (members.empty()) {
+    for (zip_int64_t i = 0; i < num_entries; ++i) {
+      const char* name = zip_get_name(za.get(), static_cast<zip_uint64_t>(i), 0);
+      if (name == nullptr || !EndsWith(name, ".npy")) continue;
+      const std::string entry(name);
+      todo.emplace_back(entry.substr(0, entry.size() - 4), static_cast<zip_uint64_t>(i));
+    }
+  } else {
+    for (const std::string& m : members) {
+      const zip_int64_t idx = zip_name_locate(za.get(), (m + ".npy").c_str(), 0);
+      if (idx >= 0) {
+        todo.emplace_back(m, static_cast<zip_uint64_t>(idx));
+        continue;
+      }
+      std::string names;
+      for (zip_int64_t i = 0; i < num_entries && i < 20; ++i) {
+        const char* name = zip_get_name(za.get(), static_cast<zip_uint64_t>(i), 0);
+        names += std::string(i ? ", " : "") + (name ? name : "?");
+      }
+      if (num_entries > 20) names += ", ...";
+      return NotFound(ctx + ": no member '" + m + ".npy' (members: " +
+                      (names.empty() ? "none" : names) + ")");
+    }
+  }
+
+  std::map<std::string, NpyArray> out;
+  for (const auto& [key, index] : todo) {
+    if (out.count(key) != 0) continue;  // a member requested twice
+    const std::string mctx = MemberCtx(path, key + ".npy");
+    FL_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadEntry(za.get(), index, mctx));
+    FL_ASSIGN_OR_RETURN(NpyArray array, ParseNpy(bytes.data(), bytes.size(), mctx));
+    out.emplace(key, std::move(array));
+  }
+  return out;
+}
+
+// ---- Turning arrays into datasets -----------------------------------------------------
+
+struct ImageLayout {
+  int64_t n = 0, h = 0, w = 0, c = 1;
+  bool channels_last = false;  // (N,H,W,C): needs the HWC -> CHW transpose when C > 1
+};
+
+StatusOr<ImageLayout> CheckImages(const NpyArray& a, const std::string& ctx) {
+  FL_ASSIGN_OR_RETURN(const internal::NpyDtype t, internal::ParseNpyDtype(a.dtype, ctx));
+  if (t.kind != 'u' || t.itemsize != 1) {
+    return InvalidArgument(ctx + ": images must have dtype uint8 ('|u1'), got '" + a.dtype + "'");
+  }
+  ImageLayout l;
+  const auto& s = a.shape;
+  if (s.size() == 3) {
+    l = {s[0], s[1], s[2], 1, false};
+  } else if (s.size() == 4 && (s[3] == 3 || s[3] == 1)) {
+    l = {s[0], s[1], s[2], s[3], true};
+  } else {
+    return InvalidArgument(ctx + ": images must have shape (N,H,W) or (N,H,W,3), got " +
+                           internal::ShapeString(s));
+  }
+  if (l.h == 0 || l.w == 0) {
+    return InvalidArgument(ctx + ": images have an empty shape " + internal::ShapeString(s));
+  }
+  return l;
+}
+
+StatusOr<std::vector<int64_t>> ReadLabels(const NpyArray& a, int64_t num_images,
+                                          const std::string& ctx,
+                                          const std::string& images_member) {
+  FL_ASSIGN_OR_RETURN(const internal::NpyDtype t, internal::ParseNpyDtype(a.dtype, ctx));
+  if (t.kind != 'i' && t.kind != 'u') {
+    return InvalidArgument(ctx + ": labels must have an integer dtype, got '" + a.dtype + "'");
+  }
+  if (!(a.shape.size() == 1 || (a.shape.size() == 2 && a.shape[1] == 1))) {
+    return InvalidArgument(ctx + ": labels must have shape (N,) or (N,1), got " +
+                           internal::ShapeString(a.shape));
+  }
+  const int64_t n = a.shape[0];
+  if (n != num_images) {
+    return InvalidArgument(ctx + " has " + std::to_string(n) + " labels but member '" +
+                           images_member + "' has " + std::to_string(num_images) + " images");
+  }
+  std::vector<int64_t> labels(static_cast<size_t>(n));
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (!internal::ReadIntegerElement(a, t, i, &labels[i])) {
+      return InvalidArgument(ctx + ": label at index " + std::to_string(i) + " is too large");
+    }
+    if (labels[i] < 0) {
+      return InvalidArgument(ctx + ": label at index " + std::to_string(i) + " is negative (" +
+                             std::to_string(labels[i]) + ")");
+    }
+  }
+  return labels;
+}
+
+// Selects this site's rows, then truncates to `max_rows` (0 = no limit).
+StatusOr<std::vector<size_t>> SelectRows(size_t n, const Partition& p, int64_t max_rows,
+                                         const std::string& ctx) {
+  StatusOr<std::vector<size_t>> rows = PartitionRows(n, p);
+  if (!rows.ok()) return rows.status().WithContext(ctx);
+  if (max_rows > 0 && rows->size() > static_cast<uint64_t>(max_rows)) {
+    rows->resize(static_cast<size_t>(max_rows));
+  }
+  return rows;
+}
+
+Dataset BuildImageDataset(const NpyArray& images, const ImageLayout& l,
+                          const std::vector<int64_t>& labels, const std::vector<size_t>& rows,
+                          int64_t num_classes) {
+  Dataset d;
+  d.sample_shape = {l.c, l.h, l.w};
+  d.num_classes = num_classes;
+  const auto plane = static_cast<size_t>(l.h * l.w);
+  const auto channels = static_cast<size_t>(l.c);
+  const size_t numel = plane * channels;
+  d.features.resize(rows.size() * numel);
+  d.labels.reserve(rows.size());
+  for (size_t k = 0; k < rows.size(); ++k) {
+    const uint8_t* src = images.data.data() + rows[k] * numel;
+    float* dst = d.features.data() + k * numel;
+    if (!l.channels_last || channels == 1) {
+      for (size_t i = 0; i < numel; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
+    } else {
+      for (size_t p = 0; p < plane; ++p) {  // pixel p, channel ch: HWC -> CHW
+        for (size_t ch = 0; ch < channels; ++ch) {
+          dst[ch * plane + p] = static_cast<float>(src[p * channels + ch]) / 255.0f;
+        }
+      }
+    }
+    d.labels.push_back(labels[rows[k]]);
+  }
+  return d;
+}
+
+StatusOr<Split> LoadNpzImpl(const NpzOptions& o) {
+  const std::string ctx = FileCtx(o.path);
+  if (o.max_train < 0 || o.max_test < 0) {
+    return InvalidArgument(ctx + ": max_train and max_test must be >= 0");
+  }
+  const std::string train_images = o.train_prefix + "_images";
+  const std::string train_labels = o.train_prefix + "_labels";
+  const std::string test_images = o.test_prefix + "_images";
+  const std::string test_labels = o.test_prefix + "_labels";
+  FL_ASSIGN_OR_RETURN(auto arrays,
+                      ReadNpz(o.path, {train_images, train_labels, test_images, test_labels}));
+  const auto member = [&](const std::string& name) { return MemberCtx(o.path, name + ".npy"); };
+
+  const NpyArray& tr_img = arrays.at(train_images);
+  const NpyArray& te_img = arrays.at(test_images);
+  FL_ASSIGN_OR_RETURN(const ImageLayout tr_layout, CheckImages(tr_img, member(train_images)));
+  FL_ASSIGN_OR_RETURN(const ImageLayout te_layout, CheckImages(te_img, member(test_images)));
+  if (tr_layout.c != te_layout.c || tr_layout.h != te_layout.h || tr_layout.w != te_layout.w) {
+    return InvalidArgument(ctx + ": train images " + internal::ShapeString(tr_img.shape) +
+                           " and test images " + internal::ShapeString(te_img.shape) +
+                           " have different sample shapes");
+  }
+  FL_ASSIGN_OR_RETURN(const std::vector<int64_t> tr_y,
+                      ReadLabels(arrays.at(train_labels), tr_layout.n, member(train_labels),
+                                 train_images + ".npy"));
+  FL_ASSIGN_OR_RETURN(const std::vector<int64_t> te_y,
+                      ReadLabels(arrays.at(test_labels), te_layout.n, member(test_labels),
+                                 test_images + ".npy"));
+  int64_t max_label = -1;
+  for (int64_t y : tr_y) max_label = std::max(max_label, y);
+  for (int64_t y : te_y) max_label = std::max(max_label, y);
+  const int64_t num_classes = max_label + 1;
+
+  FL_ASSIGN_OR_RETURN(const std::vector<size_t> tr_rows,
+                      SelectRows(tr_y.size(), o.partition, o.max_train, ctx));
+  FL_ASSIGN_OR_RETURN(const std::vector<size_t> te_rows,
+                      SelectRows(te_y.size(), o.partition, o.max_test, ctx));
+  Split split;
+  split.train = BuildImageDataset(tr_img, tr_layout, tr_y, tr_rows, num_classes);
+  split.test = BuildImageDataset(te_img, te_layout, te_y, te_rows, num_classes);
+  return split;
+}
+
+}  // namespace
+
+StatusOr<std::map<std::string, NpyArray>> ReadNpz(const std::string& path,
+                                                  const std::vector<std::string>& members) {
+  try {
+    return ReadNpzImpl(path, members);
+  } catch (const std::exception& e) {  // std::bad_alloc for a huge member
+    return Internal(FileCtx(path) + ": " + e.what());
+  }
+}
+
+StatusOr<Split> LoadNpz(const NpzOptions& o) {
+  try {
+    return LoadNpzImpl(o);
+  } catch (const std::exception& e) {
+    return Internal(FileCtx(o.path) + ": " + e.what());
+  }
+}
+
+}  // namespace fl::data
