@@ -62,12 +62,20 @@ bool ParseIntegerLabel(const std::string& s, int64_t* out) {
   return true;
 }
 
-// "30", "-1", "+2": a decimal column index (short enough not to overflow).
+// "30", "-1", "+2": a decimal column index. Absurdly long ones become LLONG_MAX (out of range).
 bool ParseColumnIndex(const std::string& s, long long* out) {
   std::string_view v(s);
-  if (!StripPlus(&v) || v.empty() || v.size() > 12) return false;
-  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
-  return ec == std::errc() && end == v.data() + v.size();
+  if (!StripPlus(&v) || v.empty()) return false;
+  const bool negative = v.front() == '-';
+  const std::string_view digits = negative ? v.substr(1) : v;
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return false;
+  }
+  if (digits.size() > 12) {
+    *out = std::numeric_limits<long long>::max();
+    return true;
+  }
+  return std::from_chars(v.data(), v.data() + v.size(), *out).ec == std::errc();
 }
 
 StatusOr<size_t> ResolveLabelColumn(const CsvOptions& o, const internal::CsvTable& table,

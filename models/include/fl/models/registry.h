@@ -1,0 +1,36 @@
+// Models by name, and the mapping between a module and its flat parameter vector.
+// Only this library and worker/training include LibTorch.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "fl/plan.h"
+#include "fl/safetensors.h"
+#include "fl/status.h"
+
+namespace fl::models {
+
+// A classifier: maps a batch [B, *sample_shape] to logits [B, num_classes].
+class Net : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+};
+
+// Builds the model named in `plan` for inputs of `sample_shape` ({F} for tables,
+// {C,H,W} for images) and `num_classes` outputs, with weights drawn from plan.init_seed.
+StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vector<int64_t>& sample_shape,
+                                          int64_t num_classes);
+
+// Names of the registered models.
+std::vector<std::string> ModelNames();
+
+// Trainable parameters, in registration order, as a flat float32 vector.
+ModelLayout Layout(Net& net);
+std::vector<float> Flatten(Net& net);
+Status Unflatten(Net& net, const std::vector<float>& values);
+
+}  // namespace fl::models

@@ -1,0 +1,147 @@
+#include "fl/models/registry.h"
+
+#include <cstring>
+
+namespace fl::models {
+namespace {
+
+// Logistic regression: one linear layer on the flattened input.
+class LogReg : public Net {
+ public:
+  LogReg(int64_t in, int64_t classes) : fc_(register_module("fc", torch::nn::Linear(in, classes))) {}
+  torch::Tensor forward(torch::Tensor x) override { return fc_->forward(x.flatten(1)); }
+
+ private:
+  torch::nn::Linear fc_;
+};
+
+// Multi-layer perceptron with ReLU and optional dropout before the output layer.
+class Mlp : public Net {
+ public:
+  Mlp(int64_t in, const std::vector<int64_t>& hidden, int64_t classes, double dropout) : dropout_(dropout) {
+    int64_t width = in;
+    for (size_t i = 0; i < hidden.size(); ++i) {
+      layers_.push_back(register_module("fc" + std::to_string(i + 1), torch::nn::Linear(width, hidden[i])));
+      width = hidden[i];
+    }
+    out_ = register_module("out", torch::nn::Linear(width, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = x.flatten(1);
+    for (auto& l : layers_) x = torch::relu(l->forward(x));
+    x = torch::dropout(x, dropout_, is_training());
+    return out_->forward(x);
+  }
+
+ private:
+  std::vector<torch::nn::Linear> layers_;
+  torch::nn::Linear out_{nullptr};
+  double dropout_;
+};
+
+// Small CNN for low-resolution images (e.g. 28x28 MedMNIST): two conv blocks
+// (3x3 conv, GroupNorm, ReLU, 2x2 max-pool), global average pooling, two linear layers.
+// GroupNorm instead of BatchNorm: it has no running statistics, so every state
+// variable is a parameter that FedAvg averages.
+class SmallCnn : public Net {
+ public:
+  SmallCnn(int64_t in_channels, int64_t classes, int64_t c, double dropout) : dropout_(dropout) {
+    conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, c, 3).padding(1)));
+    norm1_ = register_module("norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, c), c)));
+    conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, 2 * c, 3).padding(1)));
+    norm2_ = register_module("norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, 2 * c), 2 * c)));
+    conv3_ = register_module("conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * c, 4 * c, 3).padding(1)));
+    norm3_ = register_module("norm3", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, 4 * c), 4 * c)));
+    fc_ = register_module("fc", torch::nn::Linear(4 * c, 4 * c));
+    out_ = register_module("out", torch::nn::Linear(4 * c, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::max_pool2d(torch::relu(norm1_->forward(conv1_->forward(x))), 2);
+    x = torch::max_pool2d(torch::relu(norm2_->forward(conv2_->forward(x))), 2);
+    x = torch::relu(norm3_->forward(conv3_->forward(x)));
+    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+    x = torch::relu(fc_->forward(x));
+    x = torch::dropout(x, dropout_, is_training());
+    return out_->forward(x);
+  }
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  torch::nn::GroupNorm norm1_{nullptr}, norm2_{nullptr}, norm3_{nullptr};
+  torch::nn::Linear fc_{nullptr}, out_{nullptr};
+  double dropout_;
+};
+
+int64_t Numel(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+}  // namespace
+
+std::vector<std::string> ModelNames() { return {"logreg", "mlp", "cnn"}; }
+
+StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vector<int64_t>& sample_shape,
+                                          int64_t num_classes) {
+  if (num_classes < 2) return InvalidArgument("a classifier needs at least 2 classes, the data has " + std::to_string(num_classes));
+  if (sample_shape.empty() || Numel(sample_shape) <= 0) return InvalidArgument("empty sample shape");
+  torch::manual_seed(plan.init_seed);
+  try {
+    if (plan.name == "logreg") return std::shared_ptr<Net>(std::make_shared<LogReg>(Numel(sample_shape), num_classes));
+    if (plan.name == "mlp") {
+      std::vector<int64_t> hidden(plan.hidden.begin(), plan.hidden.end());
+      return std::shared_ptr<Net>(std::make_shared<Mlp>(Numel(sample_shape), hidden, num_classes, plan.dropout));
+    }
+    if (plan.name == "cnn") {
+      if (sample_shape.size() != 3) {
+        return InvalidArgument("model cnn needs image data (C,H,W); this data has samples of rank " +
+                               std::to_string(sample_shape.size()));
+      }
+      return std::shared_ptr<Net>(std::make_shared<SmallCnn>(sample_shape[0], num_classes, plan.channels, plan.dropout));
+    }
+  } catch (const c10::Error& e) {
+    return InvalidArgument("cannot build model " + plan.name + ": " + e.what_without_backtrace());
+  }
+  return InvalidArgument("unknown model '" + plan.name + "'");
+}
+
+ModelLayout Layout(Net& net) {
+  ModelLayout layout;
+  for (const auto& p : net.named_parameters(/*recurse=*/true)) {
+    TensorInfo t;
+    t.name = p.key();
+    for (int64_t s : p.value().sizes()) t.shape.push_back(static_cast<uint64_t>(s));
+    layout.tensors.push_back(std::move(t));
+  }
+  return layout;
+}
+
+std::vector<float> Flatten(Net& net) {
+  std::vector<float> out;
+  for (const auto& p : net.named_parameters(true)) {
+    torch::Tensor t = p.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    const float* d = t.data_ptr<float>();
+    out.insert(out.end(), d, d + t.numel());
+  }
+  return out;
+}
+
+Status Unflatten(Net& net, const std::vector<float>& values) {
+  size_t need = 0;
+  for (const auto& p : net.named_parameters(true)) need += static_cast<size_t>(p.value().numel());
+  if (need != values.size()) {
+    return InvalidArgument("model has " + std::to_string(need) + " parameters, vector has " + std::to_string(values.size()));
+  }
+  torch::NoGradGuard no_grad;
+  size_t off = 0;
+  for (auto& p : net.named_parameters(true)) {
+    torch::Tensor& t = p.value();
+    torch::Tensor src = torch::from_blob(const_cast<float*>(values.data() + off), t.sizes(), torch::kFloat32);
+    t.copy_(src);
+    off += static_cast<size_t>(t.numel());
+  }
+  return Status::Ok();
+}
+
+}  // namespace fl::models

@@ -1,0 +1,365 @@
+#include "client.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "fl/file_util.h"
+#include "fl/log.h"
+#include "fl/masking.h"
+#include "fl/safetensors.h"
+
+namespace fl::worker {
+namespace {
+
+double Secs(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+void AddMetric(wire::Metrics* m, const char* name, double v) {
+  if (std::isfinite(v)) (*m->mutable_values())[name] = v;
+}
+
+}  // namespace
+
+WorkerClient::WorkerClient(WorkerOptions options, data::Split data, std::string audit_plaintext_dir)
+    : options_(std::move(options)), data_(std::move(data)), audit_dir_(std::move(audit_plaintext_dir)) {}
+
+WorkerClient::~WorkerClient() {
+  cancel_ = true;
+  if (round_ && round_->local.valid()) round_->local.wait();
+  if (abandoned_.valid()) abandoned_.wait();
+}
+
+Status WorkerClient::Send(wire::MessageType type, uint32_t round, const google::protobuf::MessageLite* body,
+                          std::vector<zmq::message_t> payload) {
+  Message m = MakeMessage(type, session_, round, worker_id_, body);
+  m.payload = std::move(payload);
+  return dealer_->Send(std::move(m));
+}
+
+Status WorkerClient::Connect() {
+  FL_RETURN_IF_ERROR(crypto::Init());
+  TransportOptions t;
+  FL_ASSIGN_OR_RETURN(dealer_, DealerEndpoint::Connect(options_.coordinator, t));
+  wire::Hello hello;
+  hello.set_name(options_.name);
+  hello.set_protocol_version(kProtocolVersion);
+  return Send(wire::HELLO, 0, &hello);
+}
+
+int WorkerClient::Run() {
+  if (Status s = Connect(); !s.ok()) {
+    FL_LOG(kError) << s.ToString();
+    return 1;
+  }
+  FL_LOG(kInfo) << "connecting to " << options_.coordinator;
+  const auto started = Clock::now();
+  auto last_heard = Clock::now();
+  auto last_beat = Clock::now();
+  bool finished = false;
+  while (!finished) {
+    Status s = Status::Ok();
+    if (auto in = dealer_->Receive(50)) {
+      if (!in->status.ok()) {
+        FL_LOG(kWarning) << "ignored a malformed message from the coordinator: " << in->status.message();
+      } else {
+        last_heard = Clock::now();
+        s = Handle(in->message, &finished);
+      }
+    }
+    if (s.ok()) s = MaybeSendMaskedInput();
+    const auto now = Clock::now();
+    if (s.ok() && worker_id_ == 0 && Secs(now - started) > options_.connect_timeout_s) {
+      s = DeadlineExceeded("no answer from the coordinator at " + options_.coordinator + " within " +
+                           std::to_string(options_.connect_timeout_s) + " s");
+    }
+    if (s.ok() && Secs(now - last_heard) > options_.idle_timeout_s) {
+      s = DeadlineExceeded("the coordinator has been silent for " + std::to_string(options_.idle_timeout_s) + " s");
+    }
+    if (s.ok() && worker_id_ != 0 && Secs(now - last_beat) >= options_.heartbeat_interval_s) {
+      last_beat = now;
+      s = Send(wire::HEARTBEAT, 0, nullptr);
+    }
+    if (!s.ok()) {
+      FL_LOG(kError) << s.ToString();
+      if (worker_id_ != 0 && s.code() != StatusCode::kAborted) {
+        wire::Abort a;
+        a.set_reason(s.message());
+        (void)Send(wire::ABORT, round_ ? round_->id : 0, &a);
+      }
+      return 1;
+    }
+  }
+  return 0;
+}
+
+Status WorkerClient::Handle(const Message& m, bool* finished) {
+  if (worker_id_ != 0 && m.envelope.session() != session_) {
+    FL_LOG(kWarning) << "ignored a message from another session";
+    return Status::Ok();
+  }
+  switch (m.type()) {
+    case wire::WELCOME:
+      return OnWelcome(m);
+    case wire::INIT_REQUEST:
+      return OnInitRequest();
+    case wire::ROUND_START:
+      return OnRoundStart(m);
+    case wire::KEY_LIST:
+      return OnKeyList(m);
+    case wire::FINISH:
+      *finished = true;
+      return OnFinish(m);
+    case wire::ABORT: {
+      wire::Abort a;
+      (void)UnpackBody(m, &a);
+      const std::string reason = a.reason().substr(0, 300);
+      if (m.round() != 0 && round_ && m.round() == round_->id) {
+        AbandonRound(reason);
+        return Status::Ok();
+      }
+      if (m.round() != 0) return Status::Ok();  // an older round's abort
+      return Aborted("the coordinator ended the session: " + reason);
+    }
+    default:
+      FL_LOG(kWarning) << "ignored an unexpected " << TypeName(m.type()) << " from the coordinator";
+      return Status::Ok();
+  }
+}
+
+Status WorkerClient::OnWelcome(const Message& m) {
+  if (worker_id_ != 0) return Status::Ok();
+  wire::Welcome w;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &w));
+  if (w.worker_id() == 0 || m.envelope.session().size() != kSessionIdBytes) {
+    return InvalidArgument("WELCOME without a worker id or session");
+  }
+  FL_ASSIGN_OR_RETURN(nlohmann::json plan_json, ParseJsonText(w.plan_json(), "training plan"));
+  FL_ASSIGN_OR_RETURN(plan_, ParsePlan(plan_json, "plan"));
+  session_ = m.envelope.session();
+  worker_id_ = w.worker_id();
+  num_train_ = static_cast<int64_t>(data_->train.size());
+  const size_t n_test = data_->test.size();
+  FL_ASSIGN_OR_RETURN(trainer_, Trainer::Create(plan_, std::move(*data_), options_.device,
+                                                plan_.training.seed + options_.seed + worker_id_));
+  data_.reset();
+  FL_LOG(kInfo) << "joined as worker " << worker_id_ << ": model " << plan_.model.name << " with "
+                << trainer_->Layout().dimension() << " parameters on " << trainer_->device_name() << ", "
+                << num_train_ << " training and " << n_test << " test samples";
+  return Status::Ok();
+}
+
+Status WorkerClient::OnInitRequest() {
+  if (!trainer_) return FailedPrecondition("INIT_REQUEST before WELCOME");
+  const ModelLayout layout = trainer_->Layout();
+  wire::ModelLayout msg;
+  for (const auto& t : layout.tensors) {
+    auto* spec = msg.add_tensors();
+    spec->set_name(t.name);
+    for (uint64_t s : t.shape) spec->add_shape(s);
+  }
+  const std::vector<float> params = trainer_->Parameters();
+  std::vector<zmq::message_t> payload;
+  payload.push_back(FloatFrame(params.data(), params.size()));
+  FL_LOG(kInfo) << "sent the initial (untrained) model";
+  return Send(wire::INIT_MODEL, 0, &msg, std::move(payload));
+}
+
+Status WorkerClient::OnRoundStart(const Message& m) {
+  if (!trainer_) return FailedPrecondition("ROUND_START before WELCOME");
+  if (round_) AbandonRound("superseded by round " + std::to_string(m.round()));
+  wire::RoundStart rs;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &rs));
+  const uint64_t d = trainer_->Layout().dimension();
+  if (rs.dimension() != d) {
+    return InvalidArgument("the round's model has " + std::to_string(rs.dimension()) + " parameters, ours " +
+                           std::to_string(d) + " (different data shape or plan?)");
+  }
+  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
+  FL_ASSIGN_OR_RETURN(std::vector<float> global, ReadFloatFrame(m.payload[0], d, "global model"));
+
+  RoundState r;
+  r.id = m.round();
+  r.model_version = rs.model_version();
+  r.cohort.assign(rs.cohort().begin(), rs.cohort().end());
+  r.params.clip = rs.clip();
+  r.params.max_total_weight = rs.max_total_weight();
+  r.params.ring_bits = rs.ring_bits();
+  r.params.max_cohort = rs.max_cohort();
+  // Refuse rounds that would weaken this hospital's protection, whatever the
+  // coordinator asks for.
+  FL_RETURN_IF_ERROR(r.params.Validate().WithContext("refusing round " + std::to_string(r.id)));
+  std::set<uint32_t> unique(r.cohort.begin(), r.cohort.end());
+  if (r.id == 0 || unique.size() != r.cohort.size() || !unique.count(worker_id_)) {
+    return InvalidArgument("refusing round " + std::to_string(r.id) + ": malformed cohort");
+  }
+  if (r.cohort.size() < options_.min_cohort) {
+    return PermissionDenied("refusing round " + std::to_string(r.id) + ": cohort of " +
+                            std::to_string(r.cohort.size()) + " is below this worker's min_cohort " +
+                            std::to_string(options_.min_cohort));
+  }
+  if (r.cohort.size() > r.params.max_cohort) return InvalidArgument("cohort exceeds max_cohort");
+  if (static_cast<uint64_t>(num_train_) > r.params.max_total_weight) {
+    return OutOfRange("this hospital has " + std::to_string(num_train_) + " training samples, above the round's " +
+                      "max_total_weight " + std::to_string(r.params.max_total_weight));
+  }
+  r.keys = crypto::GenerateX25519();
+  wire::AdvertiseKey key;
+  key.set_public_key(std::string(reinterpret_cast<const char*>(r.keys->public_key.data()), crypto::kKeyBytes));
+  FL_RETURN_IF_ERROR(Send(wire::ADVERTISE_KEY, r.id, &key));
+
+  if (abandoned_.valid()) abandoned_.wait();
+  cancel_ = false;
+  Trainer* trainer = trainer_.get();
+  std::atomic<bool>* cancel = &cancel_;
+  r.local = std::async(std::launch::async, [trainer, cancel, global = std::move(global)]() -> StatusOr<LocalResult> {
+    LocalResult out;
+    FL_RETURN_IF_ERROR(trainer->SetParameters(global));
+    FL_ASSIGN_OR_RETURN(out.global_eval, trainer->Evaluate());
+    FL_ASSIGN_OR_RETURN(out.train, trainer->Train(cancel));
+    out.delta = trainer->Parameters();
+    for (size_t i = 0; i < out.delta.size(); ++i) out.delta[i] -= global[i];
+    return out;
+  });
+  FL_LOG(kInfo) << "round " << r.id << ": training from model version " << r.model_version << " with a cohort of "
+                << r.cohort.size();
+  round_ = std::move(r);
+  return Status::Ok();
+}
+
+Status WorkerClient::OnKeyList(const Message& m) {
+  if (!round_ || m.round() != round_->id) return Status::Ok();  // a late message of an older round
+  if (round_->peer_keys) return InvalidArgument("second KEY_LIST in round " + std::to_string(round_->id));
+  wire::KeyList list;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &list));
+  std::set<uint32_t> seen;
+  const std::set<uint32_t> cohort(round_->cohort.begin(), round_->cohort.end());
+  for (const auto& k : list.keys()) {
+    if (!cohort.count(k.worker_id()) || !seen.insert(k.worker_id()).second) {
+      return InvalidArgument("KEY_LIST names worker " + std::to_string(k.worker_id()) + " outside the cohort or twice");
+    }
+    if (k.public_key().size() != crypto::kKeyBytes) return InvalidArgument("KEY_LIST holds a key of the wrong size");
+    if (k.worker_id() == worker_id_ &&
+        k.public_key() != std::string(reinterpret_cast<const char*>(round_->keys->public_key.data()), crypto::kKeyBytes)) {
+      return InvalidArgument("KEY_LIST replaced this worker's own key");
+    }
+  }
+  if (seen.size() != cohort.size()) return InvalidArgument("KEY_LIST does not cover the cohort");
+  round_->peer_keys = std::move(list);
+  return Status::Ok();
+}
+
+Status WorkerClient::MaybeSendMaskedInput() {
+  if (!round_ || round_->sent || !round_->peer_keys || !round_->local.valid()) return Status::Ok();
+  if (round_->local.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return Status::Ok();
+  StatusOr<LocalResult> result = round_->local.get();
+  round_->sent = true;
+  if (!result.ok()) return result.status().WithContext("round " + std::to_string(round_->id));
+  LocalResult& local = result.value();
+
+  RingVector y;
+  EncodeStats enc;
+  Status s = EncodeWeighted(local.delta.data(), local.delta.size(), static_cast<uint64_t>(num_train_),
+                            round_->params, &y, &enc);
+  sodium_memzero(local.delta.data(), local.delta.size() * sizeof(float));
+  FL_RETURN_IF_ERROR(s);
+  if (!audit_dir_.empty()) FL_RETURN_IF_ERROR(AuditPlaintext(y, static_cast<uint64_t>(num_train_)));
+
+  MaskContext ctx{std::vector<uint8_t>(session_.begin(), session_.end()), round_->id};
+  std::vector<PeerMaskKey> peers;
+  for (const auto& k : round_->peer_keys->keys()) {
+    if (k.worker_id() == worker_id_) continue;
+    crypto::PublicKey pk;
+    std::copy(k.public_key().begin(), k.public_key().end(), pk.begin());
+    FL_ASSIGN_OR_RETURN(crypto::SecretKey key,
+                        PairwiseMaskKey(round_->keys->secret_key, pk, ctx, worker_id_, k.worker_id()));
+    peers.push_back({k.worker_id(), key});
+  }
+  ApplyPairwiseMasks(worker_id_, peers, &y);
+  round_->keys.reset();  // the round secret is no longer needed
+
+  wire::MaskedInput input;
+  wire::Metrics* metrics = input.mutable_metrics();
+  AddMetric(metrics, "test_loss", local.global_eval.loss);
+  AddMetric(metrics, "test_accuracy", local.global_eval.accuracy);
+  AddMetric(metrics, "test_auroc", local.global_eval.auroc);
+  AddMetric(metrics, "train_loss", local.train.train_loss);
+  AddMetric(metrics, "train_seconds", local.train.seconds);
+  AddMetric(metrics, "clipped_fraction",
+            static_cast<double>(enc.clipped) / static_cast<double>(std::max<size_t>(1, y.size() - 1)));
+  std::vector<zmq::message_t> payload;
+  payload.push_back(RingFrame(y));
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "round %u: sent masked update (train loss %.4f, %.1f s); model v%" PRIu64
+                " on our test split: accuracy %.4f, AUROC %.4f",
+                round_->id, local.train.train_loss, local.train.seconds, round_->model_version,
+                local.global_eval.accuracy, local.global_eval.auroc);
+  FL_LOG(kInfo) << line;
+  return Send(wire::MASKED_INPUT, round_->id, &input, std::move(payload));
+}
+
+Status WorkerClient::AuditPlaintext(const RingVector& plaintext, uint64_t weight) {
+  const std::string dir = audit_dir_ + "/worker-" + options_.name;
+  FL_RETURN_IF_ERROR(MakeDirs(dir));
+  char stem[64];
+  std::snprintf(stem, sizeof stem, "/round-%06u", round_->id);
+  FL_RETURN_IF_ERROR(AtomicWriteFile(dir + stem + ".update.u32",
+                                     std::string_view(reinterpret_cast<const char*>(plaintext.data()),
+                                                      plaintext.size() * sizeof(uint32_t))));
+  const nlohmann::json meta = {{"round", round_->id},
+                               {"worker_id", worker_id_},
+                               {"model_version", round_->model_version},
+                               {"weight", weight},
+                               {"dimension", plaintext.size() - 1},
+                               {"clip", round_->params.clip},
+                               {"max_total_weight", round_->params.max_total_weight},
+                               {"max_cohort", round_->params.max_cohort},
+                               {"scale", round_->params.Scale()},
+                               {"cohort", round_->cohort}};
+  return AtomicWriteFile(dir + stem + ".json", meta.dump(2) + "\n");
+}
+
+void WorkerClient::AbandonRound(const std::string& reason) {
+  if (!round_) return;
+  if (round_->sent) {  // our part of that round is done; nothing to abandon
+    round_.reset();
+    return;
+  }
+  FL_LOG(kWarning) << "round " << round_->id << " abandoned: " << reason;
+  cancel_ = true;
+  if (round_->local.valid()) abandoned_ = std::move(round_->local);
+  round_.reset();
+}
+
+Status WorkerClient::OnFinish(const Message& m) {
+  if (!trainer_) return FailedPrecondition("FINISH before WELCOME");
+  if (round_) AbandonRound("training finished");
+  if (abandoned_.valid()) abandoned_.wait();
+  wire::RoundStart fin;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &fin));
+  const uint64_t d = trainer_->Layout().dimension();
+  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
+  FL_ASSIGN_OR_RETURN(std::vector<float> model, ReadFloatFrame(m.payload[0], d, "final model"));
+  FL_RETURN_IF_ERROR(trainer_->SetParameters(model));
+  FL_ASSIGN_OR_RETURN(EvalMetrics eval, trainer_->Evaluate());
+  wire::Metrics metrics;
+  AddMetric(&metrics, "test_loss", eval.loss);
+  AddMetric(&metrics, "test_accuracy", eval.accuracy);
+  AddMetric(&metrics, "test_auroc", eval.auroc);
+  FL_RETURN_IF_ERROR(Send(wire::FINAL_REPORT, 0, &metrics));
+  if (!options_.output_model.empty()) {
+    Checkpoint c{trainer_->Layout(), model, {{"model_version", std::to_string(fin.model_version())}}};
+    FL_RETURN_IF_ERROR(WriteSafetensors(options_.output_model, c));
+  }
+  char line[200];
+  std::snprintf(line, sizeof line, "final model v%" PRIu64 " on our test split: accuracy %.4f, AUROC %.4f, loss %.4f",
+                fin.model_version(), eval.accuracy, eval.auroc, eval.loss);
+  FL_LOG(kInfo) << line;
+  return Status::Ok();
+}
+
+}  // namespace fl::worker

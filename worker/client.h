@@ -1,0 +1,81 @@
+// The worker's side of the federation: connects to the coordinator, trains on each
+// round's global model, masks its update and sends it. The plaintext update exists
+// only inside this process and is wiped after masking.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "fl/crypto.h"
+#include "fl/fixed_point.h"
+#include "fl/plan.h"
+#include "fl/transport.h"
+#include "options.h"
+#include "training/trainer.h"
+
+namespace fl::worker {
+
+// Result of the local work of one round.
+struct LocalResult {
+  EvalMetrics global_eval;   // test metrics of the global model received
+  TrainStats train;
+  std::vector<float> delta;  // local model - global model (plaintext: never leaves)
+};
+
+class WorkerClient {
+ public:
+  // `audit_plaintext_dir`: if not empty, the quantised plaintext update of every round
+  // is written there (only when the operator asks for it on the command line).
+  WorkerClient(WorkerOptions options, data::Split data, std::string audit_plaintext_dir);
+  ~WorkerClient();
+  int Run();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct RoundState {
+    uint32_t id = 0;
+    uint64_t model_version = 0;
+    std::vector<uint32_t> cohort;
+    FixedPointParams params;
+    std::optional<crypto::X25519KeyPair> keys;
+    std::optional<wire::KeyList> peer_keys;
+    std::future<StatusOr<LocalResult>> local;
+    bool sent = false;
+  };
+
+  Status Connect();
+  Status Send(wire::MessageType type, uint32_t round, const google::protobuf::MessageLite* body,
+              std::vector<zmq::message_t> payload = {});
+  // Handles one message; returns a non-OK status to end the session.
+  Status Handle(const Message& m, bool* finished);
+  Status OnWelcome(const Message& m);
+  Status OnInitRequest();
+  Status OnRoundStart(const Message& m);
+  Status OnKeyList(const Message& m);
+  Status OnFinish(const Message& m);
+  void AbandonRound(const std::string& reason);
+  // Sends the masked input once both training and the key list are done.
+  Status MaybeSendMaskedInput();
+  Status AuditPlaintext(const RingVector& plaintext, uint64_t weight);
+
+  WorkerOptions options_;
+  std::optional<data::Split> data_;  // moved into the trainer after WELCOME
+  std::string audit_dir_;
+  std::unique_ptr<DealerEndpoint> dealer_;
+  std::string session_;
+  uint32_t worker_id_ = 0;
+  Plan plan_;
+  std::unique_ptr<Trainer> trainer_;
+  int64_t num_train_ = 0;
+  std::optional<RoundState> round_;
+  std::atomic<bool> cancel_{false};
+  std::future<StatusOr<LocalResult>> abandoned_;
+};
+
+}  // namespace fl::worker

@@ -1,0 +1,92 @@
+#include "options.h"
+
+#include "fl/config_reader.h"
+
+namespace fl::worker {
+
+StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::string& what) {
+  WorkerOptions o;
+  ConfigReader r(j, "");
+  if (r.Require("name")) r.Get("name", &o.name);
+  r.Get("coordinator", &o.coordinator);
+  r.Get("seed", &o.seed, 0, UINT64_MAX);
+  r.Get("min_cohort", &o.min_cohort, 2, 1u << 20);
+  r.Get("output_model", &o.output_model);
+
+  ConfigReader d = r.Child("data");
+  d.Require("format");
+  d.GetEnum("format", &o.data.format, {"csv", "npz"});
+  std::string path;
+  if (d.Require("path")) d.Get("path", &path);
+  o.data.csv.path = o.data.npz.path = path;
+  ConfigReader csv = d.Child("csv");
+  csv.Get("header", &o.data.csv.header);
+  int64_t skip = 0;
+  csv.Get("skip_rows", &skip, 0, 1'000'000);
+  o.data.csv.skip_rows = static_cast<int>(skip);
+  csv.Get("label_column", &o.data.csv.label_column);
+  csv.Get("missing_values", &o.data.csv.missing_values);
+  csv.Get("test_fraction", &o.data.csv.test_fraction, 0.0, 0.9);
+  csv.Get("split_seed", &o.data.csv.split_seed, 0, UINT64_MAX);
+  csv.Get("standardize", &o.data.csv.standardize);
+  std::string delim = ",";
+  csv.Get("delimiter", &delim);
+  if (delim.size() != 1) csv.Error("delimiter", "expected a single character, got \"" + delim + "\"");
+  else o.data.csv.delimiter = delim[0];
+  (void)csv.Finish();
+  ConfigReader npz = d.Child("npz");
+  npz.Get("train_prefix", &o.data.npz.train_prefix);
+  npz.Get("test_prefix", &o.data.npz.test_prefix);
+  npz.Get("max_train", &o.data.npz.max_train, 0, INT64_MAX);
+  npz.Get("max_test", &o.data.npz.max_test, 0, INT64_MAX);
+  (void)npz.Finish();
+  ConfigReader part = d.Child("partition");
+  part.Get("weights", &o.data.partition.weights, 0.0, 1e9);
+  uint64_t index = 0;
+  part.Get("index", &index, 0, 1'000'000);
+  o.data.partition.index = index;
+  part.Get("seed", &o.data.partition.seed, 0, UINT64_MAX);
+  if (!o.data.partition.weights.empty() && index >= o.data.partition.weights.size()) {
+    part.Error("index", "must be below the number of weights (" + std::to_string(o.data.partition.weights.size()) + ")");
+  }
+  (void)part.Finish();
+  if (o.data.format == "csv" && o.data.csv.label_column.empty()) d.Error("csv.label_column", "is required for csv data");
+  (void)d.Finish();
+  o.data.csv.partition = o.data.npz.partition = o.data.partition;
+
+  ConfigReader dev = r.Child("device");
+  dev.Get("type", &o.device.device);
+  int64_t threads = 0;
+  dev.Get("threads", &threads, 0, 1024);
+  o.device.threads = static_cast<int>(threads);
+  const std::string& t = o.device.device;
+  if (!(t == "auto" || t == "cpu" || t == "cuda" || t.rfind("cuda:", 0) == 0)) {
+    dev.Error("type", "expected \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", got \"" + t + "\"");
+  }
+  (void)dev.Finish();
+
+  ConfigReader to = r.Child("timeouts");
+  to.Get("connect_s", &o.connect_timeout_s, 0.1, 86400.0);
+  to.Get("idle_s", &o.idle_timeout_s, 1.0, 7 * 86400.0);
+  to.Get("heartbeat_interval_s", &o.heartbeat_interval_s, 0.05, 60.0);
+  (void)to.Finish();
+  if (!o.name.empty()) {
+    for (char c : o.name) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+        r.Error("name", "use 1-64 characters of [A-Za-z0-9._-], got \"" + o.name + "\"");
+        break;
+      }
+    }
+    if (o.name.size() > 64) r.Error("name", "at most 64 characters");
+  }
+  Status s = r.Finish();
+  if (!s.ok()) return InvalidArgument(what + ": " + s.message());
+  return o;
+}
+
+StatusOr<data::Split> LoadData(const DataOptions& o) {
+  if (o.format == "csv") return data::LoadCsv(o.csv);
+  return data::LoadNpz(o.npz);
+}
+
+}  // namespace fl::worker

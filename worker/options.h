@@ -1,0 +1,40 @@
+// fl-worker configuration (configs/worker-*.json document every field).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "data/csv_loader.h"
+#include "data/npz_loader.h"
+#include "fl/status.h"
+#include "training/trainer.h"
+
+namespace fl::worker {
+
+struct DataOptions {
+  std::string format = "csv";  // "csv" | "npz"
+  data::CsvOptions csv;         // format csv: path, label_column, header, ...
+  data::NpzOptions npz;         // format npz: MedMNIST-style archive
+  data::Partition partition;    // simulate a site: keep part `index` of the file
+};
+
+struct WorkerOptions {
+  std::string name;                              // hospital name (1-64 of [A-Za-z0-9._-]); required
+  std::string coordinator = "tcp://127.0.0.1:7000";  // the coordinator's endpoint
+  DataOptions data;
+  DeviceOptions device;
+  uint64_t seed = 0;                 // added to the plan's seed for data order
+  uint32_t min_cohort = 3;           // refuse rounds whose cohort is smaller (>= 2)
+  double connect_timeout_s = 120;    // no WELCOME within this: exit
+  double idle_timeout_s = 3600;      // coordinator silent for this long: exit
+  double heartbeat_interval_s = 1.0; // liveness messages while connected
+  std::string output_model;          // optional: final global model written here
+};
+
+StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::string& what);
+
+// Loads this worker's train/test split as configured.
+StatusOr<data::Split> LoadData(const DataOptions& o);
+
+}  // namespace fl::worker

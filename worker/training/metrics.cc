@@ -1,0 +1,59 @@
+#include "training/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace fl::worker {
+
+double BinaryAuroc(const std::vector<float>& scores, const std::vector<int64_t>& positive) {
+  const size_t n = scores.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  // Mann-Whitney U with average ranks for ties.
+  double rank_sum = 0;
+  size_t pos = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && scores[order[j]] == scores[order[i]]) ++j;
+    const double avg_rank = (static_cast<double>(i) + static_cast<double>(j - 1)) / 2.0 + 1.0;
+    for (size_t k = i; k < j; ++k) {
+      if (positive[order[k]]) {
+        rank_sum += avg_rank;
+        ++pos;
+      }
+    }
+    i = j;
+  }
+  const size_t neg = n - pos;
+  if (pos == 0 || neg == 0) return std::nan("");
+  return (rank_sum - static_cast<double>(pos) * (static_cast<double>(pos) + 1) / 2.0) /
+         (static_cast<double>(pos) * static_cast<double>(neg));
+}
+
+double MacroAuroc(const std::vector<float>& probs, const std::vector<int64_t>& labels, int64_t num_classes) {
+  const size_t n = labels.size();
+  auto one_vs_rest = [&](int64_t c) {
+    std::vector<float> s(n);
+    std::vector<int64_t> y(n);
+    for (size_t i = 0; i < n; ++i) {
+      s[i] = probs[i * static_cast<size_t>(num_classes) + static_cast<size_t>(c)];
+      y[i] = labels[i] == c ? 1 : 0;
+    }
+    return BinaryAuroc(s, y);
+  };
+  if (num_classes == 2) return one_vs_rest(1);
+  double sum = 0;
+  int count = 0;
+  for (int64_t c = 0; c < num_classes; ++c) {
+    const double a = one_vs_rest(c);
+    if (!std::isnan(a)) {
+      sum += a;
+      ++count;
+    }
+  }
+  return count ? sum / count : std::nan("");
+}
+
+}  // namespace fl::worker
