@@ -167,7 +167,9 @@ void Coordinator::CheckLiveness() {
   const auto now = Clock::now();
   for (auto& [id, w] : workers_) {
     if (w.alive && Seconds(now - w.last_seen) > options_.heartbeat_timeout_s) {
-      DropWorker(w, "silent for more than " + std::to_string(options_.heartbeat_timeout_s) + " s", true);
+      char reason[80];
+      std::snprintf(reason, sizeof reason, "silent for more than %.1f s", options_.heartbeat_timeout_s);
+      DropWorker(w, reason, true);
     }
   }
 }
@@ -338,8 +340,8 @@ bool Coordinator::RunRound() {
   cohort_lost_ = false;
   round_metrics_.clear();
   const auto started = Clock::now();
-  FL_LOG(kInfo) << "round " << round_->id() << ": training model version " << model_version_ + 1 << " with "
-                << cohort.size() << " workers";
+  FL_LOG(kInfo) << "protocol round " << round_->id() << ": training model version " << model_version_ + 1
+                << " with " << cohort.size() << " workers";
 
   wire::RoundStart start;
   for (uint32_t id : round_->cohort()) start.add_cohort(id);
@@ -362,7 +364,7 @@ bool Coordinator::RunRound() {
         DropWorker(workers_[id], std::string("no answer in phase ") + PhaseName(round_->phase()), true);
       }
     }
-    FL_LOG(kWarning) << "round " << round_->id() << " abandoned in phase " << PhaseName(round_->phase()) << ": "
+    FL_LOG(kWarning) << "protocol round " << round_->id() << " abandoned in phase " << PhaseName(round_->phase()) << ": "
                      << reason << "; restarting with the remaining workers";
     wire::Abort a;
     a.set_reason("round abandoned: " + reason);

@@ -1,0 +1,97 @@
+"""Helpers for the integration tests: they drive the real binaries on loopback."""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("FL_BUILD_DIR", os.path.join(ROOT, "build"))
+COORDINATOR = os.path.join(BUILD, "coordinator", "fl-coordinator")
+WORKER = os.path.join(BUILD, "worker", "fl-worker")
+LAUNCH = os.path.join(ROOT, "scripts", "fl-launch")
+SHARED_DATA = os.path.abspath(os.path.join(ROOT, "..", "shared", "data"))
+BREAST_CANCER = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv"
+SKIP = 77  # ctest SKIP_RETURN_CODE
+
+
+def skip(reason):
+    print("SKIPPED: " + reason)
+    sys.exit(SKIP)
+
+
+def require_file(path):
+    if not os.path.exists(path):
+        skip("missing " + path)
+
+
+def temp_dir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+def launch(args, timeout=600):
+    """Runs scripts/fl-launch; returns the CompletedProcess (text)."""
+    return subprocess.run([sys.executable, LAUNCH, "--build-dir", BUILD] + args,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def read_metrics(state_dir):
+    with open(os.path.join(state_dir, "metrics.jsonl")) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def read_safetensors(path):
+    """Reads a float32 safetensors file with the standard library: name -> (shape, values)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (hlen,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + hlen])
+    out = {}
+    body = data[8 + hlen:]
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        assert t["dtype"] == "F32", name
+        b, e = t["data_offsets"]
+        out[name] = (t["shape"], list(struct.unpack("<%df" % ((e - b) // 4), body[b:e])))
+    return out, header.get("__metadata__", {})
+
+
+def flat_model(path):
+    """Flat parameter vector in data order (the coordinator's vector order)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (hlen,) = struct.unpack("<Q", data[:8])
+    body = data[8 + hlen:]
+    return list(struct.unpack("<%df" % (len(body) // 4), body))
+
+
+def read_u32(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    assert len(data) % 4 == 0, path
+    return list(struct.unpack("<%dI" % (len(data) // 4), data))
+
+
+def as_signed(v):
+    return [x - (1 << 32) if x >= (1 << 31) else x for x in v]
+
+
+def ring_sum(vectors):
+    out = [0] * len(vectors[0])
+    for v in vectors:
+        assert len(v) == len(out)
+        out = [(a + b) & 0xFFFFFFFF for a, b in zip(out, v)]
+    return out
+
+
+def pearson(a, b):
+    n = len(a)
+    ma, mb = sum(a) / n, sum(b) / n
+    va = sum((x - ma) ** 2 for x in a)
+    vb = sum((y - mb) ** 2 for y in b)
+    if va == 0 or vb == 0:
+        return 0.0
+    cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    return cov / (va * vb) ** 0.5

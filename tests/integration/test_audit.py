@@ -1,0 +1,113 @@
+"""Through the real binaries on loopback, in audit mode:
+
+- the global model after each round equals the n_k-weighted average of the workers'
+  updates, computed independently from the workers' plaintext dumps, within the
+  fixed-point quantisation bound;
+- the coordinator's own sum equals the ring sum of the plaintext updates exactly (the
+  pairwise masks cancel), and the payloads it received sum to it;
+- no payload in the coordinator's transcript equals or correlates with any worker's
+  plaintext update.
+"""
+import glob
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fltest  # noqa: E402
+
+
+class AuditTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        fltest.require_file(fltest.BREAST_CANCER)
+        cls.run_dir = fltest.temp_dir("fl-audit-run-")
+        cls.audit = os.path.join(cls.run_dir, "audit")
+        cls.proc = fltest.launch(["--run-dir", cls.run_dir, "--audit", cls.audit, "--rounds", "3",
+                                  "--no-baseline"])
+        cls.state = os.path.join(cls.run_dir, "state")
+
+    def test_run_succeeded(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stdout + self.proc.stderr)
+        lines = fltest.read_metrics(self.state)
+        self.assertEqual([l["round"] for l in lines if "round" in l], [1, 2, 3])
+        self.assertTrue(lines[-1].get("final"))
+        self.assertEqual(len(lines[-1]["hospitals"]), 3)
+
+    def rounds(self):
+        return [l for l in fltest.read_metrics(self.state) if "round" in l]
+
+    def worker_dumps(self, protocol_round):
+        dumps = []
+        for meta_path in sorted(glob.glob(os.path.join(self.audit, "worker-*", "round-%06d.json" % protocol_round))):
+            with open(meta_path) as f:
+                meta = json.load(f)
+            update = fltest.read_u32(meta_path[:-len(".json")] + ".update.u32")
+            dumps.append((meta, update))
+        return dumps
+
+    def test_global_model_is_weighted_average_of_plaintext_updates(self):
+        for line in self.rounds():
+            dumps = self.worker_dumps(line["protocol_round"])
+            self.assertEqual(len(dumps), line["cohort_size"])
+            scale = dumps[0][0]["scale"]
+            d = dumps[0][0]["dimension"]
+            # Independent decode of each worker's own update: x_k = q_k / (scale n_k).
+            weights = [meta["weight"] for meta, _ in dumps]
+            total = sum(weights)
+            self.assertEqual(total, line["total_weight"])
+            expected = [0.0] * d
+            for (meta, update), n_k in zip(dumps, weights):
+                self.assertEqual(update[d], n_k)
+                q = fltest.as_signed(update[:d])
+                for i in range(d):
+                    expected[i] += (q[i] / (scale * n_k)) * n_k / total
+            before = fltest.flat_model(os.path.join(self.state, "model-v%06d.safetensors" % (line["round"] - 1)))
+            after = fltest.flat_model(os.path.join(self.state, "model-v%06d.safetensors" % line["round"]))
+            bound = len(dumps) / (scale * total)
+            worst = 0.0
+            moved = 0
+            for i in range(d):
+                delta = after[i] - before[i]
+                # float32 storage of the model adds rounding of the order of |value| * 2^-24.
+                tol = bound + 2e-7 * (abs(after[i]) + abs(before[i])) + 1e-9
+                err = abs(delta - expected[i])
+                worst = max(worst, err - tol)
+                self.assertLessEqual(err, tol, "round %d coordinate %d" % (line["round"], i))
+                moved += abs(expected[i]) > 1e-4
+            self.assertGreater(moved, d // 2, "the updates should move most parameters")
+
+    def test_coordinator_sum_is_exact_ring_sum(self):
+        for line in self.rounds():
+            r = line["protocol_round"]
+            plain = fltest.ring_sum([u for _, u in self.worker_dumps(r)])
+            coord_dir = os.path.join(self.audit, "coordinator", "round-%06d" % r)
+            self.assertEqual(fltest.read_u32(os.path.join(coord_dir, "sum.u32")), plain)
+            received = [fltest.read_u32(p) for p in sorted(glob.glob(os.path.join(coord_dir, "MASKED_INPUT-w*.payload0.bin")))]
+            self.assertEqual(len(received), line["cohort_size"])
+            self.assertEqual(fltest.ring_sum(received), plain)
+
+    def test_transcript_reveals_no_plaintext_update(self):
+        plaintexts = [fltest.read_u32(p) for p in glob.glob(os.path.join(self.audit, "worker-*", "*.update.u32"))]
+        self.assertGreater(len(plaintexts), 0)
+        payloads = glob.glob(os.path.join(self.audit, "coordinator", "round-*", "*.bin"))
+        self.assertGreater(len(payloads), 0)
+        with open(os.path.join(self.audit, "coordinator", "transcript.jsonl")) as f:
+            transcript = [json.loads(l) for l in f]
+        self.assertEqual(sum(len(t["payload"]) for t in transcript), len(payloads))
+        for path in payloads:
+            payload = fltest.read_u32(path)
+            signed_payload = fltest.as_signed(payload)
+            for plain in plaintexts:
+                self.assertNotEqual(payload, plain, path)
+                if len(plain) == len(payload):
+                    # Compare the update coordinates (not the weight word).
+                    r = fltest.pearson(signed_payload[:-1], fltest.as_signed(plain)[:-1])
+                    self.assertLess(abs(r), 0.2, "%s correlates with a plaintext update (r=%.3f)" % (path, r))
+                    same = sum(1 for a, b in zip(payload, plain) if a == b)
+                    self.assertLess(same, len(plain) // 100 + 2, path)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,96 @@
+"""The binaries' command lines and configs: --help, usage errors and config errors give
+a clear message naming the field and exit with code 2; bad data gives a clear error."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fltest  # noqa: E402
+
+
+def run(binary, *args):
+    return subprocess.run([binary] + list(args), capture_output=True, text=True, timeout=60)
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = fltest.temp_dir("fl-cli-")
+
+    def write(self, name, obj):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(obj if isinstance(obj, str) else json.dumps(obj))
+        return path
+
+    def test_help(self):
+        for b in (fltest.COORDINATOR, fltest.WORKER):
+            p = run(b, "--help")
+            self.assertEqual(p.returncode, 0)
+            self.assertIn("Usage:", p.stdout)
+            self.assertIn("--config", p.stdout)
+
+    def test_usage_errors(self):
+        for b in (fltest.COORDINATOR, fltest.WORKER):
+            p = run(b, "--bogus")
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("unknown flag --bogus", p.stderr)
+            p = run(b)
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("--config", p.stderr)
+            p = run(b, "--config", os.path.join(self.dir, "missing.json"))
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("missing.json", p.stderr)
+
+    def test_coordinator_config_errors_name_the_field(self):
+        cases = [
+            ({"rounds": 10, "colour": "blue"}, "colour: unknown key"),
+            ({"min_workers": "three"}, "min_workers: expected an integer"),
+            ({"min_workers": 1}, "min_workers: expected an integer in [2,"),
+            ({"secagg": {"clip": -1}}, "secagg.clip: expected a number in"),
+            ({"plan": {"model": {"name": "resnet900"}}}, 'plan.model.name: expected one of "logreg", "mlp", "cnn"'),
+            ({"plan": {"training": {"epochs": 0}}}, "plan.training.epochs"),
+            ({"timeouts": {"phase_s": "soon"}}, "timeouts.phase_s: expected a number"),
+            ("{ not json", "not valid JSON"),
+        ]
+        for cfg, message in cases:
+            p = run(fltest.COORDINATOR, "--config", self.write("c.json", cfg))
+            self.assertEqual(p.returncode, 2, (cfg, p.stderr))
+            self.assertIn(message, p.stderr, cfg)
+
+    def test_worker_config_errors_name_the_field(self):
+        base = {"name": "h1", "data": {"format": "csv", "path": fltest.BREAST_CANCER,
+                                       "csv": {"label_column": "-1", "header": False, "skip_rows": 1}}}
+        cases = [
+            ({k: v for k, v in base.items() if k != "name"}, "name: is required"),
+            (dict(base, name="bad name!"), "name: use 1-64 characters"),
+            (dict(base, min_cohort=1), "min_cohort: expected an integer in [2,"),
+            (dict(base, device={"type": "tpu"}), 'device.type: expected "auto", "cpu", "cuda" or "cuda:N"'),
+            (dict(base, data=dict(base["data"], format="parquet")), 'data.format: expected one of "csv", "npz"'),
+            (dict(base, data=dict(base["data"], csv={"label_column": "-1", "test_fraction": 2})),
+             "data.csv.test_fraction"),
+            (dict(base, data=dict(base["data"], partition={"weights": [1, 1], "index": 5})), "data.partition.index"),
+        ]
+        for cfg, message in cases:
+            p = run(fltest.WORKER, "--config", self.write("w.json", cfg))
+            self.assertEqual(p.returncode, 2, (cfg, p.stderr))
+            self.assertIn(message, p.stderr, cfg)
+
+    def test_worker_bad_data_is_a_clear_error(self):
+        missing = os.path.join(self.dir, "nope.csv")
+        cfg = {"name": "h1", "data": {"format": "csv", "path": missing, "csv": {"label_column": "0"}}}
+        p = run(fltest.WORKER, "--config", self.write("w.json", cfg))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("nope.csv", p.stderr)
+        bad = self.write("bad.csv", "a,b,label\n1,2,0\n3,x,1\n")
+        cfg["data"]["path"] = bad
+        cfg["data"]["csv"] = {"label_column": "label"}
+        p = run(fltest.WORKER, "--config", self.write("w.json", cfg))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("bad.csv", p.stderr)
+        self.assertIn("line 3", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

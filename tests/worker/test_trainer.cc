@@ -1,0 +1,147 @@
+// Worker-side tests: metrics, models, the LibTorch trainer and worker options.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+
+#include "fl/config_reader.h"
+#include "options.h"
+#include "training/metrics.h"
+#include "training/trainer.h"
+
+using namespace fl;
+using namespace fl::worker;
+
+namespace {
+const char* kBreastCancer = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
+
+data::Split BreastCancer() {
+  data::CsvOptions o;
+  o.path = kBreastCancer;
+  o.header = false;
+  o.skip_rows = 1;
+  o.label_column = "-1";
+  o.test_fraction = 0.25;
+  auto s = data::LoadCsv(o);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+// Two well-separated Gaussian blobs in 2-D.
+data::Split Blobs() {
+  data::Split s;
+  for (data::Dataset* d : {&s.train, &s.test}) {
+    d->sample_shape = {2};
+    d->num_classes = 2;
+    for (int i = 0; i < 200; ++i) {
+      const int y = i % 2;
+      d->features.push_back((y ? 2.0f : -2.0f) + 0.01f * static_cast<float>(i % 17));
+      d->features.push_back((y ? -1.0f : 1.0f) + 0.02f * static_cast<float>(i % 13));
+      d->labels.push_back(y);
+    }
+  }
+  return s;
+}
+}  // namespace
+
+TEST_CASE("metrics: AUROC of perfect, inverted, tied and one-class scores") {
+  CHECK(BinaryAuroc({0.1f, 0.2f, 0.8f, 0.9f}, {0, 0, 1, 1}) == Approx(1.0));
+  CHECK(BinaryAuroc({0.9f, 0.8f, 0.2f, 0.1f}, {0, 0, 1, 1}) == Approx(0.0));
+  CHECK(BinaryAuroc({0.5f, 0.5f, 0.5f, 0.5f}, {0, 1, 0, 1}) == Approx(0.5));
+  CHECK(BinaryAuroc({0.1f, 0.4f, 0.35f, 0.8f}, {0, 0, 1, 1}) == Approx(0.75));
+  CHECK(std::isnan(BinaryAuroc({0.1f, 0.2f}, {1, 1})));
+  // Three classes, perfectly separated: macro AUROC 1.
+  std::vector<float> probs = {0.8f, 0.1f, 0.1f, 0.1f, 0.8f, 0.1f, 0.1f, 0.1f, 0.8f};
+  CHECK(MacroAuroc(probs, {0, 1, 2}, 3) == Approx(1.0));
+}
+
+TEST_CASE("trainer: parameters flatten and restore exactly") {
+  Plan plan;
+  plan.model.name = "mlp";
+  plan.model.hidden = {8, 4};
+  auto t = Trainer::Create(plan, Blobs(), DeviceOptions{"cpu", 1}, 1);
+  REQUIRE(t.ok());
+  const ModelLayout layout = (*t)->Layout();
+  CHECK(layout.dimension() == 2 * 8 + 8 + 8 * 4 + 4 + 4 * 2 + 2);
+  CHECK(layout.tensors.front().name == "fc1.weight");
+  std::vector<float> p = (*t)->Parameters();
+  REQUIRE(p.size() == layout.dimension());
+  for (size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(i) * 0.001f;
+  REQUIRE((*t)->SetParameters(p).ok());
+  CHECK((*t)->Parameters() == p);
+  p.pop_back();
+  CHECK_FALSE((*t)->SetParameters(p).ok());
+}
+
+TEST_CASE("trainer: same init seed gives the same initial model") {
+  Plan plan;
+  plan.model.name = "logreg";
+  auto a = Trainer::Create(plan, Blobs(), DeviceOptions{"cpu", 1}, 1);
+  auto b = Trainer::Create(plan, Blobs(), DeviceOptions{"cpu", 1}, 2);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK((*a)->Parameters() == (*b)->Parameters());
+  plan.model.init_seed = 2;
+  auto c = Trainer::Create(plan, Blobs(), DeviceOptions{"cpu", 1}, 1);
+  CHECK((*a)->Parameters() != (*c)->Parameters());
+}
+
+TEST_CASE("trainer: learns separable data and honours cancellation") {
+  Plan plan;
+  plan.model.name = "mlp";
+  plan.training.epochs = 5;
+  auto t = Trainer::Create(plan, Blobs(), DeviceOptions{"cpu", 1}, 1);
+  REQUIRE(t.ok());
+  auto stats = (*t)->Train();
+  REQUIRE(stats.ok());
+  CHECK(stats->samples == 5 * 200);
+  auto eval = (*t)->Evaluate();
+  REQUIRE(eval.ok());
+  CHECK(eval->accuracy == Approx(1.0));
+  CHECK(eval->auroc == Approx(1.0));
+  std::atomic<bool> cancel{true};
+  auto cancelled = (*t)->Train(&cancel);
+  CHECK(cancelled.status().code() == StatusCode::kAborted);
+}
+
+TEST_CASE("trainer: breast-cancer table reaches clinical-grade accuracy") {
+  if (!std::filesystem::exists(kBreastCancer)) {
+    WARN("skipped: missing " << kBreastCancer);
+    return;
+  }
+  Plan plan;
+  plan.model.name = "logreg";
+  plan.training.epochs = 20;
+  auto t = Trainer::Create(plan, BreastCancer(), DeviceOptions{"cpu", 1}, 1);
+  REQUIRE(t.ok());
+  auto before = (*t)->Evaluate();
+  REQUIRE((*t)->Train().ok());
+  auto after = (*t)->Evaluate();
+  REQUIRE(after.ok());
+  CHECK(after->loss < before->loss);
+  CHECK(after->accuracy > 0.93);
+  CHECK(after->auroc > 0.98);
+}
+
+TEST_CASE("trainer: a model that does not fit the data is a clear error") {
+  Plan plan;
+  plan.model.name = "cnn";
+  auto t = Trainer::Create(plan, Blobs(), DeviceOptions{"cpu", 1}, 1);
+  REQUIRE_FALSE(t.ok());
+  CHECK_THAT(t.status().message(), Catch::Contains("needs image data"));
+  plan.model.name = "mlp";
+  auto cuda = Trainer::Create(plan, Blobs(), DeviceOptions{"bogus", 1}, 1);
+  CHECK_FALSE(cuda.ok());
+}
+
+TEST_CASE("worker options: the example config parses") {
+  auto j = ParseJsonFile(std::string(FL_SOURCE_DIR) + "/configs/worker-breast-cancer.json");
+  REQUIRE(j.ok());
+  auto o = ParseWorkerOptions(*j, "worker-breast-cancer.json");
+  REQUIRE(o.ok());
+  CHECK(o->name == "hospital-a");
+  CHECK(o->data.format == "csv");
+  CHECK(o->data.csv.skip_rows == 1);
+  CHECK(o->data.csv.partition.weights.size() == 3);
+  CHECK(o->min_cohort == 3);
+}
