@@ -1,0 +1,393 @@
+// Tests for message framing (fl/wire.h) and the ZeroMQ transport (fl/transport.h).
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "fl.pb.h"
+#include "fl/ring.h"
+#include "fl/transport.h"
+#include "fl/wire.h"
+
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using fl::Message;
+using fl::ParseEnvelope;
+using fl::RingVector;
+using fl::StatusCode;
+namespace wire = fl::wire;
+
+namespace {
+
+const std::string kSession(16, '\x42');
+
+wire::Envelope ValidEnvelope() {
+  wire::Hello hello;
+  hello.set_name("St. Elsewhere");
+  hello.set_protocol_version(fl::kProtocolVersion);
+  Message m = fl::MakeMessage(wire::HELLO, kSession, 3, 5, &hello);
+  m.envelope.set_payload_frames(1);
+  return m.envelope;
+}
+
+std::string Bytes(const wire::Envelope& e) { return e.SerializeAsString(); }
+
+fl::Status ParseStatus(const std::string& b) { return ParseEnvelope(b.data(), b.size()).status(); }
+
+// Anything ParseEnvelope accepts must satisfy the documented checks.
+bool Invariants(const wire::Envelope& e) {
+  return e.version() == fl::kProtocolVersion && wire::MessageType_IsValid(e.type()) &&
+         e.type() != wire::MESSAGE_TYPE_UNSPECIFIED && e.payload_frames() <= fl::kMaxPayloadFrames &&
+         (e.session().empty() || e.session().size() == fl::kSessionIdBytes);
+}
+
+}  // namespace
+
+TEST_CASE("wire: ParseEnvelope accepts a valid envelope", "[wire]") {
+  const std::string b = Bytes(ValidEnvelope());
+  auto e = ParseEnvelope(b.data(), b.size());
+  REQUIRE(e.ok());
+  CHECK(e->type() == wire::HELLO);
+  CHECK(e->round() == 3);
+  CHECK(e->sender() == 5);
+  CHECK(e->session() == kSession);
+  CHECK(e->payload_frames() == 1);
+  wire::Hello hello;
+  REQUIRE(hello.ParseFromString(e->body()));
+  CHECK(hello.name() == "St. Elsewhere");
+  // An empty session (before WELCOME) is allowed.
+  wire::Envelope noses = ValidEnvelope();
+  noses.clear_session();
+  CHECK(ParseStatus(Bytes(noses)).ok());
+}
+
+TEST_CASE("wire: ParseEnvelope rejects empty and truncated input", "[wire]") {
+  CHECK(ParseEnvelope(nullptr, 0).status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(ParseEnvelope("", 0).status().message(), Contains("empty"));
+  const std::string b = Bytes(ValidEnvelope());
+  REQUIRE(b.size() > 30);
+  size_t failed = 0, violations = 0;
+  for (size_t n = 1; n < b.size(); ++n) {
+    auto e = ParseEnvelope(b.data(), n);  // must not crash
+    if (!e.ok()) ++failed;
+    else if (!Invariants(*e)) ++violations;
+  }
+  CHECK(violations == 0);
+  // Cuts inside the session or body bytes cannot parse.
+  CHECK(failed > b.size() / 2);
+  CHECK(ParseEnvelope(b.data(), b.size()).ok());
+}
+
+TEST_CASE("wire: ParseEnvelope enforces the size limit", "[wire]") {
+  wire::Envelope e = ValidEnvelope();
+  e.set_body(std::string(fl::kMaxEnvelopeBytes, 'x'));
+  const std::string big = Bytes(e);
+  REQUIRE(big.size() > fl::kMaxEnvelopeBytes);
+  fl::Status s = ParseStatus(big);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(s.message(), Contains(std::to_string(fl::kMaxEnvelopeBytes)));
+  CHECK_THAT(s.message(), Contains(std::to_string(big.size())));
+
+  // Exactly at the limit is accepted.
+  size_t body = fl::kMaxEnvelopeBytes - 100;
+  std::string exact;
+  for (int i = 0; i < 200; ++i) {
+    e.set_body(std::string(body, 'x'));
+    exact = Bytes(e);
+    if (exact.size() == fl::kMaxEnvelopeBytes) break;
+    body += exact.size() < fl::kMaxEnvelopeBytes ? 1 : -1;
+  }
+  REQUIRE(exact.size() == fl::kMaxEnvelopeBytes);
+  CHECK(ParseStatus(exact).ok());
+  e.set_body(std::string(body + 1, 'x'));
+  CHECK_FALSE(ParseStatus(Bytes(e)).ok());
+}
+
+TEST_CASE("wire: ParseEnvelope rejects bad fields", "[wire]") {
+  wire::Envelope e = ValidEnvelope();
+  SECTION("version") {
+    for (uint32_t v : {0u, 2u, 1000u}) {
+      e.set_version(v);
+      fl::Status s = ParseStatus(Bytes(e));
+      CHECK(s.code() == StatusCode::kInvalidArgument);
+      CHECK_THAT(s.message(), Contains("protocol version " + std::to_string(v)));
+    }
+  }
+  SECTION("unspecified type") {
+    e.set_type(wire::MESSAGE_TYPE_UNSPECIFIED);
+    CHECK_THAT(ParseStatus(Bytes(e)).message(), Contains("unknown message type 0"));
+  }
+  SECTION("out-of-range type") {
+    // version = 1 (field 1), type = 99 / 13 (field 4), written as raw protobuf.
+    const std::string t99("\x08\x01\x20\x63", 4);
+    CHECK_THAT(ParseStatus(t99).message(), Contains("unknown message type 99"));
+    const std::string t13("\x08\x01\x20\x0d", 4);
+    CHECK_THAT(ParseStatus(t13).message(), Contains("unknown message type 13"));
+    const std::string t12("\x08\x01\x20\x0c", 4);  // ABORT: valid
+    CHECK(ParseStatus(t12).ok());
+  }
+  SECTION("payload frames") {
+    e.set_payload_frames(fl::kMaxPayloadFrames);
+    CHECK(ParseStatus(Bytes(e)).ok());
+    e.set_payload_frames(fl::kMaxPayloadFrames + 1);
+    CHECK_THAT(ParseStatus(Bytes(e)).message(), Contains("too many payload frames"));
+    e.set_payload_frames(0xFFFFFFFFu);
+    CHECK_FALSE(ParseStatus(Bytes(e)).ok());
+  }
+  SECTION("session length") {
+    for (size_t n : {1u, 15u, 17u, 32u}) {
+      e.set_session(std::string(n, 's'));
+      fl::Status s = ParseStatus(Bytes(e));
+      CHECK(s.code() == StatusCode::kInvalidArgument);
+      CHECK_THAT(s.message(), Contains("session id of " + std::to_string(n) + " bytes"));
+    }
+  }
+}
+
+TEST_CASE("wire: ParseEnvelope survives random garbage", "[wire]") {
+  std::mt19937 rng(1234);
+  const std::string valid = Bytes(ValidEnvelope());
+  size_t accepted = 0, violations = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string b;
+    if (i % 2 == 0) {
+      b.resize(rng() % 300);
+      for (auto& c : b) c = static_cast<char>(rng());
+    } else {  // mutate a valid envelope: flip a few bytes
+      b = valid;
+      for (int k = 0; k < 3; ++k) b[rng() % b.size()] = static_cast<char>(rng());
+    }
+    auto e = ParseEnvelope(b.data(), b.size());
+    if (e.ok()) {
+      ++accepted;
+      if (!Invariants(*e)) ++violations;
+    }
+  }
+  CHECK(violations == 0);
+  CHECK(accepted < 20000);
+}
+
+TEST_CASE("wire: float and ring frames are size- and value-checked", "[wire]") {
+  const std::vector<float> x = {1.5f, -2.f, 0.f, 3.25f};
+  zmq::message_t f = fl::FloatFrame(x.data(), x.size());
+  REQUIRE(f.size() == 16);
+  auto r = fl::ReadFloatFrame(f, 4, "update");
+  REQUIRE(r.ok());
+  CHECK(*r == x);
+  fl::Status s = fl::ReadFloatFrame(f, 3, "update").status();
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(s.message(), Contains("update: payload of 16 bytes, expected 12"));
+  CHECK_FALSE(fl::ReadFloatFrame(f, 5, "update").ok());
+  CHECK_FALSE(fl::ReadFloatFrame(zmq::message_t(15), 4, "update").ok());
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    std::vector<float> y = x;
+    y[3] = bad;
+    auto rb = fl::ReadFloatFrame(fl::FloatFrame(y.data(), y.size()), 4, "model");
+    CHECK_THAT(rb.status().message(), Contains("model: non-finite"));
+  }
+  CHECK(fl::ReadFloatFrame(zmq::message_t(), 0, "empty").ok());
+
+  RingVector v(std::vector<uint32_t>{1, 0xFFFFFFFFu, 7});
+  zmq::message_t rf = fl::RingFrame(v);
+  REQUIRE(rf.size() == 12);
+  auto rv = fl::ReadRingFrame(rf, 3, "masked");
+  REQUIRE(rv.ok());
+  CHECK(rv->words() == v.words());
+  CHECK_THAT(fl::ReadRingFrame(rf, 4, "masked").status().message(),
+             Contains("masked: payload of 12 bytes, expected 16"));
+  CHECK_FALSE(fl::ReadRingFrame(zmq::message_t(11), 3, "masked").ok());
+}
+
+TEST_CASE("wire: AddRingFrame checks the size and adds mod 2^32", "[wire]") {
+  const size_t n = 5000;  // crosses the 4096-word chunk
+  RingVector sum(n), add(n);
+  for (size_t i = 0; i < n; ++i) {
+    sum[i] = 0xFFFFFFF0u + static_cast<uint32_t>(i);
+    add[i] = static_cast<uint32_t>(3 * i + 0x20);
+  }
+  const RingVector before = sum;
+  RingVector shorter(n - 1);
+  fl::Status s = fl::AddRingFrame(fl::RingFrame(shorter), &sum, "masked input");
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(s.message(), Contains("masked input"));
+  CHECK(sum.words() == before.words());
+  CHECK_FALSE(fl::AddRingFrame(zmq::message_t(n * 4 + 1), &sum, "x").ok());
+  CHECK(sum.words() == before.words());
+
+  REQUIRE(fl::AddRingFrame(fl::RingFrame(add), &sum, "masked input").ok());
+  size_t bad = 0;
+  for (size_t i = 0; i < n; ++i) bad += sum[i] != static_cast<uint32_t>(before[i] + add[i]);
+  CHECK(bad == 0);
+  CHECK(sum[0] == 0x10u);  // wrapped
+}
+
+TEST_CASE("wire: ExpectPayloadFrames counts frames", "[wire]") {
+  Message m = fl::MakeMessage(wire::INIT_MODEL, kSession, 0, 1);
+  CHECK(fl::ExpectPayloadFrames(m, 0).ok());
+  fl::Status s = fl::ExpectPayloadFrames(m, 1);
+  CHECK_THAT(s.message(), Contains("INIT_MODEL needs 1 payload frame(s), got 0"));
+  m.payload.emplace_back(8);
+  CHECK(fl::ExpectPayloadFrames(m, 1).ok());
+}
+
+// ---------------------------------------------------------------------------
+// Transport over tcp://127.0.0.1 (each endpoint has its own zmq context).
+
+namespace {
+
+fl::TransportOptions FastOptions() {
+  fl::TransportOptions o;
+  o.linger_ms = 0;
+  o.send_timeout_ms = 2000;
+  return o;
+}
+
+std::unique_ptr<fl::RouterEndpoint> BindRouter(const fl::TransportOptions& o = FastOptions()) {
+  auto r = fl::RouterEndpoint::Bind("tcp://127.0.0.1:0", o);
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+Message MaskedInputMessage(const RingVector& v) {
+  wire::MaskedInput body;
+  (*body.mutable_metrics()->mutable_values())["accuracy"] = 0.75;
+  Message m = fl::MakeMessage(wire::MASKED_INPUT, kSession, 2, 7, &body);
+  m.payload.push_back(fl::RingFrame(v));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("wire: transport delivers a valid message both ways", "[wire][transport]") {
+  auto router = BindRouter();
+  const std::string ep = router->bound_endpoint();
+  CHECK_THAT(ep, StartsWith("tcp://127.0.0.1:"));
+  CHECK(ep != "tcp://127.0.0.1:0");
+  auto dealer = fl::DealerEndpoint::Connect(ep, FastOptions());
+  REQUIRE(dealer.ok());
+
+  const RingVector v(std::vector<uint32_t>{1, 2, 0xFFFFFFFFu, 42});
+  REQUIRE((*dealer)->Send(MaskedInputMessage(v)).ok());
+  auto in = router->Receive(5000);
+  REQUIRE(in.has_value());
+  REQUIRE(in->status.ok());
+  CHECK_FALSE(in->peer.empty());
+  CHECK(in->message.type() == wire::MASKED_INPUT);
+  CHECK(in->message.round() == 2);
+  CHECK(in->message.envelope.sender() == 7);
+  CHECK(in->message.envelope.payload_frames() == 1);
+  REQUIRE(in->message.payload.size() == 1);
+  auto got = fl::ReadRingFrame(in->message.payload[0], 4, "masked");
+  REQUIRE(got.ok());
+  CHECK(got->words() == v.words());
+  wire::MaskedInput body;
+  REQUIRE(fl::UnpackBody(in->message, &body).ok());
+  CHECK(body.metrics().values().at("accuracy") == 0.75);
+
+  // Reply to the peer.
+  wire::Abort abort;
+  abort.set_reason("done");
+  REQUIRE(router->Send(in->peer, fl::MakeMessage(wire::ABORT, kSession, 2, 0, &abort)).ok());
+  auto back = (*dealer)->Receive(5000);
+  REQUIRE(back.has_value());
+  REQUIRE(back->status.ok());
+  CHECK(back->message.type() == wire::ABORT);
+  CHECK(back->message.payload.empty());
+
+  // Unknown peer: router_mandatory makes this an error, not a silent drop.
+  CHECK_FALSE(router->Send("no-such-peer", fl::MakeMessage(wire::ABORT, kSession, 2, 0)).ok());
+}
+
+TEST_CASE("wire: router Receive times out with nullopt", "[wire][transport]") {
+  auto router = BindRouter();
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(router->Receive(50).has_value());
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t0).count();
+  CHECK(ms >= 40);
+  CHECK(ms < 2000);
+}
+
+TEST_CASE("wire: router rejects malformed multipart messages and keeps working", "[wire][transport]") {
+  auto router = BindRouter();
+  zmq::context_t ctx(1);
+  zmq::socket_t raw(ctx, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.set(zmq::sockopt::routing_id, "raw-peer");
+  raw.connect(router->bound_endpoint());
+
+  auto send_parts = [&](const std::vector<std::string>& parts) {
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto flag = i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
+      REQUIRE(raw.send(zmq::buffer(parts[i]), flag));
+    }
+  };
+  wire::Envelope one = ValidEnvelope();  // announces 1 payload frame
+  wire::Envelope zero = ValidEnvelope();
+  zero.set_payload_frames(0);
+  const std::string payload(16, '\0');
+
+  struct Case {
+    const char* name;
+    std::vector<std::string> parts;
+    const char* needle;
+  };
+  const std::vector<Case> cases = {
+      {"garbage", {"this is not a protobuf"}, "does not parse"},
+      {"empty frame", {std::string()}, "empty envelope"},
+      {"missing payload", {Bytes(one)}, "announces 1 payload frames, got 0"},
+      {"extra payload", {Bytes(zero), payload}, "announces 0 payload frames, got 1"},
+      {"ten frames", std::vector<std::string>(10, Bytes(zero)), "message with 10 frames"},
+      {"four frames", {Bytes(one), payload, payload, payload}, "message with 4 frames"},
+      {"bad version", {Bytes([] { auto e = ValidEnvelope(); e.set_version(9); return e; }()), payload},
+       "protocol version 9"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << c.name);
+    send_parts(c.parts);
+    auto in = router->Receive(5000);
+    REQUIRE(in.has_value());
+    CHECK_FALSE(in->status.ok());
+    CHECK(in->status.code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(in->status.message(), Contains(c.needle));
+    CHECK(in->peer == "raw-peer");
+    CHECK(in->message.payload.empty());
+
+    // The next, valid message from the same peer still goes through.
+    send_parts({Bytes(one), payload});
+    auto ok = router->Receive(5000);
+    REQUIRE(ok.has_value());
+    CHECK(ok->status.ok());
+    CHECK(ok->message.type() == wire::HELLO);
+    CHECK(ok->message.payload.size() == 1);
+  }
+  CHECK_FALSE(router->Receive(20).has_value());  // nothing left over
+}
+
+TEST_CASE("wire: router drops messages above max_message_bytes", "[wire][transport]") {
+  fl::TransportOptions o = FastOptions();
+  o.max_message_bytes = 4096;
+  auto router = BindRouter(o);
+  {
+    auto big = fl::DealerEndpoint::Connect(router->bound_endpoint(), FastOptions());
+    REQUIRE(big.ok());
+    RingVector v(4000);  // 16000-byte payload frame
+    REQUIRE((*big)->Send(MaskedInputMessage(v)).ok());
+    CHECK_FALSE(router->Receive(300).has_value());
+  }
+  auto small = fl::DealerEndpoint::Connect(router->bound_endpoint(), FastOptions());
+  REQUIRE(small.ok());
+  REQUIRE((*small)->Send(MaskedInputMessage(RingVector(10))).ok());
+  auto in = router->Receive(5000);
+  REQUIRE(in.has_value());
+  CHECK(in->status.ok());
+  CHECK(in->message.payload.at(0).size() == 40);
+}
