@@ -1,0 +1,21 @@
+# fl-coordinator image: Debian bookworm, no LibTorch (the coordinator never links it).
+#   docker build -f deploy/docker/coordinator.Dockerfile -t fl-coordinator .
+FROM debian:bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev \
+      libprotobuf-dev protobuf-compiler libsodium-dev nlohmann-json3-dev libzip-dev \
+    && rm -rf /var/lib/apt/lists/*
+COPY . /src
+RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DFL_BUILD_WORKER=OFF -DFL_BUILD_TESTS=OFF \
+    && cmake --build /build --target fl-coordinator
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      libzmq5 libprotobuf32 libsodium23 libzip4 \
+    && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 fl
+COPY --from=build /build/coordinator/fl-coordinator /usr/local/bin/fl-coordinator
+USER 10001
+EXPOSE 7000
+ENTRYPOINT ["/usr/local/bin/fl-coordinator"]
+CMD ["--config", "/etc/fl/coordinator.json"]
