@@ -20,6 +20,7 @@ const char* PhaseName(Phase p) {
 Round::Round(uint32_t id, std::vector<uint32_t> cohort, uint64_t vector_length)
     : id_(id), cohort_(std::move(cohort)), sum_(vector_length) {
   std::sort(cohort_.begin(), cohort_.end());
+  cohort_.erase(std::unique(cohort_.begin(), cohort_.end()), cohort_.end());
   cohort_set_.insert(cohort_.begin(), cohort_.end());
 }
 

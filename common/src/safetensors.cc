@@ -67,19 +67,27 @@ StatusOr<Checkpoint> DecodeSafetensors(const std::string& bytes, const std::stri
   std::memcpy(&hlen, bytes.data(), 8);
   if (hlen > 100'000'000 || 8 + hlen > bytes.size()) return DataLoss(what + ": bad safetensors header length");
   Checkpoint c;
+  const uint64_t bytes_limit = bytes.size();
   try {
     const auto header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(hlen));
     struct Entry { uint64_t begin; TensorInfo info; };
     std::vector<Entry> entries;
     for (const auto& [name, v] : header.items()) {
       if (name == "__metadata__") {
+        if (!v.is_object()) return DataLoss(what + ": __metadata__ is not an object");
         for (const auto& [k, mv] : v.items()) c.metadata[k] = mv.get<std::string>();
         continue;
       }
       if (v.at("dtype").get<std::string>() != "F32") return InvalidArgument(what + ": tensor " + name + " is not F32");
       Entry e{v.at("data_offsets").at(0).get<uint64_t>(), {name, v.at("shape").get<std::vector<uint64_t>>()}};
       const uint64_t end = v.at("data_offsets").at(1).get<uint64_t>();
-      if (end < e.begin || end - e.begin != e.info.numel() * sizeof(float)) {
+      // The element count must not overflow: the file's own length bounds it.
+      uint64_t bytes = sizeof(float);
+      for (uint64_t dim : e.info.shape) {
+        if (dim != 0 && bytes > bytes_limit / dim) return DataLoss(what + ": tensor " + name + " is larger than the file");
+        bytes *= dim;
+      }
+      if (end < e.begin || end - e.begin != bytes) {
         return DataLoss(what + ": tensor " + name + " offsets do not match its shape");
       }
       entries.push_back(std::move(e));
