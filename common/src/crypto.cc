@@ -87,6 +87,61 @@ void AddChaCha20Mask(const SecretKey& key, int sign, uint32_t* vec, size_t n) {
   sodium_memzero(buf, sizeof buf);
 }
 
+SigningKeyPair GenerateSigningKey() {
+  SigningKeyPair kp;
+  kp.secret_key.resize(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_keypair(kp.public_key.data(), kp.secret_key.data());
+  return kp;
+}
+
+void WipeSigningKey(SigningKeyPair* kp) {
+  if (!kp->secret_key.empty()) sodium_memzero(kp->secret_key.data(), kp->secret_key.size());
+  kp->secret_key.clear();
+}
+
+std::string Sign(const SigningKeyPair& kp, const std::string& message) {
+  std::string sig(crypto_sign_BYTES, '\0');
+  crypto_sign_detached(reinterpret_cast<uint8_t*>(sig.data()), nullptr,
+                       reinterpret_cast<const uint8_t*>(message.data()), message.size(), kp.secret_key.data());
+  return sig;
+}
+
+bool Verify(const PublicKey& signer, const std::string& message, const std::string& signature) {
+  if (signature.size() != crypto_sign_BYTES) return false;
+  return crypto_sign_verify_detached(reinterpret_cast<const uint8_t*>(signature.data()),
+                                     reinterpret_cast<const uint8_t*>(message.data()), message.size(),
+                                     signer.data()) == 0;
+}
+
+namespace {
+constexpr uint8_t kZeroXNonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES] = {0};
+}
+
+std::string Seal(const SecretKey& key, const std::string& plaintext, const std::string& ad) {
+  std::string out(plaintext.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+  unsigned long long len = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      reinterpret_cast<uint8_t*>(out.data()), &len, reinterpret_cast<const uint8_t*>(plaintext.data()),
+      plaintext.size(), reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), nullptr, kZeroXNonce, key.data());
+  out.resize(len);
+  return out;
+}
+
+StatusOr<std::string> Open(const SecretKey& key, const std::string& ciphertext, const std::string& ad) {
+  if (ciphertext.size() < crypto_aead_xchacha20poly1305_ietf_ABYTES) return InvalidArgument("ciphertext too short");
+  std::string out(ciphertext.size() - crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+  unsigned long long len = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<uint8_t*>(out.data()), &len, nullptr, reinterpret_cast<const uint8_t*>(ciphertext.data()),
+          ciphertext.size(), reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), kZeroXNonce, key.data()) != 0) {
+    return InvalidArgument("ciphertext does not authenticate");
+  }
+  out.resize(len);
+  return out;
+}
+
+bool Equal(const void* a, const void* b, size_t n) { return sodium_memcmp(a, b, n) == 0; }
+
 std::array<uint8_t, 32> Hash(const void* data, size_t n) {
   std::array<uint8_t, 32> h{};
   crypto_generichash(h.data(), h.size(), static_cast<const uint8_t*>(data), n, nullptr, 0);

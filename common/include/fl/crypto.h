@@ -57,6 +57,27 @@ void ChaCha20Words(const SecretKey& key, uint64_t first_block, uint32_t* out, si
 // Adds (sign = +1) or subtracts (sign = -1) the keystream of `key` to `vec` mod 2^32.
 void AddChaCha20Mask(const SecretKey& key, int sign, uint32_t* vec, size_t n);
 
+// Long-term identity: Ed25519 (crypto_sign).
+constexpr size_t kSignatureBytes = 64;
+constexpr size_t kSigningSecretBytes = 64;
+struct SigningKeyPair {
+  PublicKey public_key;
+  std::vector<uint8_t> secret_key;  // 64 bytes; wiped by WipeSigningKey
+};
+SigningKeyPair GenerateSigningKey();
+void WipeSigningKey(SigningKeyPair* kp);
+std::string Sign(const SigningKeyPair& kp, const std::string& message);  // 64-byte detached signature
+bool Verify(const PublicKey& signer, const std::string& message, const std::string& signature);
+
+// Authenticated encryption (XChaCha20-Poly1305-IETF) with a key used for exactly one
+// message, so a zero nonce is safe. `ad` is authenticated, not encrypted.
+std::string Seal(const SecretKey& one_time_key, const std::string& plaintext, const std::string& ad);
+StatusOr<std::string> Open(const SecretKey& one_time_key, const std::string& ciphertext, const std::string& ad);
+constexpr size_t kSealOverhead = 16;
+
+// Constant-time comparison.
+bool Equal(const void* a, const void* b, size_t n);
+
 // Generic hash of bytes (BLAKE2b-256), e.g. for fingerprints.
 std::array<uint8_t, 32> Hash(const void* data, size_t n);
 
