@@ -24,10 +24,13 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   r.Get("state_dir", &o.state_dir);
   r.Get("keep_checkpoints", &o.keep_checkpoints, 0, 1'000'000);
   r.Get("init_checkpoint", &o.init_checkpoint);
+  r.Get("roster", &o.roster);
   r.Get("max_model_parameters", &o.max_model_parameters, 1, 1ull << 31);
   ConfigReader sa = r.Child("secagg");
   sa.Get("clip", &o.secagg.clip, 1e-6, 1e6);
   sa.Get("max_total_weight", &o.secagg.max_total_weight, 1, 1ull << 30);
+  sa.Get("max_dropout", &o.security.max_dropout, 0.0, 0.49);
+  sa.Get("max_corrupt", &o.security.max_corrupt, 0.0, 0.49);
   (void)sa.Finish();
   ConfigReader plan = r.Child("plan");
   ReadPlan(plan, &o.plan);

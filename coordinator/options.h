@@ -7,6 +7,7 @@
 
 #include "fl/fixed_point.h"
 #include "fl/plan.h"
+#include "fl/secagg/params.h"
 #include "fl/status.h"
 
 namespace fl::coordinator {
@@ -30,6 +31,8 @@ struct CoordinatorOptions {
   std::string init_checkpoint;       // optional safetensors file to start from
   uint64_t max_model_parameters = 100'000'000;
   FixedPointParams secagg;           // clip, max_total_weight; max_cohort = max_workers
+  secagg::SecurityParams security;   // tolerated dropout and corrupt fractions -> k, t
+  std::string roster;                // optional roster file: only its names are admitted
   Plan plan;                         // sent to every worker
 };
 

@@ -57,6 +57,11 @@ Status Coordinator::Start() {
   FL_RETURN_IF_ERROR(crypto::Init());
   FL_RETURN_IF_ERROR(MakeDirs(options_.state_dir));
   if (!audit_dir_.empty()) FL_RETURN_IF_ERROR(MakeDirs(audit_dir_ + "/coordinator"));
+  if (!options_.roster.empty()) {
+    FL_ASSIGN_OR_RETURN(secagg::Roster roster, secagg::Roster::Load(options_.roster));
+    roster_ = std::move(roster);
+    FL_LOG(kInfo) << "roster " << options_.roster << ": " << roster_->size() << " hospitals may join";
+  }
   session_.resize(kSessionIdBytes);
   crypto::RandomBytes(session_.data(), session_.size());
   if (!options_.init_checkpoint.empty()) {
@@ -117,7 +122,6 @@ Coordinator::WaitResult Coordinator::PumpUntil(const std::function<bool()>& read
                                                Clock::time_point deadline) {
   while (true) {
     if (ready()) return WaitResult::kReady;
-    if (cohort_lost_) return WaitResult::kCohortLost;
     const auto now = Clock::now();
     if (now >= deadline) return WaitResult::kTimeout;
     const int wait_ms = static_cast<int>(std::clamp<double>(Seconds(deadline - now) * 1000.0, 1.0, 100.0));
@@ -154,12 +158,9 @@ void Coordinator::DropWorker(WorkerRecord& w, const std::string& reason, bool te
   if (tell_worker) {
     wire::Abort a;
     a.set_reason(reason);
-    Send(w, MakeMessage(wire::ABORT, session_, round_ ? round_->id() : 0, 0, &a));
+    Send(w, MakeMessage(wire::ABORT, session_, 0, 0, &a));
   }
-  if (round_ && round_->InCohort(w.id) && round_->phase() != Phase::kComplete && !cohort_lost_) {
-    cohort_lost_ = true;
-    cohort_lost_reason_ = "worker " + std::to_string(w.id) + " (" + w.name + ") dropped: " + reason;
-  }
+  if (round_) round_->Drop(w.id);  // the round goes on without it if enough remain
   if (init_worker_ && *init_worker_ == w.id) init_worker_.reset();
 }
 
@@ -205,9 +206,8 @@ void Coordinator::Dispatch(Incoming in) {
       return;
     case wire::INIT_MODEL:
       return HandleInitModel(*w, m);
-    case wire::ADVERTISE_KEY:
-    case wire::MASKED_INPUT:
-      return HandleRoundMessage(*w, m);
+    case wire::SECAGG_CLIENT:
+      return HandleSecAggMessage(*w, m);
     case wire::FINAL_REPORT: {
       wire::Metrics metrics;
       if (!finishing_ || !UnpackBody(m, &metrics).ok()) {
@@ -241,6 +241,7 @@ void Coordinator::HandleHello(const std::string& peer, const Message& m) {
   if (!UnpackBody(m, &hello).ok()) return refuse("malformed HELLO");
   if (hello.protocol_version() != kProtocolVersion) return refuse("unsupported protocol version");
   if (!ValidName(hello.name())) return refuse("worker names are 1-64 characters of [A-Za-z0-9._-]");
+  if (roster_ && !roster_->Find(hello.name())) return refuse("the name " + hello.name() + " is not in the roster");
   if (finishing_) return refuse("training is over");
   if (AliveWorkers().size() >= options_.max_workers) return refuse("the federation is full");
   for (WorkerRecord* o : AliveWorkers()) {
@@ -308,95 +309,121 @@ void Coordinator::HandleInitModel(WorkerRecord& w, const Message& m) {
   if (Status ws = WriteCheckpoint(); !ws.ok()) FL_LOG(kError) << ws.ToString();
 }
 
-void Coordinator::HandleRoundMessage(WorkerRecord& w, const Message& m) {
-  if (!round_ || m.round() != round_->id()) {
+void Coordinator::HandleSecAggMessage(WorkerRecord& w, const Message& m) {
+  if (!round_ || m.round() != round_id_) {
     FL_LOG(kDebug) << "ignored a late " << TypeName(m.type()) << " for round " << m.round() << " from " << w.name;
     return;
   }
-  AuditPayload(w, m);
-  Status s;
-  if (m.type() == wire::ADVERTISE_KEY) {
-    wire::AdvertiseKey key;
-    s = ExpectPayloadFrames(m, 0);
-    if (s.ok()) s = UnpackBody(m, &key);
-    if (s.ok()) s = round_->OnAdvertiseKey(w.id, key);
-  } else {
-    wire::MaskedInput input;
-    s = ExpectPayloadFrames(m, 1);
-    if (s.ok()) s = UnpackBody(m, &input);
-    StatusOr<nlohmann::json> metrics = s.ok() ? MetricsToJson(input.metrics()) : StatusOr<nlohmann::json>(s);
-    if (s.ok()) s = metrics.status();
-    if (s.ok()) s = round_->OnMaskedInput(w.id, m.payload[0]);
+  wire::SecAggClientMessage msg;
+  Status s = UnpackBody(m, &msg);
+  const bool masked = s.ok() && msg.step_case() == wire::SecAggClientMessage::kMaskedInput;
+  if (s.ok()) s = ExpectPayloadFrames(m, masked ? 1 : 0);
+  if (s.ok()) AuditPayload(w, m);
+  if (s.ok() && masked) {
+    StatusOr<nlohmann::json> metrics = MetricsToJson(msg.masked_input().metrics());
+    StatusOr<RingVector> vec = ReadRingFrame(m.payload[0], m.payload[0].size() / sizeof(uint32_t), "masked input");
+    s = metrics.ok() ? vec.status() : metrics.status();
+    if (s.ok()) s = round_->Receive(w.id, msg, vec->data(), vec->size());
     if (s.ok()) round_metrics_[w.id] = std::move(metrics).value();
+  } else if (s.ok()) {
+    s = round_->Receive(w.id, msg);
   }
-  if (!s.ok()) DropWorker(w, "rejected " + TypeName(m.type()) + ": " + s.message(), true);
+  if (!s.ok()) {
+    // The worker leaves this round (the protocol treats it as dropped) and is told why.
+    FL_LOG(kWarning) << "round " << round_id_ << ": rejected a message from worker " << w.id << " (" << w.name
+                     << "): " << s.message();
+    wire::Abort a;
+    a.set_reason("rejected: " + s.message());
+    Send(w, MakeMessage(wire::ABORT, session_, round_id_, 0, &a));
+  }
+}
+
+void Coordinator::SendSecAgg(const std::vector<secagg::Outgoing>& out) {
+  for (const secagg::Outgoing& o : out) {
+    auto it = workers_.find(o.to);
+    if (it == workers_.end() || !it->second.alive) continue;
+    Send(it->second, MakeMessage(wire::SECAGG_SERVER, session_, round_id_, 0, &o.message));
+  }
+}
+
+void Coordinator::AbandonRound(const std::string& reason) {
+  FL_LOG(kWarning) << "protocol round " << round_id_ << " abandoned: " << reason
+                   << "; restarting with the remaining workers";
+  wire::Abort a;
+  a.set_reason("round abandoned: " + reason);
+  for (uint32_t id : cohort_) {
+    if (workers_[id].alive) Send(workers_[id], MakeMessage(wire::ABORT, session_, round_id_, 0, &a));
+  }
+  round_.reset();
 }
 
 bool Coordinator::RunRound() {
-  std::vector<uint32_t> cohort;
-  for (WorkerRecord* w : AliveWorkers()) cohort.push_back(w->id);
+  cohort_.clear();
+  for (WorkerRecord* w : AliveWorkers()) cohort_.push_back(w->id);
   const uint64_t d = model_->values.size();
-  round_ = std::make_unique<Round>(next_round_id_++, cohort, d + 1);
-  cohort_lost_ = false;
+  round_id_ = next_round_id_++;
+  secagg::ServerConfig sc;
+  sc.round = secagg::RoundId{session_, round_id_};
+  sc.cohort = cohort_;
+  sc.vector_length = d + 1;
+  sc.security = options_.security;
+  sc.min_cohort = options_.min_workers;
+  sc.roster = roster_ ? &*roster_ : nullptr;
+  round_ = std::make_unique<secagg::SecAggServer>(sc);
   round_metrics_.clear();
   const auto started = Clock::now();
-  FL_LOG(kInfo) << "protocol round " << round_->id() << ": training model version " << model_version_ + 1
-                << " with " << cohort.size() << " workers";
+  FL_LOG(kInfo) << "protocol round " << round_id_ << ": training model version " << model_version_ + 1 << " with "
+                << cohort_.size() << " workers";
 
   wire::RoundStart start;
-  for (uint32_t id : round_->cohort()) start.add_cohort(id);
+  for (uint32_t id : cohort_) start.add_cohort(id);
   start.set_dimension(d);
   start.set_model_version(model_version_);
   start.set_clip(options_.secagg.clip);
   start.set_max_total_weight(options_.secagg.max_total_weight);
   start.set_ring_bits(options_.secagg.ring_bits);
   start.set_max_cohort(options_.secagg.max_cohort);
-  for (uint32_t id : round_->cohort()) {
-    Message m = MakeMessage(wire::ROUND_START, session_, round_->id(), 0, &start);
+  for (uint32_t id : cohort_) {
+    Message m = MakeMessage(wire::ROUND_START, session_, round_id_, 0, &start);
     m.payload.push_back(FloatFrame(model_->values.data(), d));
     Send(workers_[id], std::move(m));
   }
 
-  auto abandon = [&](WaitResult r) {
-    std::string reason = r == WaitResult::kCohortLost ? cohort_lost_reason_ : "phase timeout";
-    if (r == WaitResult::kTimeout) {
+  // Each phase closes when every live worker expected in it has answered, or at the
+  // phase deadline with those that have; the protocol survives the missing ones.
+  while (!round_->done()) {
+    const std::string phase = round_->phase_name();
+    if (PumpUntil([&] { return round_->ReadyToClose(); }, After(options_.phase_timeout_s)) == WaitResult::kTimeout) {
       for (uint32_t id : round_->Pending()) {
-        DropWorker(workers_[id], std::string("no answer in phase ") + PhaseName(round_->phase()), true);
+        FL_LOG(kWarning) << "worker " << id << " (" << workers_[id].name << ") did not answer in phase " << phase
+                         << "; continuing without it";
+        round_->Drop(id);
       }
     }
-    FL_LOG(kWarning) << "protocol round " << round_->id() << " abandoned in phase " << PhaseName(round_->phase()) << ": "
-                     << reason << "; restarting with the remaining workers";
-    wire::Abort a;
-    a.set_reason("round abandoned: " + reason);
-    for (uint32_t id : round_->cohort()) {
-      if (workers_[id].alive) Send(workers_[id], MakeMessage(wire::ABORT, session_, round_->id(), 0, &a));
+    StatusOr<std::vector<secagg::Outgoing>> out = round_->Close();
+    if (!out.ok()) {
+      AbandonRound(out.status().message());
+      return false;
     }
-    round_.reset();
-    cohort_lost_ = false;
-    return false;
-  };
-
-  WaitResult r = PumpUntil([&] { return round_->AllKeysIn(); }, After(options_.phase_timeout_s));
-  if (r != WaitResult::kReady) return abandon(r);
-  StatusOr<wire::KeyList> keys = round_->CloseKeys();
-  for (uint32_t id : round_->cohort()) Send(workers_[id], MakeMessage(wire::KEY_LIST, session_, round_->id(), 0, &*keys));
-
-  r = PumpUntil([&] { return round_->AllInputsIn(); }, After(options_.phase_timeout_s));
-  if (r != WaitResult::kReady) return abandon(r);
-  StatusOr<RingVector> sum = round_->TakeSum();
-  Status s = CompleteRound(std::move(sum).value(), Seconds(Clock::now() - started));
+    SendSecAgg(*out);
+  }
+  StatusOr<RingVector> sum = round_->TakeResult();
+  const uint32_t survivors = static_cast<uint32_t>(round_->survivors().size());
+  const secagg::RoundParams params = round_->params();
+  Status s = sum.ok() ? CompleteRound(std::move(sum).value(), Seconds(Clock::now() - started)) : sum.status();
   round_.reset();
   if (!s.ok()) {
     FL_LOG(kError) << "round failed: " << s.ToString();
     return false;
   }
+  FL_LOG(kDebug) << "secure aggregation: " << survivors << " inputs, k=" << params.k << ", t=" << params.t;
   return true;
 }
 
 Status Coordinator::CompleteRound(RingVector sum, double seconds) {
   if (!audit_dir_.empty()) {
     char dir[64];
-    std::snprintf(dir, sizeof dir, "/coordinator/round-%06u", round_->id());
+    std::snprintf(dir, sizeof dir, "/coordinator/round-%06u", round_id_);
     FL_RETURN_IF_ERROR(MakeDirs(audit_dir_ + dir));
     FL_RETURN_IF_ERROR(AtomicWriteFile(audit_dir_ + dir + "/sum.u32",
                                        std::string_view(reinterpret_cast<const char*>(sum.data()), sum.size() * 4)));
@@ -418,9 +445,12 @@ Status Coordinator::CompleteRound(RingVector sum, double seconds) {
   }
   const double mean_loss = loss_n ? loss_sum / loss_n : NAN;
   if (loss_n) loss_history_.push_back(mean_loss);
+  const secagg::RoundParams& params = round_->params();
   nlohmann::json line = {{"round", model_version_},
-                         {"protocol_round", round_->id()},
-                         {"cohort_size", round_->cohort().size()},
+                         {"protocol_round", round_id_},
+                         {"cohort_size", round_->survivors().size()},
+                         {"invited", cohort_.size()},
+                         {"secagg", {{"n", params.n}, {"k", params.k}, {"t", params.t}, {"complete", params.complete}}},
                          {"duration_s", seconds},
                          {"total_weight", avg.total_weight},
                          {"evaluated_model_version", model_version_ - 1},
@@ -431,7 +461,7 @@ Status Coordinator::CompleteRound(RingVector sum, double seconds) {
   std::snprintf(summary, sizeof summary,
                 "round %" PRIu64 "/%" PRIu64 " done: cohort %zu, N=%" PRIu64
                 ", mean train loss %.4f, mean test accuracy of v%" PRIu64 " %.4f, %.2f s",
-                model_version_, options_.rounds, round_->cohort().size(), avg.total_weight, mean_loss,
+                model_version_, options_.rounds, round_->survivors().size(), avg.total_weight, mean_loss,
                 model_version_ - 1, acc_n ? acc_sum / acc_n : NAN, seconds);
   FL_LOG(kInfo) << summary;
   return Status::Ok();
@@ -504,7 +534,13 @@ void Coordinator::AuditPayload(const WorkerRecord& w, const Message& m) {
   std::snprintf(dir, sizeof dir, "/coordinator/round-%06u", m.round());
   const std::string base = audit_dir_ + dir;
   if (!MakeDirs(base).ok()) return;
-  const std::string stem = base + "/" + wire::MessageType_Name(m.type()) + "-w" + std::to_string(w.id);
+  wire::SecAggClientMessage msg;
+  std::string step = wire::MessageType_Name(m.type());
+  if (m.type() == wire::SECAGG_CLIENT && msg.ParseFromString(m.envelope.body())) {
+    const auto* field = wire::SecAggClientMessage::descriptor()->FindFieldByNumber(msg.step_case());
+    if (field) step = field->name();
+  }
+  const std::string stem = base + "/" + step + "-w" + std::to_string(w.id);
   nlohmann::json frames = nlohmann::json::array();
   (void)AtomicWriteFile(stem + ".body", m.envelope.body());
   for (size_t i = 0; i < m.payload.size(); ++i) {
@@ -513,7 +549,7 @@ void Coordinator::AuditPayload(const WorkerRecord& w, const Message& m) {
     frames.push_back({{"file", std::filesystem::path(file).lexically_relative(audit_dir_).string()},
                       {"bytes", m.payload[i].size()}});
   }
-  const nlohmann::json line = {{"round", m.round()},       {"type", wire::MessageType_Name(m.type())},
+  const nlohmann::json line = {{"round", m.round()},       {"type", step},
                                {"worker_id", w.id},        {"worker", w.name},
                                {"body_bytes", m.envelope.body().size()}, {"payload", frames}};
   std::ofstream(audit_dir_ + "/coordinator/transcript.jsonl", std::ios::app) << line.dump() << "\n";

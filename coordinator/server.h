@@ -1,5 +1,6 @@
 // The coordinator service: owns the ROUTER socket, admits workers, runs rounds, writes
-// checkpoints and metrics. Protocol logic per round lives in Round (no I/O).
+// checkpoints and metrics. The secure-aggregation protocol of a round lives in
+// secagg::SecAggServer (no I/O); this layer only moves its messages.
 #pragma once
 
 #include <chrono>
@@ -14,8 +15,9 @@
 
 #include "fl/safetensors.h"
 #include "fl/transport.h"
+#include "fl/secagg/identity.h"
+#include "fl/secagg/server.h"
 #include "options.h"
-#include "round.h"
 
 namespace fl::coordinator {
 
@@ -37,16 +39,17 @@ class Coordinator {
   int Run();
 
  private:
-  enum class WaitResult { kReady, kTimeout, kCohortLost };
+  enum class WaitResult { kReady, kTimeout };
 
   Status Start();
-  // Processes messages until `ready()` holds, the deadline passes, or (when `round_` is
-  // set) a cohort member drops.
+  // Processes messages until `ready()` holds or the deadline passes.
   WaitResult PumpUntil(const std::function<bool()>& ready, Clock::time_point deadline);
   void Dispatch(Incoming in);
   void HandleHello(const std::string& peer, const Message& m);
   void HandleInitModel(WorkerRecord& w, const Message& m);
-  void HandleRoundMessage(WorkerRecord& w, const Message& m);
+  void HandleSecAggMessage(WorkerRecord& w, const Message& m);
+  void SendSecAgg(const std::vector<secagg::Outgoing>& out);
+  void AbandonRound(const std::string& reason);
   void CheckLiveness();
   void DropWorker(WorkerRecord& w, const std::string& reason, bool tell_worker);
   void Send(const WorkerRecord& w, Message m);
@@ -75,9 +78,10 @@ class Coordinator {
   uint64_t model_version_ = 0;
   std::optional<uint32_t> init_worker_;  // worker asked for the initial model
 
-  std::unique_ptr<Round> round_;
-  bool cohort_lost_ = false;
-  std::string cohort_lost_reason_;
+  std::optional<secagg::Roster> roster_;
+  std::unique_ptr<secagg::SecAggServer> round_;
+  uint32_t round_id_ = 0;
+  std::vector<uint32_t> cohort_;
   std::map<uint32_t, nlohmann::json> round_metrics_;
   std::map<uint32_t, nlohmann::json> final_reports_;
   bool finishing_ = false;

@@ -24,8 +24,13 @@ void AddMetric(wire::Metrics* m, const char* name, double v) {
 
 }  // namespace
 
-WorkerClient::WorkerClient(WorkerOptions options, data::Split data, std::string audit_plaintext_dir)
-    : options_(std::move(options)), data_(std::move(data)), audit_dir_(std::move(audit_plaintext_dir)) {}
+WorkerClient::WorkerClient(WorkerOptions options, data::Split data, secagg::Identity identity, secagg::Roster roster,
+                           std::string audit_plaintext_dir)
+    : options_(std::move(options)),
+      identity_(std::move(identity)),
+      roster_(std::move(roster)),
+      data_(std::move(data)),
+      audit_dir_(std::move(audit_plaintext_dir)) {}
 
 WorkerClient::~WorkerClient() {
   cancel_ = true;
@@ -108,8 +113,8 @@ Status WorkerClient::Handle(const Message& m, bool* finished) {
       return OnInitRequest();
     case wire::ROUND_START:
       return OnRoundStart(m);
-    case wire::KEY_LIST:
-      return OnKeyList(m);
+    case wire::SECAGG_SERVER:
+      return OnSecAgg(m);
     case wire::FINISH:
       *finished = true;
       return OnFinish(m);
@@ -206,10 +211,16 @@ Status WorkerClient::OnRoundStart(const Message& m) {
     return OutOfRange("this hospital has " + std::to_string(num_train_) + " training samples, above the round's " +
                       "max_total_weight " + std::to_string(r.params.max_total_weight));
   }
-  r.keys = crypto::GenerateX25519();
-  wire::AdvertiseKey key;
-  key.set_public_key(std::string(reinterpret_cast<const char*>(r.keys->public_key.data()), crypto::kKeyBytes));
-  FL_RETURN_IF_ERROR(Send(wire::ADVERTISE_KEY, r.id, &key));
+  secagg::ClientConfig cc;
+  cc.round = secagg::RoundId{session_, r.id};
+  cc.worker_id = worker_id_;
+  cc.identity = &identity_;
+  cc.roster = &roster_;
+  cc.min_cohort = options_.min_cohort;
+  cc.security = options_.security;
+  r.secagg = std::make_unique<secagg::SecAggClient>(cc);
+  FL_ASSIGN_OR_RETURN(wire::SecAggClientMessage advertise, r.secagg->Start());
+  FL_RETURN_IF_ERROR(Send(wire::SECAGG_CLIENT, r.id, &advertise));
 
   if (abandoned_.valid()) abandoned_.wait();
   cancel_ = false;
@@ -230,76 +241,76 @@ Status WorkerClient::OnRoundStart(const Message& m) {
   return Status::Ok();
 }
 
-Status WorkerClient::OnKeyList(const Message& m) {
+Status WorkerClient::OnSecAgg(const Message& m) {
   if (!round_ || m.round() != round_->id) return Status::Ok();  // a late message of an older round
-  if (round_->peer_keys) return InvalidArgument("second KEY_LIST in round " + std::to_string(round_->id));
-  wire::KeyList list;
-  FL_RETURN_IF_ERROR(UnpackBody(m, &list));
-  std::set<uint32_t> seen;
-  const std::set<uint32_t> cohort(round_->cohort.begin(), round_->cohort.end());
-  for (const auto& k : list.keys()) {
-    if (!cohort.count(k.worker_id()) || !seen.insert(k.worker_id()).second) {
-      return InvalidArgument("KEY_LIST names worker " + std::to_string(k.worker_id()) + " outside the cohort or twice");
-    }
-    if (k.public_key().size() != crypto::kKeyBytes) return InvalidArgument("KEY_LIST holds a key of the wrong size");
-    if (k.worker_id() == worker_id_ &&
-        k.public_key() != std::string(reinterpret_cast<const char*>(round_->keys->public_key.data()), crypto::kKeyBytes)) {
-      return InvalidArgument("KEY_LIST replaced this worker's own key");
-    }
+  wire::SecAggServerMessage msg;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &msg));
+  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 0));
+  if (msg.step_case() == wire::SecAggServerMessage::kShares && !round_->result) {
+    round_->held_shares = std::move(msg);  // masked once local training is done
+    return Status::Ok();
   }
-  if (seen.size() != cohort.size()) return InvalidArgument("KEY_LIST does not cover the cohort");
-  round_->peer_keys = std::move(list);
-  return Status::Ok();
+  return Step(msg);
+}
+
+Status WorkerClient::Step(const wire::SecAggServerMessage& m) {
+  RoundState& r = *round_;
+  const bool masking = m.step_case() == wire::SecAggServerMessage::kShares;
+  EncodeStats enc;
+  if (masking) {
+    RingVector x;
+    Status s = EncodeWeighted(r.result->delta.data(), r.result->delta.size(), static_cast<uint64_t>(num_train_),
+                              r.params, &x, &enc);
+    sodium_memzero(r.result->delta.data(), r.result->delta.size() * sizeof(float));
+    FL_RETURN_IF_ERROR(s);
+    if (!audit_dir_.empty()) FL_RETURN_IF_ERROR(AuditPlaintext(x, static_cast<uint64_t>(num_train_)));
+    r.secagg->SetInput(std::move(x));
+  }
+  StatusOr<secagg::ClientOutput> out = r.secagg->Handle(m);
+  if (!out.ok()) {
+    // Too few peers left is a normal end of a round; anything else means the
+    // coordinator deviated from the protocol, and this worker leaves the federation.
+    if (out.status().code() == StatusCode::kAborted) {
+      AbandonRound(out.status().message());
+      return Status::Ok();
+    }
+    return out.status().WithContext("refusing round " + std::to_string(r.id));
+  }
+  if (!out->message) return Status::Ok();
+  std::vector<zmq::message_t> payload;
+  if (out->masked_input) {
+    const LocalResult& local = *r.result;
+    wire::Metrics* metrics = out->message->mutable_masked_input()->mutable_metrics();
+    AddMetric(metrics, "test_loss", local.global_eval.loss);
+    AddMetric(metrics, "test_accuracy", local.global_eval.accuracy);
+    AddMetric(metrics, "test_auroc", local.global_eval.auroc);
+    AddMetric(metrics, "train_loss", local.train.train_loss);
+    AddMetric(metrics, "train_seconds", local.train.seconds);
+    AddMetric(metrics, "clipped_fraction",
+              static_cast<double>(enc.clipped) / static_cast<double>(std::max<size_t>(1, out->masked_input->size() - 1)));
+    payload.push_back(RingFrame(*out->masked_input));
+    r.sent = true;
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "round %u: sent masked update (train loss %.4f, %.1f s); model v%" PRIu64
+                  " on our test split: accuracy %.4f, AUROC %.4f",
+                  r.id, local.train.train_loss, local.train.seconds, r.model_version, local.global_eval.accuracy,
+                  local.global_eval.auroc);
+    FL_LOG(kInfo) << line;
+  }
+  return Send(wire::SECAGG_CLIENT, r.id, &*out->message, std::move(payload));
 }
 
 Status WorkerClient::MaybeSendMaskedInput() {
-  if (!round_ || round_->sent || !round_->peer_keys || !round_->local.valid()) return Status::Ok();
+  if (!round_ || round_->result || !round_->local.valid()) return Status::Ok();
   if (round_->local.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return Status::Ok();
   StatusOr<LocalResult> result = round_->local.get();
-  round_->sent = true;
   if (!result.ok()) return result.status().WithContext("round " + std::to_string(round_->id));
-  LocalResult& local = result.value();
-
-  RingVector y;
-  EncodeStats enc;
-  Status s = EncodeWeighted(local.delta.data(), local.delta.size(), static_cast<uint64_t>(num_train_),
-                            round_->params, &y, &enc);
-  sodium_memzero(local.delta.data(), local.delta.size() * sizeof(float));
-  FL_RETURN_IF_ERROR(s);
-  if (!audit_dir_.empty()) FL_RETURN_IF_ERROR(AuditPlaintext(y, static_cast<uint64_t>(num_train_)));
-
-  MaskContext ctx{std::vector<uint8_t>(session_.begin(), session_.end()), round_->id};
-  std::vector<PeerMaskKey> peers;
-  for (const auto& k : round_->peer_keys->keys()) {
-    if (k.worker_id() == worker_id_) continue;
-    crypto::PublicKey pk;
-    std::copy(k.public_key().begin(), k.public_key().end(), pk.begin());
-    FL_ASSIGN_OR_RETURN(crypto::SecretKey key,
-                        PairwiseMaskKey(round_->keys->secret_key, pk, ctx, worker_id_, k.worker_id()));
-    peers.push_back({k.worker_id(), key});
-  }
-  ApplyPairwiseMasks(worker_id_, peers, &y);
-  round_->keys.reset();  // the round secret is no longer needed
-
-  wire::MaskedInput input;
-  wire::Metrics* metrics = input.mutable_metrics();
-  AddMetric(metrics, "test_loss", local.global_eval.loss);
-  AddMetric(metrics, "test_accuracy", local.global_eval.accuracy);
-  AddMetric(metrics, "test_auroc", local.global_eval.auroc);
-  AddMetric(metrics, "train_loss", local.train.train_loss);
-  AddMetric(metrics, "train_seconds", local.train.seconds);
-  AddMetric(metrics, "clipped_fraction",
-            static_cast<double>(enc.clipped) / static_cast<double>(std::max<size_t>(1, y.size() - 1)));
-  std::vector<zmq::message_t> payload;
-  payload.push_back(RingFrame(y));
-  char line[200];
-  std::snprintf(line, sizeof line,
-                "round %u: sent masked update (train loss %.4f, %.1f s); model v%" PRIu64
-                " on our test split: accuracy %.4f, AUROC %.4f",
-                round_->id, local.train.train_loss, local.train.seconds, round_->model_version,
-                local.global_eval.accuracy, local.global_eval.auroc);
-  FL_LOG(kInfo) << line;
-  return Send(wire::MASKED_INPUT, round_->id, &input, std::move(payload));
+  round_->result = std::move(result).value();
+  if (!round_->held_shares) return Status::Ok();
+  wire::SecAggServerMessage shares = std::move(*round_->held_shares);
+  round_->held_shares.reset();
+  return Step(shares);
 }
 
 Status WorkerClient::AuditPlaintext(const RingVector& plaintext, uint64_t weight) {
@@ -325,7 +336,7 @@ Status WorkerClient::AuditPlaintext(const RingVector& plaintext, uint64_t weight
 
 void WorkerClient::AbandonRound(const std::string& reason) {
   if (!round_) return;
-  if (round_->sent) {  // our part of that round is done; nothing to abandon
+  if (round_->sent && !round_->local.valid()) {  // our part of that round is done
     round_.reset();
     return;
   }

@@ -15,6 +15,8 @@
 #include "fl/crypto.h"
 #include "fl/fixed_point.h"
 #include "fl/plan.h"
+#include "fl/secagg/client.h"
+#include "fl/secagg/identity.h"
 #include "fl/transport.h"
 #include "options.h"
 #include "training/trainer.h"
@@ -32,7 +34,8 @@ class WorkerClient {
  public:
   // `audit_plaintext_dir`: if not empty, the quantised plaintext update of every round
   // is written there (only when the operator asks for it on the command line).
-  WorkerClient(WorkerOptions options, data::Split data, std::string audit_plaintext_dir);
+  WorkerClient(WorkerOptions options, data::Split data, secagg::Identity identity, secagg::Roster roster,
+               std::string audit_plaintext_dir);
   ~WorkerClient();
   int Run();
 
@@ -43,10 +46,11 @@ class WorkerClient {
     uint64_t model_version = 0;
     std::vector<uint32_t> cohort;
     FixedPointParams params;
-    std::optional<crypto::X25519KeyPair> keys;
-    std::optional<wire::KeyList> peer_keys;
+    std::unique_ptr<secagg::SecAggClient> secagg;
+    std::optional<wire::SecAggServerMessage> held_shares;  // waits for local training
     std::future<StatusOr<LocalResult>> local;
-    bool sent = false;
+    std::optional<LocalResult> result;
+    bool sent = false;  // the masked input has been sent
   };
 
   Status Connect();
@@ -57,14 +61,18 @@ class WorkerClient {
   Status OnWelcome(const Message& m);
   Status OnInitRequest();
   Status OnRoundStart(const Message& m);
-  Status OnKeyList(const Message& m);
+  Status OnSecAgg(const Message& m);
+  // Passes a coordinator message to the protocol state machine and sends its answer.
+  Status Step(const wire::SecAggServerMessage& m);
   Status OnFinish(const Message& m);
   void AbandonRound(const std::string& reason);
-  // Sends the masked input once both training and the key list are done.
+  // Masks and sends the update once local training is done and the shares are in.
   Status MaybeSendMaskedInput();
   Status AuditPlaintext(const RingVector& plaintext, uint64_t weight);
 
   WorkerOptions options_;
+  secagg::Identity identity_;
+  secagg::Roster roster_;
   std::optional<data::Split> data_;  // moved into the trainer after WELCOME
   std::string audit_dir_;
   std::unique_ptr<DealerEndpoint> dealer_;

@@ -4,6 +4,9 @@
 #include <iostream>
 
 #include "client.h"
+#include "fl/crypto.h"
+#include "fl/file_util.h"
+#include "fl/secagg/identity.h"
 #include "fl/cli.h"
 #include "fl/config_reader.h"
 #include "fl/log.h"
@@ -18,6 +21,9 @@ const std::vector<fl::FlagSpec> kFlags = {
      "AUDIT ONLY: write this worker's unmasked quantised update of every round here (docs/audit.md)"},
     {"plan", true, "local mode: a coordinator config whose \"plan\" to train"},
     {"rounds", true, "local mode: number of rounds (each = the plan's local epochs)"},
+    {"name", true, "keygen: the hospital's name"},
+    {"out", true, "keygen: where to write the identity key (mode 600)"},
+    {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
     {"log-level", true, "debug | info | warning | error (default info)"},
     {"help", false, "show this help"},
 };
@@ -26,7 +32,9 @@ void Usage(FILE* out) {
   std::fprintf(out,
                "Usage: fl-worker --config FILE [options]           join a federation\n"
                "       fl-worker local --config FILE --plan COORDINATOR.json --rounds N\n"
-               "                                                   train on this hospital's data alone\n\n"
+               "                                                   train on this hospital's data alone\n"
+               "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
+               "                                                   make this hospital's identity key\n\n"
                "Options:\n%s\n"
                "Exit codes: 0 done, 1 runtime or protocol error, 2 bad config, usage or data.\n",
                fl::FormatFlags(kFlags).c_str());
@@ -76,14 +84,46 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
   return 0;
 }
 
+// Makes an Ed25519 identity key and adds its public half to a roster file.
+int RunKeygen(const fl::ParsedArgs& args) {
+  if (!args.Has("name") || !args.Has("out")) return Fail(2, "keygen needs --name and --out");
+  const std::string name = args.Get("name");
+  if (name.empty() || name.size() > 64) return Fail(2, "--name must be 1-64 characters");
+  if (fl::FileExists(args.Get("out"))) return Fail(2, args.Get("out") + " exists; refusing to overwrite a key");
+  if (!fl::crypto::Init().ok()) return Fail(1, "libsodium initialisation failed");
+  fl::secagg::Identity id = fl::secagg::Identity::Generate(name);
+  fl::secagg::Roster roster;
+  const std::string roster_path = args.Get("roster");
+  if (!roster_path.empty() && fl::FileExists(roster_path)) {
+    auto loaded = fl::secagg::Roster::Load(roster_path);
+    if (!loaded.ok()) return Fail(2, loaded.status().message());
+    roster = std::move(loaded).value();
+  }
+  if (!roster_path.empty()) {
+    if (auto s = roster.Add(name, id.keys.public_key); !s.ok()) return Fail(2, roster_path + ": " + s.message());
+  }
+  if (auto s = id.Save(args.Get("out")); !s.ok()) return Fail(1, s.message());
+  if (!roster_path.empty()) {
+    if (auto s = fl::AtomicWriteFile(roster_path, roster.ToJson().dump(2) + "\n"); !s.ok()) return Fail(1, s.message());
+  }
+  std::printf("%s\n", nlohmann::json({{"name", name},
+                                      {"public_key", fl::crypto::ToHex(id.keys.public_key.data(), 32)}})
+                          .dump()
+                          .c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   int first = 1;
-  bool local = false;
+  bool local = false, keygen = false;
   if (argc > 1 && std::string(argv[1]) == "local") {
     local = true;
+    first = 2;
+  } else if (argc > 1 && std::string(argv[1]) == "keygen") {
+    keygen = true;
     first = 2;
   }
   auto args = fl::ParseArgs(argc, argv, first, kFlags);
@@ -98,6 +138,7 @@ int main(int argc, char** argv) {
     return Fail(2, "--log-level must be debug, info, warning or error");
   }
   fl::SetLogLevel(level);
+  if (keygen) return RunKeygen(*args);
   if (!args->Has("config")) return Fail(2, "--config FILE is required (see --help)");
   const std::string path = args->Get("config");
   auto json = fl::ParseJsonFile(path);
@@ -109,9 +150,25 @@ int main(int argc, char** argv) {
   if (local) return RunLocal(*options, *args);
   if (args->Has("plan") || args->Has("rounds")) return Fail(2, "--plan and --rounds belong to local mode");
 
+  if (options->identity_key.empty() || options->roster.empty()) {
+    return Fail(2, "config error: " + path + ": identity_key and roster are required to join a federation "
+                   "(make them with fl-worker keygen)");
+  }
+  if (!fl::crypto::Init().ok()) return Fail(1, "libsodium initialisation failed");
+  auto identity = fl::secagg::Identity::Load(options->identity_key);
+  if (!identity.ok()) return Fail(2, identity.status().message());
+  auto roster = fl::secagg::Roster::Load(options->roster);
+  if (!roster.ok()) return Fail(2, roster.status().message());
+  const fl::crypto::PublicKey* listed = roster->Find(identity->name);
+  if (!listed || *listed != identity->keys.public_key) {
+    return Fail(2, "the identity key of " + identity->name + " is not the one listed in " + options->roster);
+  }
+  if (identity->name != options->name) {
+    return Fail(2, "config name " + options->name + " differs from the identity key's name " + identity->name);
+  }
   auto data = fl::worker::LoadData(options->data);
   if (!data.ok()) return Fail(2, data.status().message());
-  fl::worker::WorkerClient client(std::move(options).value(), std::move(data).value(),
-                                  args->Get("audit-plaintext-dir"));
+  fl::worker::WorkerClient client(std::move(options).value(), std::move(data).value(), std::move(identity).value(),
+                                  std::move(roster).value(), args->Get("audit-plaintext-dir"));
   return client.Run();
 }

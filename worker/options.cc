@@ -12,6 +12,12 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   r.Get("seed", &o.seed, 0, UINT64_MAX);
   r.Get("min_cohort", &o.min_cohort, 2, 1u << 20);
   r.Get("output_model", &o.output_model);
+  r.Get("identity_key", &o.identity_key);
+  r.Get("roster", &o.roster);
+  ConfigReader sa = r.Child("secagg");
+  sa.Get("max_dropout", &o.security.max_dropout, 0.0, 0.49);
+  sa.Get("max_corrupt", &o.security.max_corrupt, 0.0, 0.49);
+  (void)sa.Finish();
 
   ConfigReader d = r.Child("data");
   d.Require("format");

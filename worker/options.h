@@ -7,6 +7,7 @@
 
 #include "data/csv_loader.h"
 #include "data/npz_loader.h"
+#include "fl/secagg/params.h"
 #include "fl/status.h"
 #include "training/trainer.h"
 
@@ -26,6 +27,10 @@ struct WorkerOptions {
   DeviceOptions device;
   uint64_t seed = 0;                 // added to the plan's seed for data order
   uint32_t min_cohort = 3;           // refuse rounds whose cohort is smaller (>= 2)
+  std::string identity_key;          // this hospital's Ed25519 key file (fl-worker keygen);
+                                     // required to join a federation
+  std::string roster;                // the federation's roster of public keys; required to join
+  secagg::SecurityParams security;   // refuse rounds whose k, t do not meet these bounds
   double connect_timeout_s = 120;    // no WELCOME within this: exit
   double idle_timeout_s = 3600;      // coordinator silent for this long: exit
   double heartbeat_interval_s = 1.0; // liveness messages while connected

@@ -35,6 +35,12 @@ X25519KeyPair GenerateX25519() {
   return kp;
 }
 
+PublicKey X25519Public(const SecretKey& secret) {
+  PublicKey pk;
+  crypto_scalarmult_base(pk.data(), secret.data());
+  return pk;
+}
+
 StatusOr<SecretKey> X25519Agree(const SecretKey& own_secret, const PublicKey& peer_public) {
   SecretKey shared;
   if (crypto_scalarmult(shared.data(), own_secret.data(), peer_public.data()) != 0) {

@@ -257,9 +257,9 @@ std::unique_ptr<fl::RouterEndpoint> BindRouter(const fl::TransportOptions& o = F
 }
 
 Message MaskedInputMessage(const RingVector& v) {
-  wire::MaskedInput body;
-  (*body.mutable_metrics()->mutable_values())["accuracy"] = 0.75;
-  Message m = fl::MakeMessage(wire::MASKED_INPUT, kSession, 2, 7, &body);
+  wire::SecAggClientMessage body;
+  (*body.mutable_masked_input()->mutable_metrics()->mutable_values())["accuracy"] = 0.75;
+  Message m = fl::MakeMessage(wire::SECAGG_CLIENT, kSession, 2, 7, &body);
   m.payload.push_back(fl::RingFrame(v));
   return m;
 }
@@ -280,7 +280,7 @@ TEST_CASE("wire: transport delivers a valid message both ways", "[wire][transpor
   REQUIRE(in.has_value());
   REQUIRE(in->status.ok());
   CHECK_FALSE(in->peer.empty());
-  CHECK(in->message.type() == wire::MASKED_INPUT);
+  CHECK(in->message.type() == wire::SECAGG_CLIENT);
   CHECK(in->message.round() == 2);
   CHECK(in->message.envelope.sender() == 7);
   CHECK(in->message.envelope.payload_frames() == 1);

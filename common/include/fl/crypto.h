@@ -41,6 +41,8 @@ struct X25519KeyPair {
   SecretKey secret_key;
 };
 X25519KeyPair GenerateX25519();
+// The public key of an X25519 secret key.
+PublicKey X25519Public(const SecretKey& secret);
 
 // Raw X25519 agreement. Fails for low-order peer keys (all-zero shared point).
 StatusOr<SecretKey> X25519Agree(const SecretKey& own_secret, const PublicKey& peer_public);

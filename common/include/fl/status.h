@@ -62,6 +62,10 @@ class [[nodiscard]] StatusOr {
  public:
   StatusOr(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
   StatusOr(T value) : value_(std::move(value)) {}                                  // NOLINT
+  StatusOr& operator=(StatusOr&&) = default;
+  StatusOr(StatusOr&&) = default;
+  StatusOr(const StatusOr&) = default;
+  StatusOr& operator=(const StatusOr&) = default;
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }

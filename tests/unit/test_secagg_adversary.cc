@@ -1,0 +1,259 @@
+// A curious or malicious coordinator, and bad peers: every deviation below is refused
+// with a clear reason, and nothing crashes.
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+#include "fl/secagg/client.h"
+#include "fl/secagg/server.h"
+
+using namespace fl;
+using namespace fl::secagg;
+
+namespace {
+
+// Drives n clients and a server by hand so that tests can tamper with any message.
+struct ManualRound {
+  RoundId rid;
+  std::vector<Identity> ids;
+  Roster roster;
+  std::unique_ptr<SecAggServer> server;
+  std::vector<std::unique_ptr<SecAggClient>> clients;  // index = worker id - 1
+  uint32_t n;
+  size_t len = 17;
+
+  explicit ManualRound(uint32_t n_workers, uint32_t round = 1, const std::vector<Identity>* reuse = nullptr,
+                       std::string session = "")
+      : n(n_workers) {
+    REQUIRE(crypto::Init().ok());
+    rid.session = session.empty() ? std::string(16, 's') : session;
+    rid.round = round;
+    for (uint32_t i = 0; i < n; ++i) {
+      ids.push_back(reuse ? (*reuse)[i] : Identity::Generate("h" + std::to_string(i + 1)));
+      REQUIRE(roster.Add(ids[i].name, ids[i].keys.public_key).ok());
+    }
+    ServerConfig sc;
+    sc.round = rid;
+    for (uint32_t i = 1; i <= n; ++i) sc.cohort.push_back(i);
+    sc.vector_length = len;
+    server = std::make_unique<SecAggServer>(sc);
+    for (uint32_t i = 0; i < n; ++i) {
+      ClientConfig cc;
+      cc.round = rid;
+      cc.worker_id = i + 1;
+      cc.identity = &ids[i];
+      cc.roster = &roster;
+      clients.push_back(std::make_unique<SecAggClient>(cc));
+      RingVector input(len);
+      for (size_t j = 0; j < len; ++j) input[j] = (i + 1) * 1000 + static_cast<uint32_t>(j);
+      clients.back()->SetInput(std::move(input));
+    }
+  }
+
+  SecAggClient& client(uint32_t id) { return *clients[id - 1]; }
+
+  std::vector<Outgoing> Advertise() {
+    for (uint32_t i = 0; i < n; ++i) {
+      auto m = clients[i]->Start();
+      REQUIRE(m.ok());
+      REQUIRE(server->Receive(i + 1, *m).ok());
+    }
+    auto out = server->Close();
+    REQUIRE(out.ok());
+    return *out;
+  }
+
+  // Delivers `msgs` to the clients and their replies to the server, then closes.
+  std::vector<Outgoing> Step(const std::vector<Outgoing>& msgs) {
+    for (const Outgoing& o : msgs) {
+      auto r = client(o.to).Handle(o.message);
+      REQUIRE(r.ok());
+      if (r->masked_input) {
+        REQUIRE(server->Receive(o.to, *r->message, r->masked_input->data(), r->masked_input->size()).ok());
+      } else if (r->message) {
+        REQUIRE(server->Receive(o.to, *r->message).ok());
+      }
+    }
+    auto out = server->Close();
+    REQUIRE(out.ok());
+    return *out;
+  }
+
+  static const Outgoing& For(const std::vector<Outgoing>& msgs, uint32_t id) {
+    for (const auto& o : msgs) {
+      if (o.to == id) return o;
+    }
+    FAIL("no message for worker " << id);
+    return msgs.front();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("secagg adversary: the honest manual round sums exactly") {
+  ManualRound r(5);
+  auto shares = r.Step(r.Advertise());
+  auto consistency = r.Step(shares);
+  auto unmask = r.Step(consistency);
+  r.Step(unmask);
+  auto sum = r.server->TakeResult();
+  REQUIRE(sum.ok());
+  for (size_t j = 0; j < r.len; ++j) CHECK((*sum)[j] == 15000 + 5 * j);
+}
+
+TEST_CASE("secagg adversary: a request for both shares of one peer is refused") {
+  ManualRound r(5);
+  auto unmask = r.Step(r.Step(r.Step(r.Advertise())));
+  Outgoing tampered = ManualRound::For(unmask, 1);
+  tampered.message.mutable_unmask()->add_dropped(2);  // 2 is also listed as a survivor
+  auto res = r.client(1).Handle(tampered.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.status().code() == StatusCode::kPermissionDenied);
+  CHECK_THAT(res.status().message(), Catch::Contains("refusing to reveal both"));
+  CHECK(r.client(1).aborted());
+  // Once aborted, even the honest request is refused: its secrets are gone.
+  CHECK_FALSE(r.client(1).Handle(ManualRound::For(unmask, 1).message).ok());
+}
+
+TEST_CASE("secagg adversary: a second unmasking request is refused") {
+  ManualRound r(4);
+  auto unmask = r.Step(r.Step(r.Step(r.Advertise())));
+  const auto& req = ManualRound::For(unmask, 2).message;
+  REQUIRE(r.client(2).Handle(req).ok());
+  // Asking again, now claiming worker 3 dropped, would yield its mask secret too.
+  wire::SecAggServerMessage again = req;
+  again.mutable_unmask()->clear_survivors();
+  for (uint32_t id : {1u, 2u, 4u}) again.mutable_unmask()->add_survivors(id);
+  again.mutable_unmask()->add_dropped(3);
+  auto res = r.client(2).Handle(again);
+  REQUIRE_FALSE(res.ok());
+  CHECK_THAT(res.status().message(), Catch::Contains("already finished"));
+}
+
+TEST_CASE("secagg adversary: an unmasking request with another survivor set is refused") {
+  ManualRound r(5);
+  auto unmask = r.Step(r.Step(r.Step(r.Advertise())));
+  Outgoing tampered = ManualRound::For(unmask, 3);
+  auto* req = tampered.message.mutable_unmask();
+  req->clear_survivors();
+  for (uint32_t id : {1u, 3u, 4u, 5u}) req->add_survivors(id);  // claims 2 did not survive
+  req->add_dropped(2);
+  auto res = r.client(3).Handle(tampered.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK_THAT(res.status().message(), Catch::Contains("other than the one this worker signed"));
+}
+
+TEST_CASE("secagg adversary: too few consistency signatures are refused") {
+  ManualRound r(5);  // t = 3
+  auto unmask = r.Step(r.Step(r.Step(r.Advertise())));
+  Outgoing tampered = ManualRound::For(unmask, 1);
+  auto* sigs = tampered.message.mutable_unmask()->mutable_signatures();
+  while (sigs->size() > 2) sigs->RemoveLast();
+  auto res = r.client(1).Handle(tampered.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK_THAT(res.status().message(), Catch::Contains("signed the survivor set"));
+  // A signature over a different set does not count either.
+  ManualRound r2(5);
+  auto unmask2 = r2.Step(r2.Step(r2.Step(r2.Advertise())));
+  Outgoing forged = ManualRound::For(unmask2, 1);
+  (*forged.message.mutable_unmask()->mutable_signatures())[0].mutable_signature()->at(5) ^= 1;
+  auto res2 = r2.client(1).Handle(forged.message);
+  REQUIRE_FALSE(res2.ok());
+  CHECK_THAT(res2.status().message(), Catch::Contains("does not verify"));
+}
+
+TEST_CASE("secagg adversary: a forged key signature aborts the round at the worker") {
+  ManualRound r(4);
+  auto keys = r.Advertise();
+  Outgoing tampered = ManualRound::For(keys, 1);
+  auto* nb = tampered.message.mutable_keys()->mutable_neighbours(0);
+  nb->mutable_mask_public_key()->at(0) ^= 0x40;  // coordinator substitutes a key
+  auto res = r.client(1).Handle(tampered.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.status().code() == StatusCode::kPermissionDenied);
+  CHECK_THAT(res.status().message(), Catch::Contains("does not verify"));
+}
+
+TEST_CASE("secagg adversary: keys replayed from an older round are rejected") {
+  ManualRound old_round(4, /*round=*/7);
+  auto old_keys = old_round.Advertise();
+  const wire::SignedKeys replayed = ManualRound::For(old_keys, 1).message.keys().neighbours(0);
+  ManualRound r(4, /*round=*/8, &old_round.ids);
+  auto keys = r.Advertise();
+  Outgoing tampered = ManualRound::For(keys, 1);
+  for (auto& nb : *tampered.message.mutable_keys()->mutable_neighbours()) {
+    if (nb.worker_id() == replayed.worker_id()) nb = replayed;
+  }
+  auto res = r.client(1).Handle(tampered.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK_THAT(res.status().message(), Catch::Contains("forged or replayed"));
+}
+
+TEST_CASE("secagg adversary: a sock-puppet outside the roster is rejected") {
+  ManualRound r(4);
+  auto keys = r.Advertise();
+  Outgoing tampered = ManualRound::For(keys, 2);
+  tampered.message.mutable_keys()->mutable_neighbours(0)->set_name("mallory");
+  auto res = r.client(2).Handle(tampered.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK_THAT(res.status().message(), Catch::Contains("not in the roster"));
+}
+
+TEST_CASE("secagg adversary: the coordinator cannot lower the threshold or shrink the cohort") {
+  ManualRound r(6);
+  auto keys = r.Advertise();
+  Outgoing low = ManualRound::For(keys, 1);
+  low.message.mutable_keys()->mutable_params()->set_t(2);
+  auto res = r.client(1).Handle(low.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK_THAT(res.status().message(), Catch::Contains("majority"));
+
+  ManualRound small(6);
+  auto keys2 = small.Advertise();
+  Outgoing tiny = ManualRound::For(keys2, 1);
+  auto* nk = tiny.message.mutable_keys();
+  nk->clear_cohort();
+  nk->add_cohort(1);
+  nk->add_cohort(2);
+  nk->mutable_params()->set_n(2);
+  nk->mutable_params()->set_k(1);
+  nk->mutable_params()->set_t(2);
+  auto res2 = small.client(1).Handle(tiny.message);
+  REQUIRE_FALSE(res2.ok());
+  CHECK_THAT(res2.status().message(), Catch::Contains("min_cohort"));
+}
+
+TEST_CASE("secagg adversary: the server rejects wrong-length vectors and unknown workers") {
+  ManualRound r(4);
+  auto consistency_in = r.Step(r.Advertise());  // shares lists
+  // Worker 1 answers with a vector one word short.
+  auto out = r.client(1).Handle(ManualRound::For(consistency_in, 1).message);
+  REQUIRE(out.ok());
+  REQUIRE(out->masked_input);
+  Status s = r.server->Receive(1, *out->message, out->masked_input->data(), out->masked_input->size() - 1);
+  CHECK(s.code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(s.message(), Catch::Contains("expected " + std::to_string(r.len)));
+  // An id outside the cohort.
+  Status u = r.server->Receive(999, *out->message, out->masked_input->data(), out->masked_input->size());
+  CHECK(u.code() == StatusCode::kPermissionDenied);
+  CHECK_THAT(u.message(), Catch::Contains("unknown in this round"));
+  // Worker 1 is now excluded: even its correct vector is refused.
+  CHECK_FALSE(r.server->Receive(1, *out->message, out->masked_input->data(), out->masked_input->size()).ok());
+}
+
+TEST_CASE("secagg adversary: the server with a roster rejects forged advertisements") {
+  ManualRound r(4);
+  ServerConfig sc;
+  sc.round = r.rid;
+  sc.cohort = {1, 2, 3, 4};
+  sc.vector_length = r.len;
+  sc.roster = &r.roster;
+  SecAggServer server(sc);
+  auto m = r.client(1).Start();
+  REQUIRE(m.ok());
+  wire::SecAggClientMessage forged = *m;
+  forged.mutable_advertise()->mutable_signature()->at(0) ^= 1;
+  Status s = server.Receive(1, forged);
+  CHECK(s.code() == StatusCode::kPermissionDenied);
+  CHECK_THAT(s.message(), Catch::Contains("does not verify"));
+}
