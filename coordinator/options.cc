@@ -8,7 +8,7 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   CoordinatorOptions o;
   ConfigReader r(j, "");
   r.Get("listen", &o.listen);
-  r.Get("min_workers", &o.min_workers, 2, 1u << 20);
+  r.Get("min_workers", &o.min_workers, 3, 1u << 20);
   r.Get("max_workers", &o.max_workers, 2, 1u << 20);
   r.Get("rounds", &o.rounds, 1, 1'000'000);
   ConfigReader conv = r.Child("convergence");

@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "fl/file_util.h"
@@ -38,8 +39,21 @@ WorkerClient::~WorkerClient() {
   if (abandoned_.valid()) abandoned_.wait();
 }
 
+void WorkerClient::CrashBefore(std::string step, int round_index) {
+  crash_step_ = std::move(step);
+  crash_round_ = round_index;
+}
+
 Status WorkerClient::Send(wire::MessageType type, uint32_t round, const google::protobuf::MessageLite* body,
                           std::vector<zmq::message_t> payload) {
+  if (type == wire::SECAGG_CLIENT && !crash_step_.empty() && rounds_joined_ == crash_round_) {
+    const auto* m = static_cast<const wire::SecAggClientMessage*>(body);
+    const auto* field = wire::SecAggClientMessage::descriptor()->FindFieldByNumber(m->step_case());
+    if (field && field->name() == crash_step_) {
+      FL_LOG(kWarning) << "fault injection: exiting before sending " << crash_step_ << " in round " << round;
+      std::_Exit(137);
+    }
+  }
   Message m = MakeMessage(type, session_, round, worker_id_, body);
   m.payload = std::move(payload);
   return dealer_->Send(std::move(m));
@@ -149,7 +163,7 @@ Status WorkerClient::OnWelcome(const Message& m) {
   num_train_ = static_cast<int64_t>(data_->train.size());
   const size_t n_test = data_->test.size();
   FL_ASSIGN_OR_RETURN(trainer_, Trainer::Create(plan_, std::move(*data_), options_.device,
-                                                plan_.training.seed + options_.seed + worker_id_));
+                                                TrainingSeed(options_, plan_.training.seed)));
   data_.reset();
   FL_LOG(kInfo) << "joined as worker " << worker_id_ << ": model " << plan_.model.name << " with "
                 << trainer_->Layout().dimension() << " parameters on " << trainer_->device_name() << ", "
@@ -211,6 +225,7 @@ Status WorkerClient::OnRoundStart(const Message& m) {
     return OutOfRange("this hospital has " + std::to_string(num_train_) + " training samples, above the round's " +
                       "max_total_weight " + std::to_string(r.params.max_total_weight));
   }
+  ++rounds_joined_;
   secagg::ClientConfig cc;
   cc.round = secagg::RoundId{session_, r.id};
   cc.worker_id = worker_id_;

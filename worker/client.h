@@ -36,6 +36,10 @@ class WorkerClient {
   // is written there (only when the operator asks for it on the command line).
   WorkerClient(WorkerOptions options, data::Split data, secagg::Identity identity, secagg::Roster roster,
                std::string audit_plaintext_dir);
+  // Fault injection for tests: the process exits abruptly, as if killed, instead of
+  // sending its `step` message ("advertise", "share", "masked_input", "signature",
+  // "unmask") in the `round_index`-th round it takes part in (1-based).
+  void CrashBefore(std::string step, int round_index);
   ~WorkerClient();
   int Run();
 
@@ -84,6 +88,9 @@ class WorkerClient {
   std::optional<RoundState> round_;
   std::atomic<bool> cancel_{false};
   std::future<StatusOr<LocalResult>> abandoned_;
+  int rounds_joined_ = 0;
+  std::string crash_step_;
+  int crash_round_ = 0;
 };
 
 }  // namespace fl::worker

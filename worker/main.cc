@@ -24,6 +24,8 @@ const std::vector<fl::FlagSpec> kFlags = {
     {"name", true, "keygen: the hospital's name"},
     {"out", true, "keygen: where to write the identity key (mode 600)"},
     {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
+    {"crash-before", true, "TESTING: STEP:N exits abruptly instead of sending STEP (advertise, share, "
+                           "masked_input, signature, unmask) in the N-th round joined"},
     {"log-level", true, "debug | info | warning | error (default info)"},
     {"help", false, "show this help"},
 };
@@ -64,7 +66,7 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
   auto data = fl::worker::LoadData(options.data);
   if (!data.ok()) return Fail(2, data.status().message());
   auto trainer = fl::worker::Trainer::Create(*plan, std::move(data).value(), options.device,
-                                             plan->training.seed + options.seed + 1);
+                                             fl::worker::TrainingSeed(options, plan->training.seed));
   if (!trainer.ok()) return Fail(1, trainer.status().message());
   double last_loss = 0;
   for (int64_t r = 1; r <= rounds; ++r) {
@@ -170,5 +172,16 @@ int main(int argc, char** argv) {
   if (!data.ok()) return Fail(2, data.status().message());
   fl::worker::WorkerClient client(std::move(options).value(), std::move(data).value(), std::move(identity).value(),
                                   std::move(roster).value(), args->Get("audit-plaintext-dir"));
+  if (args->Has("crash-before")) {
+    const std::string spec = args->Get("crash-before");
+    const auto colon = spec.find(':');
+    int index = 0;
+    try {
+      index = colon == std::string::npos ? 0 : std::stoi(spec.substr(colon + 1));
+    } catch (...) {
+    }
+    if (index < 1) return Fail(2, "--crash-before needs STEP:N, e.g. masked_input:2");
+    client.CrashBefore(spec.substr(0, colon), index);
+  }
   return client.Run();
 }

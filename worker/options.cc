@@ -10,7 +10,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   if (r.Require("name")) r.Get("name", &o.name);
   r.Get("coordinator", &o.coordinator);
   r.Get("seed", &o.seed, 0, UINT64_MAX);
-  r.Get("min_cohort", &o.min_cohort, 2, 1u << 20);
+  r.Get("min_cohort", &o.min_cohort, 3, 1u << 20);
   r.Get("output_model", &o.output_model);
   r.Get("identity_key", &o.identity_key);
   r.Get("roster", &o.roster);
@@ -88,6 +88,12 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   Status s = r.Finish();
   if (!s.ok()) return InvalidArgument(what + ": " + s.message());
   return o;
+}
+
+uint64_t TrainingSeed(const WorkerOptions& o, uint64_t plan_seed) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a of the name
+  for (unsigned char c : o.name) h = (h ^ c) * 1099511628211ull;
+  return plan_seed + o.seed + (h & 0xFFFFFFFFull);
 }
 
 StatusOr<data::Split> LoadData(const DataOptions& o) {

@@ -39,6 +39,10 @@ struct WorkerOptions {
 
 StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::string& what);
 
+// Seed of this hospital's data order: the plan's seed, the configured seed and a hash of
+// the hospital's name, so that runs are reproducible whatever order workers connect in.
+uint64_t TrainingSeed(const WorkerOptions& o, uint64_t plan_seed);
+
 // Loads this worker's train/test split as configured.
 StatusOr<data::Split> LoadData(const DataOptions& o);
 

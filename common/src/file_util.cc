@@ -27,15 +27,16 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 }
 }  // namespace
 
-Status AtomicWriteFile(const std::string& path, std::string_view contents) {
+Status AtomicWriteFile(const std::string& path, std::string_view contents, unsigned mode) {
   const std::filesystem::path target(path);
   const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
   std::string tmpl = dir + "/." + target.filename().string() + ".tmp.XXXXXX";
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) return Internal("create temporary file in " + dir + ": " + Errno());
-  Status s = WriteAll(fd, contents, tmpl);
+  Status s = Status::Ok();
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) s = Internal("chmod " + tmpl + ": " + Errno());
+  if (s.ok()) s = WriteAll(fd, contents, tmpl);
   if (s.ok() && ::fsync(fd) != 0) s = Internal("fsync " + tmpl + ": " + Errno());
-  if (::fchmod(fd, 0644) != 0 && s.ok()) s = Internal("chmod " + tmpl + ": " + Errno());
   ::close(fd);
   if (s.ok() && ::rename(tmpl.c_str(), path.c_str()) != 0) s = Internal("rename to " + path + ": " + Errno());
   if (!s.ok()) {

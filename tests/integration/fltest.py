@@ -98,3 +98,50 @@ def pearson(a, b):
         return 0.0
     cov = sum((x - ma) * (y - mb) for x, y in zip(a, b))
     return cov / (va * vb) ** 0.5
+
+
+def worker_dumps(audit, protocol_round, names=None):
+    """The workers' plaintext audit dumps of one round: [(meta, update words)]."""
+    import glob
+    dumps = []
+    for meta_path in sorted(glob.glob(os.path.join(audit, "worker-*", "round-%06d.json" % protocol_round))):
+        name = os.path.basename(os.path.dirname(meta_path))[len("worker-"):]
+        if names is not None and name not in names:
+            continue
+        with open(meta_path) as f:
+            meta = json.load(f)
+        dumps.append((meta, read_u32(meta_path[:-len(".json")] + ".update.u32")))
+    return dumps
+
+
+def check_weighted_average(test, state, audit, line):
+    """Checks that the global model of `line` (a metrics.jsonl round) is the previous one
+    plus the n_k-weighted average of the survivors' plaintext updates, within the
+    quantisation bound, and that the coordinator's sum is their exact ring sum."""
+    survivors = sorted(line["hospitals"])
+    dumps = worker_dumps(audit, line["protocol_round"], survivors)
+    test.assertEqual(len(dumps), line["cohort_size"])
+    test.assertEqual(len(dumps), len(survivors))
+    scale = dumps[0][0]["scale"]
+    d = dumps[0][0]["dimension"]
+    weights = [meta["weight"] for meta, _ in dumps]
+    total = sum(weights)
+    test.assertEqual(total, line["total_weight"])
+    expected = [0.0] * d
+    for (meta, update), n_k in zip(dumps, weights):
+        test.assertEqual(update[d], n_k)
+        q = as_signed(update[:d])
+        for i in range(d):  # each worker's own update x_k = q_k / (scale n_k), weighted n_k / N
+            expected[i] += (q[i] / (scale * n_k)) * n_k / total
+    before = flat_model(os.path.join(state, "model-v%06d.safetensors" % (line["round"] - 1)))
+    after = flat_model(os.path.join(state, "model-v%06d.safetensors" % line["round"]))
+    bound = len(dumps) / (scale * total)
+    moved = 0
+    for i in range(d):
+        tol = bound + 2e-7 * (abs(after[i]) + abs(before[i])) + 1e-9  # float32 storage
+        test.assertLessEqual(abs(after[i] - before[i] - expected[i]), tol,
+                             "round %d coordinate %d" % (line["round"], i))
+        moved += abs(expected[i]) > 1e-4
+    test.assertGreater(moved, d // 2, "the updates should move most parameters")
+    coord_sum = read_u32(os.path.join(audit, "coordinator", "round-%06d" % line["protocol_round"], "sum.u32"))
+    test.assertEqual(coord_sum, ring_sum([u for _, u in dumps]))

@@ -47,7 +47,7 @@ class CliTest(unittest.TestCase):
         cases = [
             ({"rounds": 10, "colour": "blue"}, "colour: unknown key"),
             ({"min_workers": "three"}, "min_workers: expected an integer"),
-            ({"min_workers": 1}, "min_workers: expected an integer in [2,"),
+            ({"min_workers": 2}, "min_workers: expected an integer in [3,"),
             ({"secagg": {"clip": -1}}, "secagg.clip: expected a number in"),
             ({"plan": {"model": {"name": "resnet900"}}}, 'plan.model.name: expected one of "logreg", "mlp", "cnn"'),
             ({"plan": {"training": {"epochs": 0}}}, "plan.training.epochs"),
@@ -65,7 +65,7 @@ class CliTest(unittest.TestCase):
         cases = [
             ({k: v for k, v in base.items() if k != "name"}, "name: is required"),
             (dict(base, name="bad name!"), "name: use 1-64 characters"),
-            (dict(base, min_cohort=1), "min_cohort: expected an integer in [2,"),
+            (dict(base, min_cohort=2), "min_cohort: expected an integer in [3,"),
             (dict(base, device={"type": "tpu"}), 'device.type: expected "auto", "cpu", "cuda" or "cuda:N"'),
             (dict(base, data=dict(base["data"], format="parquet")), 'data.format: expected one of "csv", "npz"'),
             (dict(base, data=dict(base["data"], csv={"label_column": "-1", "test_fraction": 2})),
@@ -77,9 +77,44 @@ class CliTest(unittest.TestCase):
             self.assertEqual(p.returncode, 2, (cfg, p.stderr))
             self.assertIn(message, p.stderr, cfg)
 
+    def test_worker_needs_identity_to_join(self):
+        cfg = {"name": "h1", "data": {"format": "csv", "path": fltest.BREAST_CANCER,
+                                      "csv": {"label_column": "-1", "header": False, "skip_rows": 1}}}
+        p = run(fltest.WORKER, "--config", self.write("w.json", cfg))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("identity_key and roster are required", p.stderr)
+
+    def test_keygen_and_identity_checks(self):
+        key, roster = os.path.join(self.dir, "h1.key"), os.path.join(self.dir, "roster.json")
+        p = run(fltest.WORKER, "keygen", "--name", "h1", "--out", key, "--roster", roster)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["name"], "h1")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        p = run(fltest.WORKER, "keygen", "--name", "h1", "--out", key, "--roster", roster)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("refusing to overwrite", p.stderr)
+        p = run(fltest.WORKER, "keygen", "--name", "h1", "--out", os.path.join(self.dir, "again.key"),
+                "--roster", roster)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("duplicate roster name", p.stderr)
+        cfg = {"name": "h2", "identity_key": key, "roster": roster,
+               "data": {"format": "csv", "path": fltest.BREAST_CANCER,
+                        "csv": {"label_column": "-1", "header": False, "skip_rows": 1}}}
+        p = run(fltest.WORKER, "--config", self.write("w.json", cfg))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("differs from the identity key's name", p.stderr)
+        os.chmod(key, 0o644)
+        cfg["name"] = "h1"
+        p = run(fltest.WORKER, "--config", self.write("w.json", cfg))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("chmod 600", p.stderr)
+
     def test_worker_bad_data_is_a_clear_error(self):
         missing = os.path.join(self.dir, "nope.csv")
-        cfg = {"name": "h1", "data": {"format": "csv", "path": missing, "csv": {"label_column": "0"}}}
+        key, roster = os.path.join(self.dir, "h1.key"), os.path.join(self.dir, "roster.json")
+        run(fltest.WORKER, "keygen", "--name", "h1", "--out", key, "--roster", roster)
+        cfg = {"name": "h1", "identity_key": key, "roster": roster,
+               "data": {"format": "csv", "path": missing, "csv": {"label_column": "0"}}}
         p = run(fltest.WORKER, "--config", self.write("w.json", cfg))
         self.assertEqual(p.returncode, 2)
         self.assertIn("nope.csv", p.stderr)

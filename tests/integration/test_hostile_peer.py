@@ -64,7 +64,7 @@ class HostilePeerTest(unittest.TestCase):
         run_dir = fltest.temp_dir("fl-hostile-")
         port = free_port()
         # The launcher writes matching configs; we start the processes ourselves.
-        cfg = {"listen": "tcp://127.0.0.1:%d" % port, "min_workers": 2, "rounds": 2,
+        cfg = {"listen": "tcp://127.0.0.1:%d" % port, "min_workers": 3, "rounds": 2,
                "timeouts": {"heartbeat_s": 5, "admission_s": 60},
                "state_dir": os.path.join(run_dir, "state"), "secagg": {"clip": 2.0},
                "plan": {"model": {"name": "logreg"}}}
@@ -87,7 +87,7 @@ class HostilePeerTest(unittest.TestCase):
             bad.send(b"\x0a" * 70000)                                       # oversized envelope
             bad.send(envelope(type_=1, body=b"\x0a\xff\xff\xff\xff\x0f"))   # truncated body
             bad.send(envelope(type_=1, body=hello(b"bad name!")))           # refused name
-            bad.send(envelope(type_=9, payload_frames=1), zmq.SNDMORE)      # masked input, not admitted
+            bad.send(envelope(type_=14, payload_frames=1), zmq.SNDMORE)      # masked input, not admitted
             bad.send(b"\x00" * 4096)
             # A second peer joins properly, then sends a masked input out of turn.
             rogue = ctx.socket(zmq.DEALER)
@@ -99,7 +99,7 @@ class HostilePeerTest(unittest.TestCase):
             self.assertTrue(poller.poll(5000), "no WELCOME for a valid HELLO")
             welcome = rogue.recv_multipart()
             self.assertGreater(len(welcome[0]), 0)
-            rogue.send_multipart([envelope(type_=9, payload_frames=1, sender=1, round_=7), b"\x00" * 16])
+            rogue.send_multipart([envelope(type_=14, payload_frames=1, sender=1, round_=7), b"\x00" * 16])
             self.assertTrue(poller.poll(5000), "no ABORT for a message with the wrong session")
             time.sleep(0.5)
             self.assertIsNone(coord.poll(), "the coordinator died")
@@ -109,11 +109,17 @@ class HostilePeerTest(unittest.TestCase):
 
             # Now a real federation on the same coordinator.
             workers = []
-            for i in range(2):
-                wcfg = {"name": "h%d" % i, "coordinator": "tcp://127.0.0.1:%d" % port, "min_cohort": 2,
+            roster = os.path.join(run_dir, "roster.json")
+            for i in range(3):
+                key = os.path.join(run_dir, "h%d.key" % i)
+                subprocess.run([fltest.WORKER, "keygen", "--name", "h%d" % i, "--out", key, "--roster", roster],
+                               check=True, stdout=subprocess.DEVNULL)
+            for i in range(3):
+                wcfg = {"name": "h%d" % i, "coordinator": "tcp://127.0.0.1:%d" % port, "min_cohort": 3,
+                        "identity_key": os.path.join(run_dir, "h%d.key" % i), "roster": roster,
                         "data": {"format": "csv", "path": fltest.BREAST_CANCER,
                                  "csv": {"header": False, "skip_rows": 1, "label_column": "-1"},
-                                 "partition": {"weights": [1, 1], "index": i, "seed": 3}}}
+                                 "partition": {"weights": [1, 1, 1], "index": i, "seed": 3}}}
                 wpath = os.path.join(run_dir, "w%d.json" % i)
                 with open(wpath, "w") as f:
                     json.dump(wcfg, f)

@@ -203,7 +203,7 @@ TEST_CASE("config: coordinator options reject bad values with clear messages", "
   CHECK_THAT(OptionsError(R"({"listn": "tcp://x:1"})"), Contains("listn: unknown key"));
   CHECK_THAT(OptionsError(R"({"min_workers": "three"})"),
              Contains("min_workers: expected an integer, got \"three\""));
-  CHECK_THAT(OptionsError(R"({"min_workers": 1})"), Contains("min_workers: expected an integer in [2, "));
+  CHECK_THAT(OptionsError(R"({"min_workers": 1})"), Contains("min_workers: expected an integer in [3, "));
   CHECK_THAT(OptionsError(R"({"min_workers": 10, "max_workers": 5})"),
              Contains("min_workers: must not exceed max_workers"));
   const std::string clip = OptionsError(R"({"secagg": {"clip": -1}})");

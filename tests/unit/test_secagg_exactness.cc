@@ -63,21 +63,19 @@ std::optional<std::set<uint32_t>> CompleteGraphOracle(uint32_t n, const std::map
     if (reached(id) >= 2) u2.insert(id);
   }
   if (u2.size() < t) return std::nullopt;
-  for (uint32_t id : u2) {  // a worker needs t live neighbours holding its shares
-    if (reached(id) >= 3 && u2.size() - 1 >= t) u3.insert(id);
+  for (uint32_t id : u2) {  // a worker needs t live holders of its shares (itself included)
+    if (reached(id) >= 3 && u2.size() >= t) u3.insert(id);
   }
   if (u3.size() < t) return std::nullopt;
   for (uint32_t id : u3) {
     if (reached(id) >= 4) u4.insert(id);
   }
   if (u4.size() < t) return std::nullopt;
-  for (uint32_t id : u4) {  // needs t neighbours' signatures
-    if (reached(id) >= 5 && u4.size() - 1 >= t) u5.insert(id);
+  for (uint32_t id : u4) {  // needs t signatures (its own included)
+    if (reached(id) >= 5 && u4.size() >= t) u5.insert(id);
   }
-  for (uint32_t u : u2) {
-    const size_t holders = u5.size() - (u5.count(u) ? 1 : 0);
-    if (holders < t) return std::nullopt;
-  }
+  // Every secret to rebuild (b_u of U3, mask secrets of U2 \ U3) has all of U5 as holders.
+  if (u5.size() < t) return std::nullopt;
   return u3;
 }
 

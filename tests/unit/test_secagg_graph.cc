@@ -218,7 +218,16 @@ TEST_CASE("graph: Harary with k >= n - 1 (or n < 3) is the complete graph", "[gr
   }
 }
 
-TEST_CASE("graph: Harary rejects odd or too small degrees", "[graph]") {
+TEST_CASE("graph: Harary with an odd degree joins opposite workers on an even ring", "[graph]") {
+  const std::vector<uint32_t> ids = SparseIds(100);
+  for (uint32_t k : {3u, 61u, 97u}) {
+    CAPTURE(k);
+    const NeighbourGraph g = MustHarary(ids, k, SeedOf(k));
+    CheckRegular(g, ids, k);
+  }
+}
+
+TEST_CASE("graph: Harary rejects odd degrees on odd rings, or too small degrees", "[graph]") {
   const std::vector<uint32_t> ids = SparseIds(101);
   for (uint32_t k : {0u, 1u, 3u, 5u, 7u, 73u, 99u}) {
     CAPTURE(k);

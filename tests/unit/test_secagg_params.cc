@@ -87,10 +87,10 @@ TEST_CASE("params: ChooseParameters gives the documented values", "[params]") {
     CHECK(p20.complete);
     CHECK(p20.k == 19);
     CHECK(p20.t == 11);
-    const RoundParams p2 = MustChoose(2);
-    CHECK(p2.complete);
-    CHECK(p2.k == 1);
-    CHECK(p2.t == 2);
+    const RoundParams p3 = MustChoose(3);
+    CHECK(p3.complete);
+    CHECK(p3.k == 2);
+    CHECK(p3.t == 2);
   }
   SECTION("n = 100") {
     const RoundParams p = MustChoose(100);
@@ -187,6 +187,35 @@ TEST_CASE("params: CheckParameters accepts what ChooseParameters returns", "[par
   }
 }
 
+TEST_CASE("params: every cohort size from 3 up gets parameters the workers accept", "[params]") {
+  for (uint32_t n = 3; n <= 400; ++n) {
+    const RoundParams p = MustChoose(n);
+    CAPTURE(n, p.k, p.t, p.complete);
+    CHECK(p.t <= p.k);
+    CHECK(2 * p.t > p.k);
+    CHECK(p.complete == (p.k + 1 >= n));
+    const fl::Status s = CheckParameters(p, n, SecurityParams{});
+    INFO(s.ToString());
+    CHECK(s.ok());
+  }
+}
+
+TEST_CASE("params: a cohort of 2 gets usable parameters or is rejected", "[params]") {
+  // ChooseParameters accepts n = 2 and returns the complete graph with k = 1 and
+  // t = n / 2 + 1 = 2: a threshold above the number of share holders (each worker shares
+  // among its k = 1 neighbours), which Split cannot satisfy and CheckParameters refuses.
+  auto p = ChooseParameters(2, SecurityParams{});
+  if (p.ok()) {
+    CAPTURE(p->k, p->t);
+    CHECK(p->t <= p->k);
+    const fl::Status s = CheckParameters(*p, 2, SecurityParams{});
+    INFO(s.ToString());
+    CHECK(s.ok());
+  } else {
+    CHECK(p.status().code() == StatusCode::kInvalidArgument);
+  }
+}
+
 TEST_CASE("params: CheckParameters refuses weakened rounds", "[params]") {
   const SecurityParams own;
   const RoundParams p1000 = Round(1000, 84, 43, false);
@@ -198,23 +227,23 @@ TEST_CASE("params: CheckParameters refuses weakened rounds", "[params]") {
     ExpectDenied(Round(1, 0, 1, true), 0, own, "min_cohort");
   }
   SECTION("threshold below 2") {
-    ExpectDenied(Round(2, 1, 1, true), 2, own, "threshold below 2");
+    ExpectDenied(Round(3, 2, 1, true), 2, own, "threshold below 2");
     ExpectDenied(Round(1000, 2, 1, false), 2, own, "threshold below 2");
   }
   SECTION("threshold not a majority (Harary)") {
     ExpectDenied(Round(1000, 84, 42, false), 2, own, "majority");
     ExpectDenied(Round(1000, 84, 20, false), 2, own, "majority");
-    ExpectDenied(Round(1000, 84, 85, false), 2, own, "majority");  // above k
+    ExpectDenied(Round(1000, 84, 86, false), 2, own, "majority");  // above the k + 1 holders
   }
   SECTION("threshold not a majority (complete)") {
     ExpectDenied(Round(20, 19, 10, true), 2, own, "majority");
     ExpectDenied(Round(6, 5, 3, true), 2, own, "majority");
-    ExpectDenied(Round(6, 5, 6, true), 2, own, "majority");  // above k
+    ExpectDenied(Round(6, 5, 7, true), 2, own, "majority");  // above the n holders
     CHECK(CheckParameters(Round(20, 19, 11, true), 2, own).ok());
   }
   SECTION("odd degree") {
-    ExpectDenied(Round(1000, 83, 43, false), 2, own, "even");
-    ExpectDenied(Round(1000, 85, 43, false), 2, own, "even");
+    ExpectDenied(Round(1001, 83, 43, false), 2, own, "even");
+    ExpectDenied(Round(1001, 85, 44, false), 2, own, "even");
   }
   SECTION("complete flag inconsistent with k") {
     ExpectDenied(Round(1000, 84, 43, true), 2, own, "inconsistent graph type");

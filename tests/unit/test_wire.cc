@@ -126,11 +126,11 @@ TEST_CASE("wire: ParseEnvelope rejects bad fields", "[wire]") {
     CHECK_THAT(ParseStatus(Bytes(e)).message(), Contains("unknown message type 0"));
   }
   SECTION("out-of-range type") {
-    // version = 1 (field 1), type = 99 / 13 (field 4), written as raw protobuf.
+    // version = 1 (field 1), type = 99 / 15 (field 4), written as raw protobuf.
     const std::string t99("\x08\x01\x20\x63", 4);
     CHECK_THAT(ParseStatus(t99).message(), Contains("unknown message type 99"));
-    const std::string t13("\x08\x01\x20\x0d", 4);
-    CHECK_THAT(ParseStatus(t13).message(), Contains("unknown message type 13"));
+    const std::string t15("\x08\x01\x20\x0f", 4);
+    CHECK_THAT(ParseStatus(t15).message(), Contains("unknown message type 15"));
     const std::string t12("\x08\x01\x20\x0c", 4);  // ABORT: valid
     CHECK(ParseStatus(t12).ok());
   }
@@ -288,9 +288,10 @@ TEST_CASE("wire: transport delivers a valid message both ways", "[wire][transpor
   auto got = fl::ReadRingFrame(in->message.payload[0], 4, "masked");
   REQUIRE(got.ok());
   CHECK(got->words() == v.words());
-  wire::MaskedInput body;
+  wire::SecAggClientMessage body;
   REQUIRE(fl::UnpackBody(in->message, &body).ok());
-  CHECK(body.metrics().values().at("accuracy") == 0.75);
+  REQUIRE(body.has_masked_input());
+  CHECK(body.masked_input().metrics().values().at("accuracy") == 0.75);
 
   // Reply to the peer.
   wire::Abort abort;

@@ -10,7 +10,9 @@
 
 namespace fl {
 
-Status AtomicWriteFile(const std::string& path, std::string_view contents);
+// `mode` is applied to the temporary file before the rename, so the contents never
+// exist under a wider mode (0600 for secrets).
+Status AtomicWriteFile(const std::string& path, std::string_view contents, unsigned mode = 0644);
 StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes = size_t{1} << 32);
 Status MakeDirs(const std::string& path);
 bool FileExists(const std::string& path);

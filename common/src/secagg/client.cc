@@ -28,6 +28,7 @@ void ClientContext::Wipe() {
     sodium_memzero(h.mask_secret.y.data(), sizeof h.mask_secret.y);
   }
   held.clear();
+  for (auto& [id, peer] : neighbours) peer.inbound_share_key = crypto::SecretKey();
 }
 
 SecAggClient::SecAggClient(ClientConfig config) { ctx_.config = std::move(config); }

@@ -58,16 +58,24 @@ StatusOr<ClientOutput> AdvertiseKeysState::Handle(ClientContext& ctx, const wire
     ctx.neighbours[v] = PeerInfo{k.name(), ToPublicKey(k.enc_public_key()), ToPublicKey(k.mask_public_key())};
   }
 
-  // Shares of b_u and of the mask secret, one pair per neighbour, encrypted to it.
-  FL_ASSIGN_OR_RETURN(std::vector<Share> seed_shares, Split(ctx.self_seed, ctx.params.t, expected));
-  FL_ASSIGN_OR_RETURN(std::vector<Share> key_shares, Split(ctx.mask_keys.secret_key, ctx.params.t, expected));
+  // Shares of b_u and of the mask secret, one pair per neighbour (encrypted to it) and
+  // one kept by this worker: as in Bonawitz et al., a survivor reveals its own share of
+  // b_u too, so the holders are N(u) and u itself.
+  std::vector<uint32_t> holders = expected;
+  holders.push_back(self);
+  FL_ASSIGN_OR_RETURN(std::vector<Share> seed_shares, Split(ctx.self_seed, ctx.params.t, holders));
+  FL_ASSIGN_OR_RETURN(std::vector<Share> key_shares, Split(ctx.mask_keys.secret_key, ctx.params.t, holders));
+  ctx.held[self] = HeldShares{seed_shares.back(), key_shares.back()};
   ClientOutput out;
   out.message.emplace();
   wire::ShareKeys* sk = out.message->mutable_share();
   for (size_t i = 0; i < expected.size(); ++i) {
     const uint32_t v = expected[i];
-    FL_ASSIGN_OR_RETURN(crypto::SecretKey key,
-                        ShareKey(ctx.enc_keys.secret_key, ctx.neighbours[v].enc_public, c.round, self, v));
+    PeerInfo& peer = ctx.neighbours[v];
+    // One agreement per neighbour serves both directions.
+    FL_ASSIGN_OR_RETURN(crypto::SecretKey shared, crypto::X25519Agree(ctx.enc_keys.secret_key, peer.enc_public));
+    const crypto::SecretKey key = ShareKey(shared, c.round, self, v);
+    peer.inbound_share_key = ShareKey(shared, c.round, v, self);
     std::string plain = seed_shares[i].Encode() + key_shares[i].Encode();
     wire::EncryptedShare* e = sk->add_shares();
     e->set_from(self);

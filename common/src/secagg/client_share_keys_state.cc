@@ -17,8 +17,7 @@ StatusOr<ClientOutput> ShareKeysState::Handle(ClientContext& ctx, const wire::Se
     if (peer == ctx.neighbours.end()) return InvalidArgument("share from worker " + std::to_string(v) + ", not a neighbour");
     if (e.to() != self) return InvalidArgument("share addressed to another worker");
     if (ctx.held.count(v)) return InvalidArgument("two shares from worker " + std::to_string(v));
-    FL_ASSIGN_OR_RETURN(crypto::SecretKey key, ShareKey(ctx.enc_keys.secret_key, peer->second.enc_public, c.round, v, self));
-    StatusOr<std::string> plain = crypto::Open(key, e.ciphertext(), ShareAd(c.round, v, self));
+    StatusOr<std::string> plain = crypto::Open(peer->second.inbound_share_key, e.ciphertext(), ShareAd(c.round, v, self));
     if (!plain.ok()) return PermissionDenied("share from worker " + std::to_string(v) + " does not authenticate");
     if (plain->size() != 2 * kShareBytes) return InvalidArgument("share plaintext of the wrong size");
     FL_ASSIGN_OR_RETURN(Share seed_share, Share::Decode(self, plain->substr(0, kShareBytes)));
@@ -26,9 +25,10 @@ StatusOr<ClientOutput> ShareKeysState::Handle(ClientContext& ctx, const wire::Se
     std::fill(plain->begin(), plain->end(), '\0');
     ctx.held[v] = HeldShares{seed_share, key_share};
   }
-  // Our own secrets are recoverable only from live neighbours that hold our shares.
+  // Our own secrets are recoverable only from live holders of our shares (the
+  // neighbours that shared keys, and ourselves).
   if (ctx.held.size() < ctx.params.t) {
-    return Aborted("only " + std::to_string(ctx.held.size()) + " neighbours shared keys, threshold is " +
+    return Aborted("only " + std::to_string(ctx.held.size() - 1) + " neighbours shared keys, threshold is " +
                    std::to_string(ctx.params.t));
   }
 
@@ -39,6 +39,7 @@ StatusOr<ClientOutput> ShareKeysState::Handle(ClientContext& ctx, const wire::Se
   pairs.reserve(ctx.held.size());
   const MaskContext mc = ToMaskContext(c.round);
   for (const auto& [v, shares] : ctx.held) {
+    if (v == self) continue;
     FL_ASSIGN_OR_RETURN(crypto::SecretKey k,
                         PairwiseMaskKey(ctx.mask_keys.secret_key, ctx.neighbours[v].mask_public, mc, self, v));
     pairs.push_back({v, k});

@@ -21,7 +21,10 @@ StatusOr<NeighbourGraph> NeighbourGraph::Harary(std::vector<uint32_t> ids, uint3
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   const size_t n = ids.size();
   if (k >= n - 1 || n < 3) return Complete(std::move(ids));
-  if (k < 2 || k % 2 != 0) return InvalidArgument("graph degree must be even and at least 2, got " + std::to_string(k));
+  if (k < 2) return InvalidArgument("graph degree must be at least 2, got " + std::to_string(k));
+  if (k % 2 != 0 && n % 2 != 0) {
+    return InvalidArgument("an odd graph degree (" + std::to_string(k) + ") needs an even number of workers");
+  }
   // Fisher-Yates shuffle driven by a ChaCha20 keystream of the public seed; rejection
   // sampling keeps each draw uniform.
   std::vector<uint32_t> words(2 * n + 64);
@@ -56,7 +59,9 @@ bool NeighbourGraph::AreNeighbours(uint32_t a, uint32_t b) const {
   if (complete_) return true;
   const size_t n = order_.size();
   const size_t diff = ia->second > ib->second ? ia->second - ib->second : ib->second - ia->second;
-  return std::min(diff, n - diff) <= degree_ / 2;
+  const size_t ring = std::min(diff, n - diff);
+  // Odd degree (n even): each worker is also joined to the one opposite it on the ring.
+  return ring <= degree_ / 2 || (degree_ % 2 == 1 && ring == n / 2);
 }
 
 std::vector<uint32_t> NeighbourGraph::Neighbours(uint32_t id) const {
@@ -75,6 +80,7 @@ std::vector<uint32_t> NeighbourGraph::Neighbours(uint32_t id) const {
     out.push_back(order_[(p + s) % n]);
     out.push_back(order_[(p + n - s) % n]);
   }
+  if (degree_ % 2 == 1) out.push_back(order_[(p + n / 2) % n]);
   std::sort(out.begin(), out.end());
   return out;
 }

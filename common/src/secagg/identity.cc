@@ -41,10 +41,15 @@ StatusOr<Identity> Identity::Load(const std::string& path) {
   FL_ASSIGN_OR_RETURN(std::vector<uint8_t> pk, FromHex(pk_hex, crypto::kKeyBytes, path + ": public_key"));
   FL_ASSIGN_OR_RETURN(id.keys.secret_key, FromHex(sk_hex, crypto::kSigningSecretBytes, path + ": secret_key"));
   std::copy(pk.begin(), pk.end(), id.keys.public_key.begin());
-  // The Ed25519 secret key embeds its public key: they must match.
-  if (!crypto::Equal(id.keys.secret_key.data() + 32, id.keys.public_key.data(), 32)) {
-    return InvalidArgument(path + ": public_key does not match secret_key");
-  }
+  // Re-derive the whole key pair from the secret seed: both halves must match.
+  uint8_t seed[crypto_sign_SEEDBYTES], pk2[crypto_sign_PUBLICKEYBYTES], sk2[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_ed25519_sk_to_seed(seed, id.keys.secret_key.data());
+  crypto_sign_seed_keypair(pk2, sk2, seed);
+  const bool match = crypto::Equal(pk2, id.keys.public_key.data(), 32) &&
+                     crypto::Equal(sk2, id.keys.secret_key.data(), crypto_sign_SECRETKEYBYTES);
+  sodium_memzero(seed, sizeof seed);
+  sodium_memzero(sk2, sizeof sk2);
+  if (!match) return InvalidArgument(path + ": public_key does not match secret_key");
   sodium_memzero(sk_hex.data(), sk_hex.size());
   return id;
 }
@@ -54,9 +59,8 @@ Status Identity::Save(const std::string& path) const {
                       {"public_key", crypto::ToHex(keys.public_key.data(), keys.public_key.size())},
                       {"secret_key", crypto::ToHex(keys.secret_key.data(), keys.secret_key.size())}};
   std::string text = j.dump(2) + "\n";
-  Status s = AtomicWriteFile(path, text);
+  Status s = AtomicWriteFile(path, text, 0600);
   sodium_memzero(text.data(), text.size());
-  if (s.ok() && ::chmod(path.c_str(), 0600) != 0) return Internal("chmod 600 " + path);
   return s;
 }
 

@@ -40,7 +40,7 @@ bool LiveEnough(uint32_t n, uint32_t k, uint32_t t, const SecurityParams& sp) {
 
 StatusOr<RoundParams> ChooseParameters(uint32_t n, const SecurityParams& sp) {
   FL_RETURN_IF_ERROR(sp.Validate());
-  if (n < 2) return InvalidArgument("a cohort needs at least 2 workers");
+  if (n < 3) return InvalidArgument("a cohort needs at least 3 workers (with 2, each would learn the other's input)");
   for (uint32_t k = 2; k + 1 < n; k += 2) {
     uint32_t t = k / 2 + 1;
     while (t <= k && !SecureEnough(n, k, t, sp)) ++t;
@@ -51,7 +51,7 @@ StatusOr<RoundParams> ChooseParameters(uint32_t n, const SecurityParams& sp) {
 
 Status CheckParameters(const RoundParams& p, uint32_t min_cohort, const SecurityParams& own) {
   const std::string where = "n=" + std::to_string(p.n) + " k=" + std::to_string(p.k) + " t=" + std::to_string(p.t);
-  if (p.n < min_cohort || p.n < 2) {
+  if (p.n < min_cohort || p.n < 3) {
     return PermissionDenied("cohort of " + std::to_string(p.n) + " is below this worker's min_cohort " +
                             std::to_string(min_cohort));
   }
@@ -59,11 +59,15 @@ Status CheckParameters(const RoundParams& p, uint32_t min_cohort, const Security
   if (p.complete != (p.k + 1 >= p.n)) return PermissionDenied("inconsistent graph type (" + where + ")");
   if (p.complete) {
     if (p.k != p.n - 1) return PermissionDenied("complete graph with the wrong degree (" + where + ")");
-    if (p.t <= p.n / 2 || p.t > p.k) return PermissionDenied("threshold must be a majority of the cohort (" + where + ")");
+    if (p.t <= p.n / 2 || p.t > p.n) return PermissionDenied("threshold must be a majority of the cohort (" + where + ")");
     return Status::Ok();
   }
-  if (p.k % 2 != 0 || p.k < 2) return PermissionDenied("graph degree must be even (" + where + ")");
-  if (p.t <= p.k / 2 || p.t > p.k) return PermissionDenied("threshold must be a majority of the neighbours (" + where + ")");
+  if (p.k < 2 || (p.k % 2 != 0 && p.n % 2 != 0)) {
+    return PermissionDenied("graph degree must be even, or odd with an even cohort (" + where + ")");
+  }
+  if (p.t <= p.k / 2 || p.t > p.k + 1) {
+    return PermissionDenied("threshold must be a majority of the share holders (" + where + ")");
+  }
   if (!SecureEnough(p.n, p.k, p.t, own)) {
     return PermissionDenied("threshold too low for this worker's max_corrupt " + std::to_string(own.max_corrupt) +
                             " at 2^-" + std::to_string(own.security_log2) + " (" + where + ")");

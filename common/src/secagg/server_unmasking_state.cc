@@ -15,7 +15,7 @@ Status ServerUnmaskingState::Receive(ServerContext& ctx, uint32_t from, const wi
   std::vector<std::pair<uint32_t, Share>> seeds, secrets;
   for (const wire::RevealedShare& r : m.unmask().shares()) {
     const uint32_t v = r.owner();
-    if (!ctx.u2.count(v) || !ctx.graph.AreNeighbours(from, v) || !owners.insert(v).second) {
+    if (!ctx.u2.count(v) || !(v == from || ctx.graph.AreNeighbours(from, v)) || !owners.insert(v).second) {
       return InvalidArgument(Who(from) + " revealed a share it cannot hold (" + Who(v) + ")");
     }
     const bool survivor = ctx.u3.count(v) > 0;

@@ -43,6 +43,24 @@ uint64_t Evaluate(const std::vector<uint64_t>& coeffs, uint64_t x) {
 
 }  // namespace
 
+void BatchInvert(std::vector<uint64_t>* v) {
+  // Montgomery's trick: one inversion and 3(n - 1) multiplications.
+  std::vector<uint64_t>& a = *v;
+  if (a.empty()) return;
+  std::vector<uint64_t> prefix(a.size());
+  uint64_t acc = 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    prefix[i] = acc;
+    acc = FieldMul(acc, a[i]);
+  }
+  uint64_t inv = FieldInv(acc);
+  for (size_t i = a.size(); i-- > 0;) {
+    const uint64_t ai = a[i];
+    a[i] = FieldMul(inv, prefix[i]);
+    inv = FieldMul(inv, ai);
+  }
+}
+
 uint64_t FieldMul(uint64_t a, uint64_t b) { return Reduce(static_cast<unsigned __int128>(a) * b); }
 uint64_t FieldAdd(uint64_t a, uint64_t b) {
   uint64_t r = a + b;
@@ -110,40 +128,56 @@ StatusOr<crypto::SecretKey> Reconstruct(const std::vector<Share>& shares, uint32
   }
   // Lagrange basis at 0 over the first `threshold` shares.
   const size_t t = threshold;
-  std::vector<uint64_t> basis(t);
+  std::vector<uint64_t> basis(t), num(t);
   for (size_t i = 0; i < t; ++i) {
-    uint64_t num = 1, den = 1;
+    uint64_t n = 1, den = 1;
     for (size_t j = 0; j < t; ++j) {
       if (i == j) continue;
-      num = FieldMul(num, shares[j].x);
+      n = FieldMul(n, shares[j].x);
       den = FieldMul(den, FieldSub(shares[j].x, shares[i].x));
     }
-    basis[i] = FieldMul(num, FieldInv(den));
+    num[i] = n;
+    basis[i] = den;
   }
-  // One extra share, if given, is checked against the interpolating polynomial: a forged
-  // or corrupted share among the first `threshold` makes an honest extra share disagree.
-  const bool check = shares.size() > t;
-  std::vector<uint64_t> check_basis(check ? t : 0);
-  if (check) {
-    const uint64_t xe = shares[t].x;
+  BatchInvert(&basis);
+  for (size_t i = 0; i < t; ++i) basis[i] = FieldMul(basis[i], num[i]);
+  // Every extra share is checked against the interpolating polynomial: a forged or
+  // corrupted share makes some share disagree unless all the extra ones collude.
+  // Barycentric form: p(x) = l(x) * sum_i w_i y_i / (x - x_i), l(x) = prod_i (x - x_i),
+  // w_i = 1 / prod_{j != i} (x_i - x_j); one batched inversion per extra share.
+  const size_t extra = shares.size() - t;
+  std::vector<std::vector<uint64_t>> check_basis(extra, std::vector<uint64_t>(t));
+  if (extra > 0) {
+    std::vector<uint64_t> w(t);
     for (size_t i = 0; i < t; ++i) {
-      uint64_t num = 1, den = 1;
+      uint64_t den = 1;
       for (size_t j = 0; j < t; ++j) {
-        if (i == j) continue;
-        num = FieldMul(num, FieldSub(xe, shares[j].x));
-        den = FieldMul(den, FieldSub(shares[i].x, shares[j].x));
+        if (i != j) den = FieldMul(den, FieldSub(shares[i].x, shares[j].x));
       }
-      check_basis[i] = FieldMul(num, FieldInv(den));
+      w[i] = den;
+    }
+    BatchInvert(&w);
+    std::vector<uint64_t> diff(t);
+    for (size_t e = 0; e < extra; ++e) {
+      const uint64_t xe = shares[t + e].x;
+      uint64_t l = 1;
+      for (size_t i = 0; i < t; ++i) {
+        diff[i] = FieldSub(xe, shares[i].x);  // non-zero: x values are distinct
+        l = FieldMul(l, diff[i]);
+      }
+      BatchInvert(&diff);
+      for (size_t i = 0; i < t; ++i) check_basis[e][i] = FieldMul(l, FieldMul(w[i], diff[i]));
     }
   }
   crypto::SecretKey out;
   for (size_t c = 0; c < kChunks; ++c) {
-    uint64_t v = 0, at = 0;
-    for (size_t i = 0; i < t; ++i) {
-      v = FieldAdd(v, FieldMul(basis[i], shares[i].y[c]));
-      if (check) at = FieldAdd(at, FieldMul(check_basis[i], shares[i].y[c]));
+    uint64_t v = 0;
+    for (size_t i = 0; i < t; ++i) v = FieldAdd(v, FieldMul(basis[i], shares[i].y[c]));
+    for (size_t e = 0; e < extra; ++e) {
+      uint64_t at = 0;
+      for (size_t i = 0; i < t; ++i) at = FieldAdd(at, FieldMul(check_basis[e][i], shares[i].y[c]));
+      if (at != shares[t + e].y[c]) return DataLoss("inconsistent shares (a share is forged or corrupted)");
     }
-    if (check && at != shares[t].y[c]) return DataLoss("inconsistent shares (a share is forged or corrupted)");
     if (v >> (c + 1 < kChunks ? 56 : 32)) return DataLoss("reconstructed chunk out of range (inconsistent shares)");
     const size_t len = std::min<size_t>(7, crypto::kKeyBytes - 7 * c);
     std::memcpy(out.data() + 7 * c, &v, len);

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -120,9 +121,12 @@ SimulationResult RunSimulation(const SimulationOptions& o, const std::function<R
     cc.security = o.security;
     clients[i] = std::make_unique<SecAggClient>(cc);
   }
+  std::vector<std::array<double, 5>> step_cpu(o.n, std::array<double, 5>{0, 0, 0, 0, 0});
   ParallelFor(o.n, o.threads, [&](size_t i) {
     if (drop_at[i] <= 0) return;
+    const double t0 = ThreadCpuSeconds();
     StatusOr<wire::SecAggClientMessage> m = clients[i]->Start();
+    step_cpu[i][0] = ThreadCpuSeconds() - t0;
     if (m.ok()) replies[i] = std::move(m).value();
   });
 
@@ -166,7 +170,8 @@ SimulationResult RunSimulation(const SimulationOptions& o, const std::function<R
         if (phase == 1) clients[i]->SetInput(make_input(out.to));
         const double t0 = ThreadCpuSeconds();
         StatusOr<ClientOutput> r = clients[i]->Handle(out.message);
-        if (phase == 1) mask_cpu[i] = ThreadCpuSeconds() - t0;
+        step_cpu[i][phase + 1] = ThreadCpuSeconds() - t0;
+        if (phase == 1) mask_cpu[i] = step_cpu[i][phase + 1];
         if (!r.ok()) return;
         if (r->message) replies[i] = std::move(r->message);
         if (r->masked_input) vectors[j] = std::move(r->masked_input);
@@ -188,6 +193,7 @@ SimulationResult RunSimulation(const SimulationOptions& o, const std::function<R
     if (clients[i]->aborted()) res.client_aborts[i + 1] = clients[i]->abort_reason();
     res.max_bytes_sent_per_worker = std::max(res.max_bytes_sent_per_worker, bytes[i]);
     res.mask_seconds += mask_cpu[i];
+    for (int p = 0; p < 5; ++p) res.client_seconds[p] += step_cpu[i][p];
   }
   res.params = server.params();
   res.survivors = server.survivors();

@@ -48,9 +48,7 @@ std::string ShareAd(const RoundId& r, uint32_t from, uint32_t to) {
   return s;
 }
 
-StatusOr<crypto::SecretKey> ShareKey(const crypto::SecretKey& own_enc_secret, const crypto::PublicKey& peer_enc_public,
-                                     const RoundId& r, uint32_t from, uint32_t to) {
-  FL_ASSIGN_OR_RETURN(crypto::SecretKey shared, crypto::X25519Agree(own_enc_secret, peer_enc_public));
+crypto::SecretKey ShareKey(const crypto::SecretKey& shared, const RoundId& r, uint32_t from, uint32_t to) {
   return crypto::DeriveKey(shared, "fl/secagg/share-key/v1", Bytes(ShareAd(r, from, to)));
 }
 

@@ -40,6 +40,7 @@ struct PeerInfo {
   std::string name;
   crypto::PublicKey enc_public{};
   crypto::PublicKey mask_public{};
+  crypto::SecretKey inbound_share_key;  // decrypts this neighbour's shares to us
 };
 
 struct HeldShares {  // what neighbour v gave us in round 1

@@ -4,8 +4,9 @@
 //
 // Harary-style graph: the cohort's ids are put in a random order drawn from a public
 // seed (a ChaCha20 keystream, so every party computes the same order), and each worker
-// is joined to the k/2 workers on either side of it on that ring. k is even and below
-// n - 1; with k >= n - 1 the graph is complete.
+// is joined to the floor(k/2) workers on either side of it on that ring, and for odd k
+// (n even) to the worker opposite it. k is below n - 1; with k >= n - 1 the graph is
+// complete.
 #pragma once
 
 #include <cstdint>

@@ -8,7 +8,8 @@
 //                the adversary),
 //   correctness: n * P[Binomial(k, delta) > k - t] <= 2^-failure_log2  (every worker
 //                keeps at least t live neighbours, so every needed secret can be rebuilt),
-//   and t > k / 2 (a majority, so the consistency check cannot be split in two).
+//   and t > k / 2 (a majority of the k + 1 holders of a worker's shares: its neighbours
+//   and itself, so the consistency check cannot be split in two).
 // If no k < n - 1 satisfies these, the graph is complete with t = floor(n / 2) + 1.
 // docs/protocol.md explains the choice and gives the resulting values.
 #pragma once

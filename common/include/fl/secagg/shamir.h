@@ -32,9 +32,9 @@ struct Share {
 StatusOr<std::vector<Share>> Split(const crypto::SecretKey& secret, uint32_t threshold,
                                    const std::vector<uint32_t>& holders);
 
-// Reconstructs from at least `threshold` shares with distinct x. If more are given, the
-// extra shares are checked against the polynomial and a mismatch is an error (a forged
-// or corrupted share), so the result is never silently wrong when shares disagree.
+// Reconstructs from at least `threshold` shares with distinct x. If more are given, every
+// extra share is checked against the polynomial and a mismatch is an error (a forged or
+// corrupted share), so the result is never silently wrong when shares disagree.
 StatusOr<crypto::SecretKey> Reconstruct(const std::vector<Share>& shares, uint32_t threshold);
 
 // Field helpers (exposed for tests).
@@ -42,5 +42,7 @@ uint64_t FieldMul(uint64_t a, uint64_t b);
 uint64_t FieldAdd(uint64_t a, uint64_t b);
 uint64_t FieldSub(uint64_t a, uint64_t b);
 uint64_t FieldInv(uint64_t a);
+// Inverts every (non-zero) element in place with a single field inversion.
+void BatchInvert(std::vector<uint64_t>* values);
 
 }  // namespace fl::secagg

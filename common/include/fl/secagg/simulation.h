@@ -48,6 +48,7 @@ struct SimulationResult {
   size_t server_peak_bytes = 0;    // most bytes the server held at a phase boundary
   uint64_t max_bytes_sent_per_worker = 0;  // serialized messages + vector bytes
   double mask_seconds = 0;         // summed CPU time of the workers' masking step
+  double client_seconds[5] = {0, 0, 0, 0, 0};  // summed worker CPU time per step sent
   std::map<uint32_t, std::string> client_aborts;
 };
 

@@ -22,9 +22,9 @@ std::string AdvertiseTranscript(const RoundId& r, uint32_t worker_id, const std:
 std::string ConsistencyTranscript(const RoundId& r, const std::vector<uint32_t>& survivors);
 // Associated data of the share ciphertext from `from` to `to`.
 std::string ShareAd(const RoundId& r, uint32_t from, uint32_t to);
-// Key of the share ciphertext from `from` to `to` (one key per direction).
-StatusOr<crypto::SecretKey> ShareKey(const crypto::SecretKey& own_enc_secret, const crypto::PublicKey& peer_enc_public,
-                                     const RoundId& r, uint32_t from, uint32_t to);
+// Key of the share ciphertext from `from` to `to` (one key per direction), from the
+// X25519 secret the two workers' encryption keys agree on.
+crypto::SecretKey ShareKey(const crypto::SecretKey& shared, const RoundId& r, uint32_t from, uint32_t to);
 // Public seed of the neighbour graph: a hash of the round and the cohort U1.
 crypto::SecretKey GraphSeed(const RoundId& r, const std::vector<uint32_t>& cohort);
 // Key of the self mask PRG(b_u).
