@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
   const double chacha = RawChaChaBytesPerSecond();
   std::printf("raw crypto_stream_chacha20_ietf: %.2f GB/s (one core)\n\n", chacha / 1e9);
   std::printf("| n | d | dropout | graph | threads | result | wall s | plaintext-sum s | wall / plaintext | "
-              "coordinator CPU s | coordinator held MiB | process peak RSS MiB | bytes/worker / 4d | "
+              "coordinator s | coordinator held MiB | process peak RSS MiB | bytes/worker / 4d | "
               "mask rate / raw ChaCha20 |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Row& r : rows) RunRow(r, chacha);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "fl/crypto.h"
 #include "fl/file_util.h"
@@ -369,6 +370,7 @@ bool Coordinator::RunRound() {
   sc.security = options_.security;
   sc.min_cohort = options_.min_workers;
   sc.roster = roster_ ? &*roster_ : nullptr;
+  sc.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   round_ = std::make_unique<secagg::SecAggServer>(sc);
   round_metrics_.clear();
   const auto started = Clock::now();

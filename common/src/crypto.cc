@@ -77,12 +77,16 @@ void ChaCha20Words(const SecretKey& key, uint64_t first_block, uint32_t* out, si
 }
 
 void AddChaCha20Mask(const SecretKey& key, int sign, uint32_t* vec, size_t n) {
+  AddChaCha20MaskRange(key, sign, vec, n, 0);
+}
+
+void AddChaCha20MaskRange(const SecretKey& key, int sign, uint32_t* vec, size_t n, uint64_t first) {
   // The keystream is made one 16 KiB chunk at a time (XOR onto a constant zero block,
   // so no memset per chunk) and added while it is in L1: faster than expanding the
   // whole stream first. bench/secagg_bench.cc compares it with raw ChaCha20.
   alignas(64) static const uint32_t kZeros[kChunkWords] = {0};
   alignas(64) uint32_t buf[kChunkWords];
-  uint64_t block = 0;
+  uint64_t block = first / 16;
   for (size_t off = 0; off < n; off += kChunkWords) {
     const size_t len = std::min(kChunkWords, n - off);
     crypto_stream_chacha20_ietf_xor_ic(reinterpret_cast<uint8_t*>(buf), reinterpret_cast<const uint8_t*>(kZeros),

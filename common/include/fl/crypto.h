@@ -58,6 +58,9 @@ void ChaCha20Words(const SecretKey& key, uint64_t first_block, uint32_t* out, si
 
 // Adds (sign = +1) or subtracts (sign = -1) the keystream of `key` to `vec` mod 2^32.
 void AddChaCha20Mask(const SecretKey& key, int sign, uint32_t* vec, size_t n);
+// The same for words [first, first + n) of the keystream, added to vec[0, n); `first`
+// must be a multiple of 16 (one 64-byte ChaCha20 block). Lets threads split a vector.
+void AddChaCha20MaskRange(const SecretKey& key, int sign, uint32_t* vec, size_t n, uint64_t first);
 
 // Long-term identity: Ed25519 (crypto_sign).
 constexpr size_t kSignatureBytes = 64;

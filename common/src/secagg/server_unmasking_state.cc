@@ -1,6 +1,8 @@
 // Server round 4: collect the revealed shares; U5 = those that answered. Closing
 // rebuilds b_u for every survivor and the mask secret of every worker that dropped after
 // sharing keys, and removes the masks from the sum, leaving sum_{u in U3} x_u.
+#include <thread>
+
 #include "fl/masking.h"
 #include "server_states.h"
 
@@ -30,14 +32,40 @@ Status ServerUnmaskingState::Receive(ServerContext& ctx, uint32_t from, const wi
   return Status::Ok();
 }
 
+namespace {
+struct MaskRemoval {
+  crypto::SecretKey key;
+  int sign;
+};
+
+// Applies every removal to the sum; threads split the vector into ranges of whole
+// ChaCha20 blocks, each expanding every key over its own range.
+void RemoveMasks(const std::vector<MaskRemoval>& removals, RingVector* sum, int threads) {
+  const size_t n = sum->size();
+  const size_t parts = static_cast<size_t>(std::max(1, std::min(threads, 64)));
+  const size_t per = ((n + parts - 1) / parts + 15) / 16 * 16;
+  auto work = [&](size_t p) {
+    const size_t begin = p * per;
+    if (begin >= n) return;
+    const size_t len = std::min(per, n - begin);
+    for (const MaskRemoval& r : removals) crypto::AddChaCha20MaskRange(r.key, r.sign, sum->data() + begin, len, begin);
+  };
+  std::vector<std::thread> pool;
+  for (size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
+  work(0);
+  for (auto& th : pool) th.join();
+}
+}  // namespace
+
 StatusOr<std::vector<Outgoing>> ServerUnmaskingState::Close(ServerContext& ctx, std::unique_ptr<ServerState>* next) {
   ctx.u5 = ctx.responded;
   const uint32_t t = ctx.params.t;
+  std::vector<MaskRemoval> removals;
   // Self masks of the survivors.
   for (uint32_t u : ctx.u3) {
     StatusOr<crypto::SecretKey> seed = Reconstruct(ctx.seed_shares[u], t);
     if (!seed.ok()) return Aborted("cannot rebuild the self-mask seed of " + Who(u) + ": " + seed.status().message());
-    crypto::AddChaCha20Mask(SelfMaskKey(*seed, ctx.config.round, u), -1, ctx.sum.data(), ctx.sum.size());
+    removals.push_back({SelfMaskKey(*seed, ctx.config.round, u), -1});
   }
   // Pairwise masks between survivors and workers that dropped after sharing keys.
   const MaskContext mc = ToMaskContext(ctx.config.round);
@@ -55,9 +83,10 @@ StatusOr<std::vector<Outgoing>> ServerUnmaskingState::Close(ServerContext& ctx, 
       FL_ASSIGN_OR_RETURN(crypto::SecretKey k,
                           PairwiseMaskKey(*secret, ToPublicKey(ctx.keys[u].mask_public_key()), mc, v, u));
       // u added sign(u, v) * PRG(k): +1 if u < v. Remove it.
-      crypto::AddChaCha20Mask(k, u < v ? -1 : +1, ctx.sum.data(), ctx.sum.size());
+      removals.push_back({k, u < v ? -1 : +1});
     }
   }
+  RemoveMasks(removals, &ctx.sum, ctx.config.threads);
   ctx.seed_shares.clear();
   ctx.secret_shares.clear();
   *next = std::make_unique<ServerDoneState>();

@@ -100,12 +100,15 @@ SimulationResult RunSimulation(const SimulationOptions& o, const std::function<R
   sc.min_cohort = o.min_cohort;
   sc.forced_k = o.forced_k;
   sc.force_complete = o.force_complete;
+  sc.threads = o.threads;
   SecAggServer server(sc);
   double server_cpu = 0;
+  // Coordinator time: wall time inside the server's calls (its unmasking step may use
+  // several threads, so per-thread CPU time would undercount it).
   auto server_call = [&](auto&& fn) {
-    const double t0 = ThreadCpuSeconds();
+    const auto t0 = std::chrono::steady_clock::now();
     fn();
-    server_cpu += ThreadCpuSeconds() - t0;
+    server_cpu += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   std::vector<double> mask_cpu(o.n, 0);
 
@@ -159,7 +162,7 @@ SimulationResult RunSimulation(const SimulationOptions& o, const std::function<R
     // Workers handle the server's messages in parallel. The masked-input step produces
     // vectors, which are handed to the server in batches so that memory stays bounded.
     std::vector<Outgoing>& msgs = next.value();
-    const size_t batch = phase == 1 ? static_cast<size_t>(std::max(2, 2 * o.threads)) : msgs.size();
+    const size_t batch = phase == 1 ? static_cast<size_t>(std::max(8, 8 * o.threads)) : msgs.size();
     for (size_t b = 0; b < msgs.size(); b += batch) {
       const size_t end = std::min(msgs.size(), b + batch);
       std::vector<std::optional<RingVector>> vectors(end - b);

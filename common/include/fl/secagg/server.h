@@ -30,6 +30,7 @@ struct ServerConfig {
   uint32_t forced_k = 0;              // benchmarks: force this degree (0 = choose)
   bool force_complete = false;        // benchmarks: force the complete graph
   const Roster* roster = nullptr;     // optional: reject forged signatures early
+  int threads = 1;                    // threads removing masks in the unmasking step
 };
 
 struct Outgoing {

@@ -44,7 +44,8 @@ struct SimulationResult {
   std::set<uint32_t> survivors;    // U3
   RoundParams params;
   double wall_seconds = 0;
-  double server_cpu_seconds = 0;   // thread CPU time spent inside the server
+  double server_cpu_seconds = 0;   // time spent inside the server's calls (wall; its
+                                   // unmasking step uses `threads` threads)
   size_t server_peak_bytes = 0;    // most bytes the server held at a phase boundary
   uint64_t max_bytes_sent_per_worker = 0;  // serialized messages + vector bytes
   double mask_seconds = 0;         // summed CPU time of the workers' masking step
