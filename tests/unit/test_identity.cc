@@ -3,6 +3,8 @@
 // of fl/secagg/transcript.h.
 #include <catch2/catch.hpp>
 
+#include "temp_dir.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -41,23 +43,9 @@ using json = nlohmann::json;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed with its contents at scope exit.
-class TempDir {
+class TempDir : public fl::testing::TempDir {
  public:
-  TempDir() {
-    uint8_t r[8];
-    crypto::RandomBytes(r, sizeof r);
-    path_ = fs::temp_directory_path() / ("fl-identity-test-" + crypto::ToHex(r, sizeof r));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
+  TempDir() : fl::testing::TempDir("fl-identity-test-") {}
 };
 
 unsigned ModeOf(const std::string& path) {

@@ -1,6 +1,8 @@
 // Tests for worker/data's .npy parser and .npz loader. Archives are written on the fly with
 // libzip (stored and deflated members) and, where available, by numpy itself.
 #include <catch2/catch.hpp>
+
+#include "temp_dir.h"
 #include <zip.h>
 
 #include <algorithm>
@@ -33,23 +35,9 @@ namespace {
 
 using Entries = std::vector<std::pair<std::string, std::string>>;  // member name -> bytes
 
-class TempDir {
+class TempDir : public fl::testing::TempDir {
  public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("fl_npz_test_" + std::to_string(std::random_device{}()) + "_" +
-             std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
+  TempDir() : fl::testing::TempDir("fl_npz_test_") {}
 };
 
 std::string Shape(const std::vector<int64_t>& shape) {
