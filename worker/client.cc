@@ -35,6 +35,7 @@ WorkerClient::WorkerClient(WorkerOptions options, data::Split data, secagg::Iden
 
 WorkerClient::~WorkerClient() {
   cancel_ = true;
+  if (final_eval_.valid()) final_eval_.wait();
   if (round_ && round_->local.valid()) round_->local.wait();
   if (abandoned_.valid()) abandoned_.wait();
 }
@@ -86,10 +87,11 @@ int WorkerClient::Run() {
         FL_LOG(kWarning) << "ignored a malformed message from the coordinator: " << in->status.message();
       } else {
         last_heard = Clock::now();
-        s = Handle(in->message, &finished);
+        s = Handle(in->message);
       }
     }
     if (s.ok()) s = MaybeSendMaskedInput();
+    if (s.ok()) s = MaybeSendFinalReport(&finished);
     const auto now = Clock::now();
     if (s.ok() && worker_id_ == 0 && Secs(now - started) > options_.connect_timeout_s) {
       s = DeadlineExceeded("no answer from the coordinator at " + options_.coordinator + " within " +
@@ -115,7 +117,7 @@ int WorkerClient::Run() {
   return 0;
 }
 
-Status WorkerClient::Handle(const Message& m, bool* finished) {
+Status WorkerClient::Handle(const Message& m) {
   if (worker_id_ != 0 && m.envelope.session() != session_) {
     FL_LOG(kWarning) << "ignored a message from another session";
     return Status::Ok();
@@ -130,7 +132,6 @@ Status WorkerClient::Handle(const Message& m, bool* finished) {
     case wire::SECAGG_SERVER:
       return OnSecAgg(m);
     case wire::FINISH:
-      *finished = true;
       return OnFinish(m);
     case wire::ABORT: {
       wire::Abort a;
@@ -299,6 +300,7 @@ Status WorkerClient::Step(const wire::SecAggServerMessage& m) {
     AddMetric(metrics, "test_loss", local.global_eval.loss);
     AddMetric(metrics, "test_accuracy", local.global_eval.accuracy);
     AddMetric(metrics, "test_auroc", local.global_eval.auroc);
+    for (const auto& [name, v] : local.global_eval.robust) AddMetric(metrics, name.c_str(), v);
     AddMetric(metrics, "train_loss", local.train.train_loss);
     AddMetric(metrics, "train_seconds", local.train.seconds);
     AddMetric(metrics, "clipped_fraction",
@@ -363,27 +365,44 @@ void WorkerClient::AbandonRound(const std::string& reason) {
 
 Status WorkerClient::OnFinish(const Message& m) {
   if (!trainer_) return FailedPrecondition("FINISH before WELCOME");
+  if (final_eval_.valid()) return Status::Ok();  // a repeated FINISH
   if (round_) AbandonRound("training finished");
   if (abandoned_.valid()) abandoned_.wait();
   wire::RoundStart fin;
   FL_RETURN_IF_ERROR(UnpackBody(m, &fin));
   const uint64_t d = trainer_->Layout().dimension();
   FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
-  FL_ASSIGN_OR_RETURN(std::vector<float> model, ReadFloatFrame(m.payload[0], d, "final model"));
-  FL_RETURN_IF_ERROR(trainer_->SetParameters(model));
-  FL_ASSIGN_OR_RETURN(EvalMetrics eval, trainer_->Evaluate());
+  FL_ASSIGN_OR_RETURN(final_model_, ReadFloatFrame(m.payload[0], d, "final model"));
+  final_version_ = fin.model_version();
+  FL_RETURN_IF_ERROR(trainer_->SetParameters(final_model_));
+  // Evaluated in the background (robust accuracy can take a while): the main loop
+  // keeps sending heartbeats meanwhile.
+  Trainer* trainer = trainer_.get();
+  final_eval_ = std::async(std::launch::async, [trainer] { return trainer->Evaluate(); });
+  return Status::Ok();
+}
+
+Status WorkerClient::MaybeSendFinalReport(bool* finished) {
+  if (!final_eval_.valid() || final_eval_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return Status::Ok();
+  }
+  StatusOr<EvalMetrics> result = final_eval_.get();
+  *finished = true;
+  FL_RETURN_IF_ERROR(result.status());
+  const EvalMetrics& eval = *result;
   wire::Metrics metrics;
   AddMetric(&metrics, "test_loss", eval.loss);
   AddMetric(&metrics, "test_accuracy", eval.accuracy);
   AddMetric(&metrics, "test_auroc", eval.auroc);
+  for (const auto& [name, v] : eval.robust) AddMetric(&metrics, name.c_str(), v);
   FL_RETURN_IF_ERROR(Send(wire::FINAL_REPORT, 0, &metrics));
   if (!options_.output_model.empty()) {
-    Checkpoint c{trainer_->Layout(), model, {{"model_version", std::to_string(fin.model_version())}}};
+    Checkpoint c{trainer_->Layout(), final_model_, {{"model_version", std::to_string(final_version_)}}};
     FL_RETURN_IF_ERROR(WriteSafetensors(options_.output_model, c));
   }
   char line[200];
   std::snprintf(line, sizeof line, "final model v%" PRIu64 " on our test split: accuracy %.4f, AUROC %.4f, loss %.4f",
-                fin.model_version(), eval.accuracy, eval.auroc, eval.loss);
+                final_version_, eval.accuracy, eval.auroc, eval.loss);
   FL_LOG(kInfo) << line;
   return Status::Ok();
 }

@@ -61,7 +61,7 @@ class WorkerClient {
   Status Send(wire::MessageType type, uint32_t round, const google::protobuf::MessageLite* body,
               std::vector<zmq::message_t> payload = {});
   // Handles one message; returns a non-OK status to end the session.
-  Status Handle(const Message& m, bool* finished);
+  Status Handle(const Message& m);
   Status OnWelcome(const Message& m);
   Status OnInitRequest();
   Status OnRoundStart(const Message& m);
@@ -69,6 +69,8 @@ class WorkerClient {
   // Passes a coordinator message to the protocol state machine and sends its answer.
   Status Step(const wire::SecAggServerMessage& m);
   Status OnFinish(const Message& m);
+  // Sends the final report once the final model's evaluation is done.
+  Status MaybeSendFinalReport(bool* finished);
   void AbandonRound(const std::string& reason);
   // Masks and sends the update once local training is done and the shares are in.
   Status MaybeSendMaskedInput();
@@ -88,6 +90,9 @@ class WorkerClient {
   std::optional<RoundState> round_;
   std::atomic<bool> cancel_{false};
   std::future<StatusOr<LocalResult>> abandoned_;
+  std::future<StatusOr<EvalMetrics>> final_eval_;
+  std::vector<float> final_model_;
+  uint64_t final_version_ = 0;
   int rounds_joined_ = 0;
   std::string crash_step_;
   int crash_round_ = 0;

@@ -82,6 +82,7 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
                         {"test_loss", eval->loss},      {"test_accuracy", eval->accuracy},
                         {"test_samples", eval->samples}};
   if (std::isfinite(eval->auroc)) out["test_auroc"] = eval->auroc;
+  for (const auto& [name, v] : eval->robust) out[name] = v;
   std::cout << out.dump() << std::endl;
   return 0;
 }

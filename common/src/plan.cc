@@ -22,6 +22,19 @@ void ReadPlan(ConfigReader& r, Plan* p) {
   t.Get("batch_size", &p->training.batch_size, 1, 1 << 20);
   t.Get("seed", &p->training.seed, 0, UINT64_MAX);
   (void)t.Finish();
+  ConfigReader a = r.Child("adversarial");
+  a.Get("enabled", &p->adversarial.enabled);
+  a.Get("eps", &p->adversarial.eps, 0.0, 10.0);
+  a.Get("alpha", &p->adversarial.alpha, 0.0, 10.0);
+  a.Get("steps", &p->adversarial.steps, 1, 1000);
+  a.Get("random_start", &p->adversarial.random_start);
+  a.Get("fraction", &p->adversarial.fraction, 0.0, 1.0);
+  a.Get("weight", &p->adversarial.weight, 0.0, 100.0);
+  (void)a.Finish();
+  ConfigReader e = r.Child("evaluation");
+  e.Get("robust_eps", &p->evaluation.robust_eps, 0.0, 10.0);
+  e.Get("robust_steps", &p->evaluation.robust_steps, 1, 1000);
+  (void)e.Finish();
 }
 
 StatusOr<Plan> ParsePlan(const nlohmann::json& j, const std::string& what) {
@@ -41,7 +54,12 @@ nlohmann::json PlanToJson(const Plan& p) {
        {{"optimizer", p.training.optimizer}, {"learning_rate", p.training.learning_rate},
         {"momentum", p.training.momentum}, {"weight_decay", p.training.weight_decay},
         {"epochs", p.training.epochs}, {"batch_size", p.training.batch_size},
-        {"seed", p.training.seed}}}};
+        {"seed", p.training.seed}}},
+      {"adversarial",
+       {{"enabled", p.adversarial.enabled}, {"eps", p.adversarial.eps}, {"alpha", p.adversarial.alpha},
+        {"steps", p.adversarial.steps}, {"random_start", p.adversarial.random_start},
+        {"fraction", p.adversarial.fraction}, {"weight", p.adversarial.weight}}},
+      {"evaluation", {{"robust_eps", p.evaluation.robust_eps}, {"robust_steps", p.evaluation.robust_steps}}}};
 }
 
 }  // namespace fl

@@ -7,8 +7,34 @@
 #include "fl/log.h"
 #include "fl/models/registry.h"
 #include "training/metrics.h"
+#include "training/pgd.h"
 
 namespace fl::worker {
+
+torch::Tensor PgdAttack(models::Net& net, const torch::Tensor& x, const torch::Tensor& y, const PgdOptions& o) {
+  // The attack differentiates with respect to the input only.
+  std::vector<torch::Tensor> params = net.parameters();
+  std::vector<bool> required;
+  for (auto& p : params) {
+    required.push_back(p.requires_grad());
+    p.requires_grad_(false);
+  }
+  const torch::Tensor x0 = x.detach();
+  auto project = [&](const torch::Tensor& a) {
+    return torch::min(torch::max(a, x0 - o.eps), x0 + o.eps).clamp(o.lo, o.hi);
+  };
+  torch::Tensor adv = x0.clone();
+  if (o.random_start && o.eps > 0) adv = project(adv + torch::empty_like(adv).uniform_(-o.eps, o.eps));
+  for (int64_t k = 0; k < o.steps; ++k) {
+    adv = adv.detach().requires_grad_(true);
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(net.forward(adv), y);
+    const torch::Tensor grad = torch::autograd::grad({loss}, {adv})[0];
+    adv = project(adv.detach() + o.alpha * grad.sign());
+  }
+  for (size_t i = 0; i < params.size(); ++i) params[i].requires_grad_(required[i]);
+  return adv.detach();
+}
+
 namespace {
 
 StatusOr<torch::Device> ResolveDevice(const DeviceOptions& o) {
@@ -43,6 +69,15 @@ class TorchTrainer : public Trainer {
     net_->to(device_);
     train_x_ = FeaturesTensor(data.train).to(device_);
     train_y_ = LabelsTensor(data.train).to(device_);
+    // Valid intensity range for adversarial samples: [0, 1] for images, the training
+    // data's range for tables.
+    if (data.train.sample_shape.size() == 3) {
+      lo_ = 0.0;
+      hi_ = 1.0;
+    } else {
+      lo_ = train_x_.min().item<double>();
+      hi_ = train_x_.max().item<double>();
+    }
     test_x_ = FeaturesTensor(data.test).to(device_);
     test_y_ = LabelsTensor(data.test).to(device_);
   }
@@ -100,8 +135,8 @@ class TorchTrainer : public Trainer {
         const torch::Tensor idx = perm.slice(0, off, std::min(n, off + bs));
         const torch::Tensor x = train_x_.index_select(0, idx);
         const torch::Tensor y = train_y_.index_select(0, idx);
+        torch::Tensor loss = BatchLoss(x, y);
         opt->zero_grad();
-        const torch::Tensor loss = torch::nn::functional::cross_entropy(net_->forward(x), y);
         loss.backward();
         opt->step();
         const double batch_loss = loss.item<double>();
@@ -115,7 +150,55 @@ class TorchTrainer : public Trainer {
     return stats;
   }
 
+  // Clean loss, or with adversarial training the clean part of the batch plus lambda
+  // times the loss on PGD samples made from the rest.
+  torch::Tensor BatchLoss(const torch::Tensor& x, const torch::Tensor& y) {
+    const AdversarialPlan& a = plan_.adversarial;
+    if (!a.enabled) return torch::nn::functional::cross_entropy(net_->forward(x), y);
+    const int64_t b = x.size(0);
+    const int64_t n_adv = std::min<int64_t>(b, static_cast<int64_t>(std::llround(a.fraction * static_cast<double>(b))));
+    torch::Tensor loss = torch::zeros({}, x.options());
+    if (n_adv < b) {
+      loss = loss + torch::nn::functional::cross_entropy(net_->forward(x.slice(0, n_adv)), y.slice(0, n_adv));
+    }
+    if (n_adv > 0) {
+      const torch::Tensor xa = x.slice(0, 0, n_adv), ya = y.slice(0, 0, n_adv);
+      const torch::Tensor adv = PgdAttack(*net_, xa, ya, PgdOptions{a.eps, a.alpha, a.steps, a.random_start, lo_, hi_});
+      loss = loss + a.weight * torch::nn::functional::cross_entropy(net_->forward(adv), ya);
+    }
+    return loss;
+  }
+
   EvalMetrics EvaluateImpl() {
+    EvalMetrics m = CleanMetrics();
+    for (double eps : plan_.evaluation.robust_eps) {
+      char name[64];
+      std::snprintf(name, sizeof name, "robust_accuracy_eps%.4f", eps);
+      m.robust[name] = RobustAccuracy(eps);
+    }
+    return m;
+  }
+
+  // Accuracy on PGD-K samples at radius eps (step 2.5 eps / K, random start).
+  double RobustAccuracy(double eps) {
+    net_->eval();
+    const int64_t n = test_y_.size(0);
+    if (n == 0) return std::nan("");
+    const int64_t k = plan_.evaluation.robust_steps;
+    const PgdOptions o{eps, 2.5 * eps / static_cast<double>(k), k, true, lo_, hi_};
+    int64_t correct = 0;
+    constexpr int64_t kBatch = 256;
+    for (int64_t off = 0; off < n; off += kBatch) {
+      const torch::Tensor x = test_x_.slice(0, off, std::min(n, off + kBatch));
+      const torch::Tensor y = test_y_.slice(0, off, std::min(n, off + kBatch));
+      const torch::Tensor adv = PgdAttack(*net_, x, y, o);
+      torch::NoGradGuard no_grad;
+      correct += net_->forward(adv).argmax(1).eq(y).sum().item<int64_t>();
+    }
+    return static_cast<double>(correct) / static_cast<double>(n);
+  }
+
+  EvalMetrics CleanMetrics() {
     torch::NoGradGuard no_grad;
     net_->eval();
     const int64_t n = test_y_.size(0);
@@ -153,6 +236,7 @@ class TorchTrainer : public Trainer {
   int64_t num_classes_;
   uint64_t calls_ = 0;
   torch::Tensor train_x_, train_y_, test_x_, test_y_;
+  double lo_ = 0, hi_ = 1;
 };
 
 }  // namespace

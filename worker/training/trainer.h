@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +22,7 @@ struct DeviceOptions {
 };
 
 struct TrainStats {
-  double train_loss = 0;   // mean loss over the last local epoch
+  double train_loss = 0;   // mean loss over the last local epoch (clean and adversarial terms)
   int64_t samples = 0;     // samples seen in this call
   double seconds = 0;
 };
@@ -31,6 +32,9 @@ struct EvalMetrics {
   double accuracy = 0;
   double auroc = 0;        // NaN if the split holds one class only
   int64_t samples = 0;
+  // Accuracy under PGD-K at each radius of plan.evaluation.robust_eps, keyed by a metric
+  // name such as "robust_accuracy_eps0.0157".
+  std::map<std::string, double> robust;
 };
 
 class Trainer {

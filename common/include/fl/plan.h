@@ -31,9 +31,30 @@ struct TrainingPlan {
   uint64_t seed = 1;                 // data order and dropout; each worker adds its id
 };
 
+// PGD adversarial training (Madry et al. 2018): x' = Proj_{|x' - x|_inf <= eps}(x + alpha
+// sign(grad_x L)), K steps from a random start, clamped to the valid intensity range;
+// K = 1 without random start is FGSM.
+struct AdversarialPlan {
+  bool enabled = false;
+  double eps = 2.0 / 255;        // L-inf radius (in input units: images are in [0, 1])
+  double alpha = 0.5 / 255;      // step size
+  int64_t steps = 7;             // K
+  bool random_start = true;      // uniform start in the eps-ball
+  double fraction = 0.5;         // share of each batch replaced by adversarial samples
+  double weight = 1.0;           // lambda: loss = L(clean part) + lambda * L(adversarial part)
+};
+
+// Extra evaluation: robust accuracy under PGD-`robust_steps` at each radius.
+struct EvalPlan {
+  std::vector<double> robust_eps;  // e.g. [0.00784, 0.01569] for 2/255 and 4/255; empty = off
+  int64_t robust_steps = 20;
+};
+
 struct Plan {
   ModelPlan model;
   TrainingPlan training;
+  AdversarialPlan adversarial;
+  EvalPlan evaluation;
 };
 
 // Reads a plan object; errors are recorded in `reader` (use reader.Finish()).
