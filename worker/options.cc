@@ -52,6 +52,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   part.Get("index", &index, 0, 1'000'000);
   o.data.partition.index = index;
   part.Get("seed", &o.data.partition.seed, 0, UINT64_MAX);
+  part.Get("dirichlet_alpha", &o.data.partition.dirichlet_alpha, 0.0, 1e6);
   if (!o.data.partition.weights.empty() && index >= o.data.partition.weights.size()) {
     part.Error("index", "must be below the number of weights (" + std::to_string(o.data.partition.weights.size()) + ")");
   }

@@ -4,7 +4,7 @@ namespace fl {
 
 void ReadPlan(ConfigReader& r, Plan* p) {
   ConfigReader m = r.Child("model");
-  m.GetEnum("name", &p->model.name, {"logreg", "mlp", "cnn"});
+  m.GetEnum("name", &p->model.name, {"logreg", "mlp", "cnn", "resnet"});
   m.Get("hidden", &p->model.hidden, 1, 65536);
   m.Get("channels", &p->model.channels, 1, 1024);
   m.Get("dropout", &p->model.dropout, 0.0, 0.95);

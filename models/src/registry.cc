@@ -72,6 +72,67 @@ class SmallCnn : public Net {
   double dropout_;
 };
 
+// ResNet-style classifier for grayscale or RGB images of any size: a 3x3 stem, three
+// stages of two basic residual blocks (c, 2c, 4c channels; the last two stages halve the
+// resolution), global average pooling and a linear layer. GroupNorm, as in SmallCnn.
+class BasicBlockImpl : public torch::nn::Module {
+ public:
+  BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
+    conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
+    norm1_ = register_module("norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)));
+    conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)));
+    norm2_ = register_module("norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)));
+    if (stride != 1 || in != out) {
+      skip_ = register_module("skip", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+      skip_norm_ = register_module("skip_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)));
+    }
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor y = torch::relu(norm1_->forward(conv1_->forward(x)));
+    y = norm2_->forward(conv2_->forward(y));
+    const torch::Tensor s = skip_ ? skip_norm_->forward(skip_->forward(x)) : x;
+    return torch::relu(y + s);
+  }
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, skip_{nullptr};
+  torch::nn::GroupNorm norm1_{nullptr}, norm2_{nullptr}, skip_norm_{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class ResNet : public Net {
+ public:
+  ResNet(int64_t in_channels, int64_t classes, int64_t c, double dropout) : dropout_(dropout) {
+    stem_ = register_module("stem", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, c, 3).padding(1).bias(false)));
+    stem_norm_ = register_module("stem_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, c), c)));
+    int64_t width = c;
+    const int64_t widths[3] = {c, 2 * c, 4 * c};
+    for (int s = 0; s < 3; ++s) {
+      for (int b = 0; b < 2; ++b) {
+        const int64_t stride = (s > 0 && b == 0) ? 2 : 1;
+        blocks_->push_back(BasicBlock(width, widths[s], stride));
+        width = widths[s];
+      }
+    }
+    register_module("blocks", blocks_);
+    fc_ = register_module("fc", torch::nn::Linear(width, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = torch::relu(stem_norm_->forward(stem_->forward(x)));
+    x = blocks_->forward(x);
+    x = torch::adaptive_avg_pool2d(x, {1, 1}).flatten(1);
+    x = torch::dropout(x, dropout_, is_training());
+    return fc_->forward(x);
+  }
+
+ private:
+  torch::nn::Conv2d stem_{nullptr};
+  torch::nn::GroupNorm stem_norm_{nullptr};
+  torch::nn::Sequential blocks_;
+  torch::nn::Linear fc_{nullptr};
+  double dropout_;
+};
+
 int64_t Numel(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t s : shape) n *= s;
@@ -80,7 +141,7 @@ int64_t Numel(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
-std::vector<std::string> ModelNames() { return {"logreg", "mlp", "cnn"}; }
+std::vector<std::string> ModelNames() { return {"logreg", "mlp", "cnn", "resnet"}; }
 
 StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vector<int64_t>& sample_shape,
                                           int64_t num_classes) {
@@ -93,10 +154,13 @@ StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vect
       std::vector<int64_t> hidden(plan.hidden.begin(), plan.hidden.end());
       return std::shared_ptr<Net>(std::make_shared<Mlp>(Numel(sample_shape), hidden, num_classes, plan.dropout));
     }
-    if (plan.name == "cnn") {
+    if (plan.name == "cnn" || plan.name == "resnet") {
       if (sample_shape.size() != 3) {
-        return InvalidArgument("model cnn needs image data (C,H,W); this data has samples of rank " +
+        return InvalidArgument("model " + plan.name + " needs image data (C,H,W); this data has samples of rank " +
                                std::to_string(sample_shape.size()));
+      }
+      if (plan.name == "resnet") {
+        return std::shared_ptr<Net>(std::make_shared<ResNet>(sample_shape[0], num_classes, plan.channels, plan.dropout));
       }
       return std::shared_ptr<Net>(std::make_shared<SmallCnn>(sample_shape[0], num_classes, plan.channels, plan.dropout));
     }

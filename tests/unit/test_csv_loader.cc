@@ -583,3 +583,46 @@ TEST_CASE("csv: no crash on random bytes", "[data][csv]") {
     }
   }
 }
+
+TEST_CASE("partition: Dirichlet label skew is disjoint, covering and shared by train and test",
+          "[partition]") {
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 3000; ++i) labels.push_back(i % 3 == 0 ? 1 : 0);  // 1000 of class 1
+  fl::data::Partition p;
+  p.weights = {1, 1, 1};
+  p.seed = 11;
+  p.dirichlet_alpha = 0.3;
+  std::vector<int> owner(labels.size(), -1);
+  std::vector<double> class1_share;
+  for (size_t site = 0; site < 3; ++site) {
+    p.index = site;
+    auto rows = fl::data::PartitionRowsByLabel(labels, p);
+    REQUIRE(rows.ok());
+    size_t ones = 0;
+    for (size_t r : *rows) {
+      REQUIRE(owner[r] == -1);
+      owner[r] = static_cast<int>(site);
+      ones += static_cast<size_t>(labels[r]);
+    }
+    class1_share.push_back(static_cast<double>(ones) / 1000.0);
+    // The same proportions apply to a differently sized split (e.g. the test split).
+    std::vector<int64_t> test(labels.begin(), labels.begin() + 300);
+    auto test_rows = fl::data::PartitionRowsByLabel(test, p);
+    REQUIRE(test_rows.ok());
+    size_t test_ones = 0;
+    for (size_t r : *test_rows) test_ones += static_cast<size_t>(test[r]);
+    CHECK(std::abs(static_cast<double>(test_ones) / 100.0 - class1_share.back()) < 0.03);
+  }
+  for (int o : owner) CHECK(o >= 0);
+  // With alpha = 0.3 the class mix differs strongly between sites.
+  const auto [lo, hi] = std::minmax_element(class1_share.begin(), class1_share.end());
+  CHECK(*hi - *lo > 0.2);
+  // alpha = 0 is the plain proportional split.
+  p.dirichlet_alpha = 0;
+  p.index = 0;
+  auto plain = fl::data::PartitionRowsByLabel(labels, p);
+  auto reference = fl::data::PartitionRows(labels.size(), p);
+  REQUIRE(plain.ok());
+  REQUIRE(reference.ok());
+  CHECK(*plain == *reference);
+}

@@ -1,13 +1,15 @@
 // PGD adversarial examples: within the eps-ball and the valid range, loss-increasing,
 // driven by non-zero input gradients; adversarial training and robust accuracy through
 // the trainer.
-#include <catch2/catch.hpp>
-
 #include <torch/torch.h>
 
 #include "fl/models/registry.h"
 #include "training/pgd.h"
 #include "training/trainer.h"
+
+// LibTorch's logging header defines a CHECK macro of its own; Catch2's must win here.
+#undef CHECK
+#include <catch2/catch.hpp>
 
 using namespace fl;
 using namespace fl::worker;
@@ -121,4 +123,23 @@ TEST_CASE("pgd: adversarial training runs and reports robust accuracy", "[pgd]")
   CHECK(r2 <= 1.0);
   CHECK(r4 <= r2 + 0.05);  // a larger radius cannot help much
   CHECK(r2 <= eval->accuracy + 0.05);
+}
+
+TEST_CASE("models: the ResNet takes grayscale or RGB images of any size", "[models]") {
+  ModelPlan mp;
+  mp.name = "resnet";
+  mp.channels = 8;
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{1, 28, 28}, std::vector<int64_t>{3, 64, 48}}) {
+    auto net = models::BuildModel(mp, shape, 3);
+    REQUIRE(net.ok());
+    std::vector<int64_t> batch = {2};
+    batch.insert(batch.end(), shape.begin(), shape.end());
+    const torch::Tensor out = (*net)->forward(torch::rand(batch));
+    CHECK(out.sizes() == torch::IntArrayRef({2, 3}));
+    const ModelLayout layout = models::Layout(**net);
+    CHECK(layout.tensors.front().name == "stem.weight");
+    CHECK(layout.dimension() == models::Flatten(**net).size());
+  }
+  auto table = models::BuildModel(mp, {30}, 2);
+  CHECK_FALSE(table.ok());
 }

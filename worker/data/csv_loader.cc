@@ -252,7 +252,7 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
   const size_t num_classes = rep.class_names.size();
 
   // This site's rows, then the stratified split.
-  StatusOr<std::vector<size_t>> site = PartitionRows(n, o.partition);
+  StatusOr<std::vector<size_t>> site = PartitionRowsByLabel(y, o.partition);
   if (!site.ok()) return site.status().WithContext(ctx);
   std::vector<size_t> train_rows, test_rows;
   StratifiedSplit(*site, y, num_classes, o.test_fraction, o.split_seed, &train_rows, &test_rows);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <string>
 
@@ -82,6 +83,67 @@ StatusOr<std::vector<size_t>> PartitionRows(size_t n, const Partition& p) {
   rng.Shuffle(all);
   const size_t begin = std::accumulate(sizes.begin(), sizes.begin() + p.index, size_t{0});
   std::vector<size_t> rows(all.begin() + begin, all.begin() + begin + sizes[p.index]);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+namespace {
+
+double Uniform01(SplitMix64& rng) { return static_cast<double>((rng.Next() >> 11) + 1) * 0x1.0p-53; }  // (0, 1]
+
+double StandardNormal(SplitMix64& rng) {
+  const double u1 = Uniform01(rng), u2 = Uniform01(rng);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// Gamma(shape, 1) by Marsaglia and Tsang (2000); shape < 1 via Gamma(shape + 1) U^(1/shape).
+double Gamma(double shape, SplitMix64& rng) {
+  if (shape < 1.0) return Gamma(shape + 1.0, rng) * std::pow(Uniform01(rng), 1.0 / shape);
+  const double d = shape - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * d);
+  while (true) {
+    double x, v;
+    do {
+      x = StandardNormal(rng);
+      v = 1.0 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const double u = Uniform01(rng);
+    if (std::log(u) < 0.5 * x * x + d - d * v + d * std::log(v)) return d * v;
+  }
+}
+
+}  // namespace
+
+StatusOr<std::vector<size_t>> PartitionRowsByLabel(const std::vector<int64_t>& labels, const Partition& p) {
+  if (p.dirichlet_alpha <= 0 || p.weights.empty()) return PartitionRows(labels.size(), p);
+  if (!std::isfinite(p.dirichlet_alpha)) return InvalidArgument("dirichlet_alpha must be finite");
+  if (p.index >= p.weights.size()) {
+    return InvalidArgument("partition index " + std::to_string(p.index) + " is out of range for " +
+                           std::to_string(p.weights.size()) + " weights");
+  }
+  FL_RETURN_IF_ERROR(PartitionSizes(1, p.weights).status());  // validates the weights
+  double total = 0;
+  for (double w : p.weights) total += w;
+  const double k = static_cast<double>(p.weights.size());
+  std::map<int64_t, std::vector<size_t>> by_class;
+  for (size_t i = 0; i < labels.size(); ++i) by_class[labels[i]].push_back(i);
+  std::vector<size_t> rows;
+  for (auto& [c, members] : by_class) {
+    const uint64_t class_seed = p.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(c) * 1000003ULL + 1;
+    SplitMix64 draw(class_seed);
+    std::vector<double> share(p.weights.size());
+    for (size_t s = 0; s < share.size(); ++s) {
+      share[s] = p.weights[s] > 0 ? Gamma(p.dirichlet_alpha * k * p.weights[s] / total, draw) : 0.0;
+    }
+    double sum = 0;
+    for (double v : share) sum += v;
+    if (!(sum > 0)) share = p.weights;  // every draw underflowed: fall back to the weights
+    FL_ASSIGN_OR_RETURN(std::vector<size_t> sizes, PartitionSizes(members.size(), share));
+    SplitMix64 order(class_seed ^ 0xD1B54A32D192ED03ULL);
+    order.Shuffle(members);
+    const size_t begin = std::accumulate(sizes.begin(), sizes.begin() + p.index, size_t{0});
+    rows.insert(rows.end(), members.begin() + begin, members.begin() + begin + sizes[p.index]);
+  }
   std::sort(rows.begin(), rows.end());
   return rows;
 }

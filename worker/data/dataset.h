@@ -34,6 +34,10 @@ struct Partition {
   std::vector<double> weights;  // empty = no partitioning (keep everything)
   size_t index = 0;
   uint64_t seed = 0;            // shared by all sites
+  // Label skew: > 0 draws, for each class, the sites' shares of that class from
+  // Dirichlet(dirichlet_alpha * K * w) (K sites, w the normalised weights): small alpha,
+  // strong skew. 0 = every site gets the same class mix.
+  double dirichlet_alpha = 0;
 };
 
 // Returns the row indices (of 0..n-1) that belong to part `p.index`, in ascending order.
@@ -51,6 +55,12 @@ StatusOr<std::vector<size_t>> PartitionRows(size_t n, const Partition& p);
 // The part sizes PartitionRows uses: largest-remainder apportionment of n rows to weights.
 // Same error conditions as PartitionRows except the index check; empty weights -> {n}.
 StatusOr<std::vector<size_t>> PartitionSizes(size_t n, const std::vector<double>& weights);
+
+// PartitionRows with label skew (Partition::dirichlet_alpha > 0): each class's rows are
+// shuffled and cut by that class's Dirichlet proportions, which depend on the seed and
+// the class only, so a train split and a test split get the same class mix per site.
+// With dirichlet_alpha == 0 this is PartitionRows(labels.size(), p).
+StatusOr<std::vector<size_t>> PartitionRowsByLabel(const std::vector<int64_t>& labels, const Partition& p);
 
 // Copies the given rows (in the given order) of `d` into a new dataset with the same
 // sample_shape and num_classes. Indices >= d.size() are skipped (callers pass indices

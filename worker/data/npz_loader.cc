@@ -202,9 +202,9 @@ StatusOr<std::vector<int64_t>> ReadLabels(const NpyArray& a, int64_t num_images,
 }
 
 // Selects this site's rows, then truncates to `max_rows` (0 = no limit).
-StatusOr<std::vector<size_t>> SelectRows(size_t n, const Partition& p, int64_t max_rows,
+StatusOr<std::vector<size_t>> SelectRows(const std::vector<int64_t>& labels, const Partition& p, int64_t max_rows,
                                          const std::string& ctx) {
-  StatusOr<std::vector<size_t>> rows = PartitionRows(n, p);
+  StatusOr<std::vector<size_t>> rows = PartitionRowsByLabel(labels, p);
   if (!rows.ok()) return rows.status().WithContext(ctx);
   if (max_rows > 0 && rows->size() > static_cast<uint64_t>(max_rows)) {
     rows->resize(static_cast<size_t>(max_rows));
@@ -274,9 +274,9 @@ StatusOr<Split> LoadNpzImpl(const NpzOptions& o) {
   const int64_t num_classes = max_label + 1;
 
   FL_ASSIGN_OR_RETURN(const std::vector<size_t> tr_rows,
-                      SelectRows(tr_y.size(), o.partition, o.max_train, ctx));
+                      SelectRows(tr_y, o.partition, o.max_train, ctx));
   FL_ASSIGN_OR_RETURN(const std::vector<size_t> te_rows,
-                      SelectRows(te_y.size(), o.partition, o.max_test, ctx));
+                      SelectRows(te_y, o.partition, o.max_test, ctx));
   Split split;
   split.train = BuildImageDataset(tr_img, tr_layout, tr_y, tr_rows, num_classes);
   split.test = BuildImageDataset(te_img, te_layout, te_y, te_rows, num_classes);

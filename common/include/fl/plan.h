@@ -14,9 +14,9 @@
 namespace fl {
 
 struct ModelPlan {
-  std::string name = "mlp";          // "logreg" | "mlp" (tables) | "cnn" (images)
+  std::string name = "mlp";          // "logreg" | "mlp" (tables) | "cnn" | "resnet" (images)
   std::vector<double> hidden = {32}; // mlp: hidden layer widths
-  int64_t channels = 16;             // cnn: channels of the first conv block (doubles per block)
+  int64_t channels = 16;             // cnn, resnet: channels of the first stage (doubling per stage)
   double dropout = 0.0;              // mlp/cnn: dropout before the last layer
   uint64_t init_seed = 1;            // seed of the initial weights (one worker makes them)
 };
