@@ -319,7 +319,10 @@ void Coordinator::HandleSecAggMessage(WorkerRecord& w, const Message& m) {
   Status s = UnpackBody(m, &msg);
   const bool masked = s.ok() && msg.step_case() == wire::SecAggClientMessage::kMaskedInput;
   if (s.ok()) s = ExpectPayloadFrames(m, masked ? 1 : 0);
-  if (s.ok()) AuditPayload(w, m);
+  if (s.ok() && !audit_dir_.empty()) {
+    const auto* field = wire::SecAggClientMessage::descriptor()->FindFieldByNumber(msg.step_case());
+    AuditPayload(w, m, field ? field->name() : TypeName(m.type()));
+  }
   if (s.ok() && masked) {
     StatusOr<nlohmann::json> metrics = MetricsToJson(msg.masked_input().metrics());
     StatusOr<RingVector> vec = ReadRingFrame(m.payload[0], m.payload[0].size() / sizeof(uint32_t), "masked input");
@@ -530,18 +533,12 @@ Status Coordinator::AppendMetrics(const nlohmann::json& line) {
   return AtomicWriteFile(options_.state_dir + "/metrics.jsonl", all);
 }
 
-void Coordinator::AuditPayload(const WorkerRecord& w, const Message& m) {
+void Coordinator::AuditPayload(const WorkerRecord& w, const Message& m, const std::string& step) {
   if (audit_dir_.empty()) return;
   char dir[64];
   std::snprintf(dir, sizeof dir, "/coordinator/round-%06u", m.round());
   const std::string base = audit_dir_ + dir;
   if (!MakeDirs(base).ok()) return;
-  wire::SecAggClientMessage msg;
-  std::string step = wire::MessageType_Name(m.type());
-  if (m.type() == wire::SECAGG_CLIENT && msg.ParseFromString(m.envelope.body())) {
-    const auto* field = wire::SecAggClientMessage::descriptor()->FindFieldByNumber(msg.step_case());
-    if (field) step = field->name();
-  }
   const std::string stem = base + "/" + step + "-w" + std::to_string(w.id);
   nlohmann::json frames = nlohmann::json::array();
   (void)AtomicWriteFile(stem + ".body", m.envelope.body());

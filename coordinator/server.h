@@ -63,7 +63,9 @@ class Coordinator {
   void FinishTraining();
   Status WriteCheckpoint();
   Status AppendMetrics(const nlohmann::json& line);
-  void AuditPayload(const WorkerRecord& w, const Message& m);
+  // Records the body and payload frames of a message in the audit directory; `step`
+  // names the protocol step (the file stem).
+  void AuditPayload(const WorkerRecord& w, const Message& m, const std::string& step);
   bool Converged();
 
   CoordinatorOptions options_;

@@ -58,7 +58,7 @@ void RemoveMasks(const std::vector<MaskRemoval>& removals, RingVector* sum, int 
 }  // namespace
 
 StatusOr<std::vector<Outgoing>> ServerUnmaskingState::Close(ServerContext& ctx, std::unique_ptr<ServerState>* next) {
-  ctx.u5 = ctx.responded;
+  // The shares come from the workers that answered (U5); each secret needs t of them.
   const uint32_t t = ctx.params.t;
   std::vector<MaskRemoval> removals;
   // Self masks of the survivors.

@@ -48,7 +48,7 @@ struct ServerContext {
   RoundParams params;
   NeighbourGraph graph;
   std::map<uint32_t, std::vector<wire::EncryptedShare>> inbox;  // by recipient
-  std::set<uint32_t> u2, u3, u4, u5;
+  std::set<uint32_t> u2, u3, u4;
   RingVector sum;                                 // running sum of masked inputs
   std::map<uint32_t, std::string> signatures;     // consistency signatures of U4
   std::map<uint32_t, std::vector<Share>> seed_shares;    // owner in U3 -> shares of b
