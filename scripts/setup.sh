@@ -12,6 +12,7 @@ PACKAGES=(
   nlohmann-json3-dev
   catch2
   libzip-dev zlib1g-dev
+  libstb-dev libnifti2-dev
   python3 python3-numpy python3-sklearn python3-zmq
 )
 

@@ -3,7 +3,7 @@
 FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev \
-      libprotobuf-dev protobuf-compiler libsodium-dev nlohmann-json3-dev libzip-dev \
+      libprotobuf-dev protobuf-compiler libsodium-dev nlohmann-json3-dev libzip-dev libstb-dev libnifti2-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY . /src
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \

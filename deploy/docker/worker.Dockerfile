@@ -10,7 +10,7 @@ RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFL_BUILD_TESTS
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libtorch1.13 libopenblas0-openmp libzmq5 libprotobuf32 libsodium23 libzip4 \
+      libtorch1.13 libopenblas0-openmp libzmq5 libprotobuf32 libsodium23 libzip4 libstb0 libnifti2-2 \
     && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 fl
 COPY --from=build /build/worker/fl-worker /usr/local/bin/fl-worker
 USER 10001

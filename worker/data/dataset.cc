@@ -16,6 +16,13 @@ int64_t Dataset::SampleNumel() const {
   return n;
 }
 
+int64_t Dataset::MaskNumel() const {
+  if (mask_shape.empty()) return 0;
+  int64_t n = 1;
+  for (int64_t d : mask_shape) n *= d;
+  return n;
+}
+
 StatusOr<std::vector<size_t>> PartitionSizes(size_t n, const std::vector<double>& weights) {
   if (weights.empty()) return std::vector<size_t>{n};
 
@@ -152,13 +159,23 @@ Dataset Subset(const Dataset& d, const std::vector<size_t>& rows) {
   Dataset out;
   out.sample_shape = d.sample_shape;
   out.num_classes = d.num_classes;
+  out.mask_shape = d.mask_shape;
+  const size_t mask_numel = static_cast<size_t>(std::max<int64_t>(0, d.MaskNumel()));
+  const bool has_masks = mask_numel > 0;
+  const bool has_cases = d.cases.size() == d.size();
   const int64_t numel_signed = d.SampleNumel();
   const size_t numel = numel_signed > 0 ? static_cast<size_t>(numel_signed) : 0;
   out.labels.reserve(rows.size());
   out.features.reserve(rows.size() * numel);
   for (size_t r : rows) {
     if (r >= d.size() || (r + 1) * numel > d.features.size()) continue;
+    if (has_masks && (r + 1) * mask_numel > d.masks.size()) continue;
     out.labels.push_back(d.labels[r]);
+    if (has_masks) {
+      const auto m = d.masks.begin() + static_cast<std::ptrdiff_t>(r * mask_numel);
+      out.masks.insert(out.masks.end(), m, m + static_cast<std::ptrdiff_t>(mask_numel));
+    }
+    if (has_cases) out.cases.push_back(d.cases[r]);
     const auto first = d.features.begin() + static_cast<std::ptrdiff_t>(r * numel);
     out.features.insert(out.features.end(), first, first + static_cast<std::ptrdiff_t>(numel));
   }

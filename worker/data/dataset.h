@@ -16,11 +16,23 @@ struct Dataset {
   std::vector<float> features;        // row-major: size() x SampleNumel()
   std::vector<int64_t> labels;        // size() entries in [0, num_classes)
   std::vector<int64_t> sample_shape;  // {F} for tables, {C,H,W} for images
-  int64_t num_classes = 0;
+  int64_t num_classes = 0;            // classes of the label (classification) or of the mask pixels
+
+  // Segmentation only: a class-index mask per sample, size() x MaskNumel() entries in
+  // [0, num_classes), row-major {H, W}. labels[i] is then 1 when mask i has any foreground
+  // and 0 otherwise (used to stratify and to sample slices).
+  std::vector<uint8_t> masks;
+  std::vector<int64_t> mask_shape;    // {H, W} for segmentation, empty for classification
+  // The case (volume or patient) each sample comes from, so that metrics can be computed
+  // per volume; empty = every sample is its own case.
+  std::vector<int32_t> cases;
 
   size_t size() const { return labels.size(); }
+  bool segmentation() const { return !mask_shape.empty(); }
   // Product of sample_shape (1 for an empty shape).
   int64_t SampleNumel() const;
+  // Product of mask_shape (0 for classification).
+  int64_t MaskNumel() const;
 };
 
 struct Split {
@@ -62,8 +74,8 @@ StatusOr<std::vector<size_t>> PartitionSizes(size_t n, const std::vector<double>
 // With dirichlet_alpha == 0 this is PartitionRows(labels.size(), p).
 StatusOr<std::vector<size_t>> PartitionRowsByLabel(const std::vector<int64_t>& labels, const Partition& p);
 
-// Copies the given rows (in the given order) of `d` into a new dataset with the same
-// sample_shape and num_classes. Indices >= d.size() are skipped (callers pass indices
+// Copies the given rows (in the given order) of `d`, with their masks and case ids, into a
+// new dataset with the same sample_shape, mask_shape and num_classes. Indices >= d.size() are skipped (callers pass indices
 // obtained from PartitionRows or a split, which are always in range).
 Dataset Subset(const Dataset& d, const std::vector<size_t>& rows);
 
