@@ -242,11 +242,13 @@ Status WorkerClient::OnRoundStart(const Message& m) {
   cancel_ = false;
   Trainer* trainer = trainer_.get();
   std::atomic<bool>* cancel = &cancel_;
-  r.local = std::async(std::launch::async, [trainer, cancel, global = std::move(global)]() -> StatusOr<LocalResult> {
+  // The learning-rate schedule counts completed global rounds: the model version.
+  const int64_t schedule_round = static_cast<int64_t>(r.model_version);
+  r.local = std::async(std::launch::async, [trainer, cancel, schedule_round, global = std::move(global)]() -> StatusOr<LocalResult> {
     LocalResult out;
     FL_RETURN_IF_ERROR(trainer->SetParameters(global));
     FL_ASSIGN_OR_RETURN(out.global_eval, trainer->Evaluate());
-    FL_ASSIGN_OR_RETURN(out.train, trainer->Train(cancel));
+    FL_ASSIGN_OR_RETURN(out.train, trainer->Train(schedule_round, cancel));
     out.delta = trainer->Parameters();
     for (size_t i = 0; i < out.delta.size(); ++i) out.delta[i] -= global[i];
     return out;
@@ -300,6 +302,8 @@ Status WorkerClient::Step(const wire::SecAggServerMessage& m) {
     AddMetric(metrics, "test_loss", local.global_eval.loss);
     AddMetric(metrics, "test_accuracy", local.global_eval.accuracy);
     AddMetric(metrics, "test_auroc", local.global_eval.auroc);
+    AddMetric(metrics, "test_dice", local.global_eval.dice);
+    AddMetric(metrics, "test_iou", local.global_eval.iou);
     for (const auto& [name, v] : local.global_eval.robust) AddMetric(metrics, name.c_str(), v);
     AddMetric(metrics, "train_loss", local.train.train_loss);
     AddMetric(metrics, "train_seconds", local.train.seconds);
@@ -394,6 +398,8 @@ Status WorkerClient::MaybeSendFinalReport(bool* finished) {
   AddMetric(&metrics, "test_loss", eval.loss);
   AddMetric(&metrics, "test_accuracy", eval.accuracy);
   AddMetric(&metrics, "test_auroc", eval.auroc);
+  AddMetric(&metrics, "test_dice", eval.dice);
+  AddMetric(&metrics, "test_iou", eval.iou);
   for (const auto& [name, v] : eval.robust) AddMetric(&metrics, name.c_str(), v);
   FL_RETURN_IF_ERROR(Send(wire::FINAL_REPORT, 0, &metrics));
   if (!options_.output_model.empty()) {

@@ -70,7 +70,7 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
   if (!trainer.ok()) return Fail(1, trainer.status().message());
   double last_loss = 0;
   for (int64_t r = 1; r <= rounds; ++r) {
-    auto stats = (*trainer)->Train();
+    auto stats = (*trainer)->Train(r - 1);
     if (!stats.ok()) return Fail(1, stats.status().message());
     last_loss = stats->train_loss;
     FL_LOG(kInfo) << "local round " << r << "/" << rounds << ": train loss " << stats->train_loss;
@@ -82,6 +82,8 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
                         {"test_loss", eval->loss},      {"test_accuracy", eval->accuracy},
                         {"test_samples", eval->samples}};
   if (std::isfinite(eval->auroc)) out["test_auroc"] = eval->auroc;
+  if (std::isfinite(eval->dice)) out["test_dice"] = eval->dice;
+  if (std::isfinite(eval->iou)) out["test_iou"] = eval->iou;
   for (const auto& [name, v] : eval->robust) out[name] = v;
   std::cout << out.dump() << std::endl;
   return 0;

@@ -1,12 +1,16 @@
 #include "fl/plan.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace fl {
 
 void ReadPlan(ConfigReader& r, Plan* p) {
   ConfigReader m = r.Child("model");
-  m.GetEnum("name", &p->model.name, {"logreg", "mlp", "cnn", "resnet"});
+  m.GetEnum("name", &p->model.name, {"logreg", "mlp", "cnn", "resnet", "unet"});
   m.Get("hidden", &p->model.hidden, 1, 65536);
   m.Get("channels", &p->model.channels, 1, 1024);
+  m.Get("depth", &p->model.depth, 2, 6);
   m.Get("dropout", &p->model.dropout, 0.0, 0.95);
   m.Get("init_seed", &p->model.init_seed, 0, UINT64_MAX);
   (void)m.Finish();
@@ -19,9 +23,26 @@ void ReadPlan(ConfigReader& r, Plan* p) {
   t.Get("momentum", &p->training.momentum, 0.0, 0.999);
   t.Get("weight_decay", &p->training.weight_decay, 0.0, 1.0);
   t.Get("epochs", &p->training.epochs, 1, 10000);
+  t.Get("steps", &p->training.steps, 0, 100000000);
+  t.GetEnum("lr_schedule", &p->training.lr_schedule, {"constant", "cosine", "step"});
+  t.Get("schedule_rounds", &p->training.schedule_rounds, 1, 1000000);
+  t.Get("min_learning_rate", &p->training.min_learning_rate, 0.0, 10.0);
+  t.Get("lr_gamma", &p->training.lr_gamma, 1e-6, 1.0);
+  t.Get("proximal_mu", &p->training.proximal_mu, 0.0, 1000.0);
   t.Get("batch_size", &p->training.batch_size, 1, 1 << 20);
   t.Get("seed", &p->training.seed, 0, UINT64_MAX);
   (void)t.Finish();
+  if (p->training.min_learning_rate > p->training.learning_rate) {
+    t.Error("min_learning_rate", "must not exceed learning_rate");
+  }
+  ConfigReader g = r.Child("augmentation");
+  g.Get("probability", &p->augmentation.probability, 0.0, 1.0);
+  g.Get("flip", &p->augmentation.flip);
+  g.Get("rotation_deg", &p->augmentation.rotation_deg, 0.0, 180.0);
+  g.Get("elastic_alpha", &p->augmentation.elastic_alpha, 0.0, 100.0);
+  g.Get("elastic_sigma", &p->augmentation.elastic_sigma, 0.5, 50.0);
+  g.Get("noise_std", &p->augmentation.noise_std, 0.0, 10.0);
+  (void)g.Finish();
   ConfigReader a = r.Child("adversarial");
   a.Get("enabled", &p->adversarial.enabled);
   a.Get("eps", &p->adversarial.eps, 0.0, 10.0);
@@ -37,6 +58,17 @@ void ReadPlan(ConfigReader& r, Plan* p) {
   (void)e.Finish();
 }
 
+double LearningRateAt(const TrainingPlan& t, int64_t round) {
+  const double r = static_cast<double>(std::max<int64_t>(0, round));
+  const double horizon = static_cast<double>(std::max<int64_t>(1, t.schedule_rounds));
+  if (t.lr_schedule == "cosine") {
+    const double progress = std::min(1.0, r / horizon);
+    return t.min_learning_rate + (t.learning_rate - t.min_learning_rate) * 0.5 * (1.0 + std::cos(M_PI * progress));
+  }
+  if (t.lr_schedule == "step") return t.learning_rate * std::pow(t.lr_gamma, std::floor(r / horizon));
+  return t.learning_rate;
+}
+
 StatusOr<Plan> ParsePlan(const nlohmann::json& j, const std::string& what) {
   Plan p;
   ConfigReader r(j, what);
@@ -49,12 +81,18 @@ nlohmann::json PlanToJson(const Plan& p) {
   return {
       {"model",
        {{"name", p.model.name}, {"hidden", p.model.hidden}, {"channels", p.model.channels},
-        {"dropout", p.model.dropout}, {"init_seed", p.model.init_seed}}},
+        {"depth", p.model.depth}, {"dropout", p.model.dropout}, {"init_seed", p.model.init_seed}}},
       {"training",
        {{"optimizer", p.training.optimizer}, {"learning_rate", p.training.learning_rate},
         {"momentum", p.training.momentum}, {"weight_decay", p.training.weight_decay},
-        {"epochs", p.training.epochs}, {"batch_size", p.training.batch_size},
-        {"seed", p.training.seed}}},
+        {"epochs", p.training.epochs}, {"steps", p.training.steps}, {"batch_size", p.training.batch_size},
+        {"seed", p.training.seed}, {"lr_schedule", p.training.lr_schedule},
+        {"schedule_rounds", p.training.schedule_rounds}, {"min_learning_rate", p.training.min_learning_rate},
+        {"lr_gamma", p.training.lr_gamma}, {"proximal_mu", p.training.proximal_mu}}},
+      {"augmentation",
+       {{"probability", p.augmentation.probability}, {"flip", p.augmentation.flip},
+        {"rotation_deg", p.augmentation.rotation_deg}, {"elastic_alpha", p.augmentation.elastic_alpha},
+        {"elastic_sigma", p.augmentation.elastic_sigma}, {"noise_std", p.augmentation.noise_std}}},
       {"adversarial",
        {{"enabled", p.adversarial.enabled}, {"eps", p.adversarial.eps}, {"alpha", p.adversarial.alpha},
         {"steps", p.adversarial.steps}, {"random_start", p.adversarial.random_start},

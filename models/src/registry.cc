@@ -133,6 +133,78 @@ class ResNet : public Net {
   double dropout_;
 };
 
+// 2-D U-Net (Ronneberger et al. 2015) for segmentation: `depth` resolution levels of two
+// (3x3 conv, GroupNorm, ReLU) blocks with c, 2c, 4c, ... channels, 2x2 max-pooling on the way
+// down, 2x2 transposed convolutions and skip concatenation on the way up, and a 1x1 conv to
+// per-pixel class logits [B, K, H, W]. Inputs of any size are zero-padded to a multiple of
+// 2^(depth-1) and the logits cropped back.
+class DoubleConvImpl : public torch::nn::Module {
+ public:
+  DoubleConvImpl(int64_t in, int64_t out) {
+    seq_ = register_module(
+        "seq", torch::nn::Sequential(
+                   torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(false)),
+                   torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)),
+                   torch::nn::ReLU(),
+                   torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)),
+                   torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)),
+                   torch::nn::ReLU()));
+  }
+  torch::Tensor forward(torch::Tensor x) { return seq_->forward(x); }
+
+ private:
+  torch::nn::Sequential seq_{nullptr};
+};
+TORCH_MODULE(DoubleConv);
+
+class UNet : public Net {
+ public:
+  UNet(int64_t in_channels, int64_t classes, int64_t c, int64_t depth, double dropout)
+      : depth_(depth), dropout_(dropout) {
+    int64_t width = in_channels;
+    for (int64_t l = 0; l < depth; ++l) {
+      const int64_t out = c << l;
+      down_->push_back(DoubleConv(width, out));
+      width = out;
+    }
+    for (int64_t l = depth - 2; l >= 0; --l) {
+      const int64_t out = c << l;
+      up_->push_back(torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(width, out, 2).stride(2)));
+      merge_->push_back(DoubleConv(2 * out, out));
+      width = out;
+    }
+    register_module("down", down_);
+    register_module("up", up_);
+    register_module("merge", merge_);
+    head_ = register_module("head", torch::nn::Conv2d(torch::nn::Conv2dOptions(width, classes, 1)));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    const int64_t h = x.size(2), w = x.size(3), m = int64_t{1} << (depth_ - 1);
+    const int64_t ph = (m - h % m) % m, pw = (m - w % m) % m;
+    if (ph != 0 || pw != 0) x = torch::constant_pad_nd(x, {0, pw, 0, ph}, 0);
+    std::vector<torch::Tensor> skips;
+    for (int64_t l = 0; l < depth_; ++l) {
+      if (l > 0) x = torch::max_pool2d(x, 2);
+      x = down_[l]->as<DoubleConv>()->forward(x);
+      if (l < depth_ - 1) skips.push_back(x);
+    }
+    x = torch::dropout(x, dropout_, is_training());
+    for (int64_t i = 0; i < depth_ - 1; ++i) {
+      x = up_[i]->as<torch::nn::ConvTranspose2d>()->forward(x);
+      x = merge_[i]->as<DoubleConv>()->forward(torch::cat({x, skips[skips.size() - 1 - i]}, 1));
+    }
+    x = head_->forward(x);
+    if (ph != 0 || pw != 0) x = x.slice(2, 0, h).slice(3, 0, w);
+    return x;
+  }
+
+ private:
+  int64_t depth_;
+  double dropout_;
+  torch::nn::ModuleList down_, up_, merge_;
+  torch::nn::Conv2d head_{nullptr};
+};
+
 int64_t Numel(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t s : shape) n *= s;
@@ -141,7 +213,9 @@ int64_t Numel(const std::vector<int64_t>& shape) {
 
 }  // namespace
 
-std::vector<std::string> ModelNames() { return {"logreg", "mlp", "cnn", "resnet"}; }
+std::vector<std::string> ModelNames() { return {"logreg", "mlp", "cnn", "resnet", "unet"}; }
+
+bool IsSegmentationModel(const std::string& name) { return name == "unet"; }
 
 StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vector<int64_t>& sample_shape,
                                           int64_t num_classes) {
@@ -154,10 +228,14 @@ StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vect
       std::vector<int64_t> hidden(plan.hidden.begin(), plan.hidden.end());
       return std::shared_ptr<Net>(std::make_shared<Mlp>(Numel(sample_shape), hidden, num_classes, plan.dropout));
     }
-    if (plan.name == "cnn" || plan.name == "resnet") {
+    if (plan.name == "cnn" || plan.name == "resnet" || plan.name == "unet") {
       if (sample_shape.size() != 3) {
         return InvalidArgument("model " + plan.name + " needs image data (C,H,W); this data has samples of rank " +
                                std::to_string(sample_shape.size()));
+      }
+      if (plan.name == "unet") {
+        return std::shared_ptr<Net>(
+            std::make_shared<UNet>(sample_shape[0], num_classes, plan.channels, plan.depth, plan.dropout));
       }
       if (plan.name == "resnet") {
         return std::shared_ptr<Net>(std::make_shared<ResNet>(sample_shape[0], num_classes, plan.channels, plan.dropout));

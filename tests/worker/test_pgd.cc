@@ -111,7 +111,7 @@ TEST_CASE("pgd: adversarial training runs and reports robust accuracy", "[pgd]")
   plan.evaluation.robust_steps = 5;
   auto t = Trainer::Create(plan, s, DeviceOptions{"cpu", 1}, 1);
   REQUIRE(t.ok());
-  auto stats = (*t)->Train();
+  auto stats = (*t)->Train(0);
   REQUIRE(stats.ok());
   CHECK(std::isfinite(stats->train_loss));
   auto eval = (*t)->Evaluate();

@@ -92,7 +92,7 @@ TEST_CASE("trainer: learns separable data and honours cancellation") {
   plan.training.epochs = 5;
   auto t = Trainer::Create(plan, Blobs(), DeviceOptions{"cpu", 1}, 1);
   REQUIRE(t.ok());
-  auto stats = (*t)->Train();
+  auto stats = (*t)->Train(0);
   REQUIRE(stats.ok());
   CHECK(stats->samples == 5 * 200);
   auto eval = (*t)->Evaluate();
@@ -100,7 +100,7 @@ TEST_CASE("trainer: learns separable data and honours cancellation") {
   CHECK(eval->accuracy == Approx(1.0));
   CHECK(eval->auroc == Approx(1.0));
   std::atomic<bool> cancel{true};
-  auto cancelled = (*t)->Train(&cancel);
+  auto cancelled = (*t)->Train(0, &cancel);
   CHECK(cancelled.status().code() == StatusCode::kAborted);
 }
 
@@ -115,7 +115,7 @@ TEST_CASE("trainer: breast-cancer table reaches clinical-grade accuracy") {
   auto t = Trainer::Create(plan, BreastCancer(), DeviceOptions{"cpu", 1}, 1);
   REQUIRE(t.ok());
   auto before = (*t)->Evaluate();
-  REQUIRE((*t)->Train().ok());
+  REQUIRE((*t)->Train(0).ok());
   auto after = (*t)->Evaluate();
   REQUIRE(after.ok());
   CHECK(after->loss < before->loss);

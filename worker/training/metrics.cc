@@ -56,4 +56,39 @@ double MacroAuroc(const std::vector<float>& probs, const std::vector<int64_t>& l
   return count ? sum / count : std::nan("");
 }
 
+SegmentationScorer::SegmentationScorer(int64_t num_classes) : num_classes_(std::max<int64_t>(2, num_classes)) {}
+
+void SegmentationScorer::Add(const uint8_t* predicted, const uint8_t* truth, int64_t pixels, int32_t case_id) {
+  Counts& c = counts_[case_id];
+  const size_t k = static_cast<size_t>(num_classes_);
+  if (c.intersection.empty()) c.intersection.assign(k, 0), c.predicted.assign(k, 0), c.truth.assign(k, 0);
+  for (int64_t i = 0; i < pixels; ++i) {
+    const size_t p = predicted[i], t = truth[i];
+    if (p < k) c.predicted[p] += 1;
+    if (t < k) c.truth[t] += 1;
+    if (p == t && p < k) c.intersection[p] += 1;
+  }
+}
+
+double SegmentationScorer::Mean(bool dice) const {
+  if (counts_.empty()) return std::nan("");
+  double total = 0;
+  for (const auto& [id, c] : counts_) {
+    double sum = 0;
+    for (int64_t cls = 1; cls < num_classes_; ++cls) {
+      const double inter = c.intersection[cls], p = c.predicted[cls], t = c.truth[cls];
+      if (p + t == 0) {
+        sum += 1.0;
+      } else {
+        sum += dice ? 2.0 * inter / (p + t) : inter / (p + t - inter);
+      }
+    }
+    total += sum / static_cast<double>(num_classes_ - 1);
+  }
+  return total / static_cast<double>(counts_.size());
+}
+
+double SegmentationScorer::MeanDice() const { return Mean(true); }
+double SegmentationScorer::MeanIoU() const { return Mean(false); }
+
 }  // namespace fl::worker

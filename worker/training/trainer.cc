@@ -6,8 +6,10 @@
 
 #include "fl/log.h"
 #include "fl/models/registry.h"
+#include "training/augment.h"
 #include "training/metrics.h"
 #include "training/pgd.h"
+#include "training/progress.h"
 
 namespace fl::worker {
 
@@ -27,6 +29,7 @@ torch::Tensor PgdAttack(models::Net& net, const torch::Tensor& x, const torch::T
   if (o.random_start && o.eps > 0) adv = project(adv + torch::empty_like(adv).uniform_(-o.eps, o.eps));
   for (int64_t k = 0; k < o.steps; ++k) {
     adv = adv.detach().requires_grad_(true);
+    // Cross-entropy over classes, or over pixels for a segmentation model's [B, K, H, W].
     const torch::Tensor loss = torch::nn::functional::cross_entropy(net.forward(adv), y);
     const torch::Tensor grad = torch::autograd::grad({loss}, {adv})[0];
     adv = project(adv.detach() + o.alpha * grad.sign());
@@ -56,42 +59,52 @@ torch::Tensor FeaturesTensor(const data::Dataset& d) {
   return torch::from_blob(const_cast<float*>(d.features.data()), shape, torch::kFloat32).clone();
 }
 
-torch::Tensor LabelsTensor(const data::Dataset& d) {
-  return torch::from_blob(const_cast<int64_t*>(d.labels.data()), {static_cast<int64_t>(d.size())}, torch::kInt64)
-      .clone();
+// Class labels [N] (int64), or for segmentation the masks [N, H, W] (uint8, widened per batch).
+torch::Tensor TargetsTensor(const data::Dataset& d) {
+  const int64_t n = static_cast<int64_t>(d.size());
+  if (d.segmentation()) {
+    return torch::from_blob(const_cast<uint8_t*>(d.masks.data()), {n, d.mask_shape[0], d.mask_shape[1]}, torch::kUInt8)
+        .clone();
+  }
+  return torch::from_blob(const_cast<int64_t*>(d.labels.data()), {n}, torch::kInt64).clone();
 }
+
+namespace F = torch::nn::functional;
 
 class TorchTrainer : public Trainer {
  public:
   TorchTrainer(const Plan& plan, std::shared_ptr<models::Net> net, data::Split data, torch::Device device,
                uint64_t seed)
-      : plan_(plan), net_(std::move(net)), device_(device), seed_(seed), num_classes_(data.train.num_classes) {
+      : plan_(plan), net_(std::move(net)), device_(device), seed_(seed), num_classes_(data.train.num_classes),
+        seg_(data.train.segmentation()), sample_shape_(data.train.sample_shape) {
     net_->to(device_);
     train_x_ = FeaturesTensor(data.train).to(device_);
-    train_y_ = LabelsTensor(data.train).to(device_);
-    // Valid intensity range for adversarial samples: [0, 1] for images, the training
-    // data's range for tables.
-    if (data.train.sample_shape.size() == 3) {
-      lo_ = 0.0;
-      hi_ = 1.0;
-    } else {
-      lo_ = train_x_.min().item<double>();
-      hi_ = train_x_.max().item<double>();
-    }
+    train_y_ = TargetsTensor(data.train).to(device_);
+    // Valid intensity range for adversarial and noisy samples: [0, 1] for data in that
+    // range (images scaled from 8 bits), else the training data's own range.
+    lo_ = std::min(0.0, train_x_.min().item<double>());
+    hi_ = std::max(1.0, train_x_.max().item<double>());
     test_x_ = FeaturesTensor(data.test).to(device_);
-    test_y_ = LabelsTensor(data.test).to(device_);
+    test_y_ = TargetsTensor(data.test).to(device_);
+    test_cases_ = data.test.cases;
+    if (test_cases_.size() != data.test.size()) {
+      test_cases_.resize(data.test.size());
+      for (size_t i = 0; i < test_cases_.size(); ++i) test_cases_[i] = static_cast<int32_t>(i);
+    }
   }
 
   ModelLayout Layout() override { return models::Layout(*net_); }
   std::vector<float> Parameters() override { return models::Flatten(*net_); }
   Status SetParameters(const std::vector<float>& v) override { return models::Unflatten(*net_, v); }
-  int64_t num_train_samples() const override { return train_y_.size(0); }
-  int64_t num_test_samples() const override { return test_y_.size(0); }
+  int64_t num_train_samples() const override { return train_x_.size(0); }
+  int64_t num_test_samples() const override { return test_x_.size(0); }
   std::string device_name() const override { return device_.str(); }
+  bool segmentation() const override { return seg_; }
+  int64_t num_classes() const override { return num_classes_; }
 
-  StatusOr<TrainStats> Train(const std::atomic<bool>* cancel) override {
+  StatusOr<TrainStats> Train(int64_t round, const std::atomic<bool>* cancel) override {
     try {
-      return TrainImpl(cancel);
+      return TrainImpl(round, cancel);
     } catch (const c10::Error& e) {
       return Internal(std::string("training failed: ") + e.what_without_backtrace());
     }
@@ -105,47 +118,137 @@ class TorchTrainer : public Trainer {
     }
   }
 
+  StatusOr<std::vector<float>> PredictProbabilities(const data::Dataset& d) override {
+    if (seg_) return FailedPrecondition("this is a segmentation model: it predicts masks, not class probabilities");
+    FL_RETURN_IF_ERROR(CheckShape(d));
+    try {
+      std::vector<float> out;
+      ForEachPrediction(d, [&](const torch::Tensor& logits) {
+        const torch::Tensor p = torch::softmax(logits, 1).to(torch::kCPU).contiguous();
+        out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+      });
+      return out;
+    } catch (const c10::Error& e) {
+      return Internal(std::string("prediction failed: ") + e.what_without_backtrace());
+    }
+  }
+
+  StatusOr<std::vector<uint8_t>> PredictMasks(const data::Dataset& d) override {
+    if (!seg_) return FailedPrecondition("this is a classifier: it predicts class probabilities, not masks");
+    FL_RETURN_IF_ERROR(CheckShape(d));
+    try {
+      std::vector<uint8_t> out;
+      ForEachPrediction(d, [&](const torch::Tensor& logits) {
+        const torch::Tensor m = logits.argmax(1).to(torch::kUInt8).to(torch::kCPU).contiguous();
+        out.insert(out.end(), m.data_ptr<uint8_t>(), m.data_ptr<uint8_t>() + m.numel());
+      });
+      return out;
+    } catch (const c10::Error& e) {
+      return Internal(std::string("prediction failed: ") + e.what_without_backtrace());
+    }
+  }
+
  private:
-  std::unique_ptr<torch::optim::Optimizer> MakeOptimizer() {
+  Status CheckShape(const data::Dataset& d) const {
+    if (d.sample_shape != sample_shape_) {
+      auto str = [](const std::vector<int64_t>& v) {
+        std::string s;
+        for (int64_t x : v) s += (s.empty() ? "" : "x") + std::to_string(x);
+        return s;
+      };
+      return InvalidArgument("samples are " + str(d.sample_shape) + " but the model was built for " + str(sample_shape_));
+    }
+    return Status::Ok();
+  }
+
+  template <typename Fn>
+  void ForEachPrediction(const data::Dataset& d, Fn&& fn) {
+    torch::NoGradGuard no_grad;
+    net_->eval();
+    const torch::Tensor x = FeaturesTensor(d);
+    constexpr int64_t kBatch = 64;
+    for (int64_t off = 0; off < x.size(0); off += kBatch) {
+      fn(net_->forward(x.slice(0, off, std::min(x.size(0), off + kBatch)).to(device_)));
+    }
+  }
+
+  std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(double lr) {
     const auto& t = plan_.training;
     if (t.optimizer == "sgd") {
       return std::make_unique<torch::optim::SGD>(
-          net_->parameters(),
-          torch::optim::SGDOptions(t.learning_rate).momentum(t.momentum).weight_decay(t.weight_decay));
+          net_->parameters(), torch::optim::SGDOptions(lr).momentum(t.momentum).weight_decay(t.weight_decay));
     }
-    return std::make_unique<torch::optim::Adam>(
-        net_->parameters(), torch::optim::AdamOptions(t.learning_rate).weight_decay(t.weight_decay));
+    return std::make_unique<torch::optim::Adam>(net_->parameters(),
+                                                torch::optim::AdamOptions(lr).weight_decay(t.weight_decay));
   }
 
-  StatusOr<TrainStats> TrainImpl(const std::atomic<bool>* cancel) {
+  // Per-batch targets as the loss wants them: int64 labels or int64 masks.
+  static torch::Tensor Targets(const torch::Tensor& y) { return y.scalar_type() == torch::kInt64 ? y : y.to(torch::kInt64); }
+
+  // Cross-entropy; for segmentation plus the soft Dice loss of the foreground classes
+  // (pooled over the batch), which keeps small structures from drowning in background.
+  torch::Tensor Loss(const torch::Tensor& logits, const torch::Tensor& y) {
+    torch::Tensor ce = F::cross_entropy(logits, y);
+    if (!seg_) return ce;
+    const torch::Tensor p = torch::softmax(logits, 1).slice(1, 1);
+    const torch::Tensor t = F::one_hot(y, num_classes_).permute({0, 3, 1, 2}).slice(1, 1).to(p.scalar_type());
+    const torch::Tensor inter = (p * t).sum({0, 2, 3});
+    const torch::Tensor denom = p.sum({0, 2, 3}) + t.sum({0, 2, 3});
+    return ce + (1 - (2 * inter + 1) / (denom + 1)).mean();
+  }
+
+  StatusOr<TrainStats> TrainImpl(int64_t round, const std::atomic<bool>* cancel) {
     const auto started = std::chrono::steady_clock::now();
-    const int64_t n = train_y_.size(0);
-    const int64_t bs = plan_.training.batch_size;
-    auto opt = MakeOptimizer();
+    const TrainingPlan& t = plan_.training;
+    const int64_t n = train_x_.size(0);
+    const int64_t bs = std::min(t.batch_size, n);
+    const int64_t batches_per_epoch = (n + bs - 1) / bs;
+    const int64_t total_steps = t.steps > 0 ? t.steps : t.epochs * batches_per_epoch;
+    const int64_t total_samples = t.steps > 0 ? t.steps * bs : t.epochs * n;
+    auto opt = MakeOptimizer(LearningRateAt(t, round));
+    // FedProx anchor: the global model this round started from.
+    std::vector<torch::Tensor> anchor;
+    if (t.proximal_mu > 0) {
+      for (const auto& p : net_->parameters()) anchor.push_back(p.detach().clone());
+    }
     net_->train();
     TrainStats stats;
-    for (int64_t epoch = 0; epoch < plan_.training.epochs; ++epoch) {
-      // Data order: a CPU generator seeded per call, so runs are reproducible.
+    Progress progress("round " + std::to_string(round + 1) + " training", total_samples);
+    double loss_sum = 0;
+    int64_t step = 0;
+    while (step < total_steps) {
+      // Data order and augmentation: a generator seeded per pass, so runs are reproducible.
       torch::manual_seed(seed_ + 7919 * calls_);
       ++calls_;
       const torch::Tensor perm = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device_);
-      double loss_sum = 0;
-      for (int64_t off = 0; off < n; off += bs) {
+      for (int64_t off = 0; off < n && step < total_steps; off += bs, ++step) {
         if (cancel && cancel->load()) return Aborted("training cancelled");
         const torch::Tensor idx = perm.slice(0, off, std::min(n, off + bs));
-        const torch::Tensor x = train_x_.index_select(0, idx);
-        const torch::Tensor y = train_y_.index_select(0, idx);
-        torch::Tensor loss = BatchLoss(x, y);
+        torch::Tensor x = train_x_.index_select(0, idx);
+        torch::Tensor y = train_y_.index_select(0, idx);
+        if (plan_.augmentation.probability > 0) {
+          Augmented a = Augment(plan_.augmentation, x, seg_ ? y : torch::Tensor(), lo_, hi_);
+          x = a.x;
+          if (seg_) y = a.mask;
+        }
+        torch::Tensor loss = BatchLoss(x, Targets(y));
+        if (!anchor.empty()) {
+          torch::Tensor prox = torch::zeros({}, loss.options());
+          const auto params = net_->parameters();
+          for (size_t i = 0; i < params.size(); ++i) prox = prox + (params[i] - anchor[i]).pow(2).sum();
+          loss = loss + 0.5 * t.proximal_mu * prox;
+        }
         opt->zero_grad();
         loss.backward();
         opt->step();
         const double batch_loss = loss.item<double>();
         if (!std::isfinite(batch_loss)) return Internal("training diverged (non-finite loss); lower the learning rate");
-        loss_sum += batch_loss * static_cast<double>(idx.size(0));
+        loss_sum += batch_loss;
+        stats.samples += idx.size(0);
+        progress.Update(stats.samples, loss_sum / static_cast<double>(step + 1));
       }
-      stats.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(n, 1));
-      stats.samples += n;
     }
+    stats.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(step, 1));
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return stats;
   }
@@ -154,78 +257,79 @@ class TorchTrainer : public Trainer {
   // times the loss on PGD samples made from the rest.
   torch::Tensor BatchLoss(const torch::Tensor& x, const torch::Tensor& y) {
     const AdversarialPlan& a = plan_.adversarial;
-    if (!a.enabled) return torch::nn::functional::cross_entropy(net_->forward(x), y);
+    if (!a.enabled) return Loss(net_->forward(x), y);
     const int64_t b = x.size(0);
     const int64_t n_adv = std::min<int64_t>(b, static_cast<int64_t>(std::llround(a.fraction * static_cast<double>(b))));
     torch::Tensor loss = torch::zeros({}, x.options());
-    if (n_adv < b) {
-      loss = loss + torch::nn::functional::cross_entropy(net_->forward(x.slice(0, n_adv)), y.slice(0, n_adv));
-    }
+    if (n_adv < b) loss = loss + Loss(net_->forward(x.slice(0, n_adv)), y.slice(0, n_adv));
     if (n_adv > 0) {
       const torch::Tensor xa = x.slice(0, 0, n_adv), ya = y.slice(0, 0, n_adv);
       const torch::Tensor adv = PgdAttack(*net_, xa, ya, PgdOptions{a.eps, a.alpha, a.steps, a.random_start, lo_, hi_});
-      loss = loss + a.weight * torch::nn::functional::cross_entropy(net_->forward(adv), ya);
+      loss = loss + a.weight * Loss(net_->forward(adv), ya);
     }
     return loss;
   }
 
   EvalMetrics EvaluateImpl() {
-    EvalMetrics m = CleanMetrics();
+    EvalMetrics m = Score(0.0);
     for (double eps : plan_.evaluation.robust_eps) {
       char name[64];
-      std::snprintf(name, sizeof name, "robust_accuracy_eps%.4f", eps);
-      m.robust[name] = RobustAccuracy(eps);
+      std::snprintf(name, sizeof name, seg_ ? "robust_dice_eps%.4f" : "robust_accuracy_eps%.4f", eps);
+      const EvalMetrics r = Score(eps);
+      m.robust[name] = seg_ ? r.dice : r.accuracy;
     }
     return m;
   }
 
-  // Accuracy on PGD-K samples at radius eps (step 2.5 eps / K, random start).
-  double RobustAccuracy(double eps) {
+  // Test metrics on clean samples (eps == 0) or on PGD-K samples at radius eps (step
+  // 2.5 eps / K, random start).
+  EvalMetrics Score(double eps) {
     net_->eval();
-    const int64_t n = test_y_.size(0);
-    if (n == 0) return std::nan("");
-    const int64_t k = plan_.evaluation.robust_steps;
-    const PgdOptions o{eps, 2.5 * eps / static_cast<double>(k), k, true, lo_, hi_};
-    int64_t correct = 0;
-    constexpr int64_t kBatch = 256;
-    for (int64_t off = 0; off < n; off += kBatch) {
-      const torch::Tensor x = test_x_.slice(0, off, std::min(n, off + kBatch));
-      const torch::Tensor y = test_y_.slice(0, off, std::min(n, off + kBatch));
-      const torch::Tensor adv = PgdAttack(*net_, x, y, o);
-      torch::NoGradGuard no_grad;
-      correct += net_->forward(adv).argmax(1).eq(y).sum().item<int64_t>();
-    }
-    return static_cast<double>(correct) / static_cast<double>(n);
-  }
-
-  EvalMetrics CleanMetrics() {
-    torch::NoGradGuard no_grad;
-    net_->eval();
-    const int64_t n = test_y_.size(0);
+    const int64_t n = test_x_.size(0);
     EvalMetrics m;
     m.samples = n;
+    m.auroc = m.dice = m.iou = std::nan("");
     if (n == 0) return m;
+    const int64_t k = plan_.evaluation.robust_steps;
+    const PgdOptions o{eps, 2.5 * eps / static_cast<double>(k), k, true, lo_, hi_};
     std::vector<float> probs;
-    probs.reserve(static_cast<size_t>(n * num_classes_));
-    double loss_sum = 0;
+    SegmentationScorer scorer(num_classes_);
+    double loss_sum = 0, units = 0;
     int64_t correct = 0;
-    constexpr int64_t kBatch = 1024;
-    for (int64_t off = 0; off < n; off += kBatch) {
-      const torch::Tensor x = test_x_.slice(0, off, std::min(n, off + kBatch));
-      const torch::Tensor y = test_y_.slice(0, off, std::min(n, off + kBatch));
+    const int64_t batch = seg_ ? 32 : 256;
+    for (int64_t off = 0; off < n; off += batch) {
+      torch::Tensor x = test_x_.slice(0, off, std::min(n, off + batch));
+      const torch::Tensor y = Targets(test_y_.slice(0, off, std::min(n, off + batch)));
+      if (eps > 0) x = PgdAttack(*net_, x, y, o);
+      torch::NoGradGuard no_grad;
       const torch::Tensor logits = net_->forward(x);
-      loss_sum += torch::nn::functional::cross_entropy(
-                      logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                      .item<double>();
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
-      const torch::Tensor p = torch::softmax(logits, 1).to(torch::kCPU).contiguous();
-      probs.insert(probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+      loss_sum += F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
+      const torch::Tensor pred = logits.argmax(1);
+      correct += pred.eq(y).sum().item<int64_t>();
+      units += static_cast<double>(y.numel());
+      if (seg_) {
+        const torch::Tensor p8 = pred.to(torch::kUInt8).to(torch::kCPU).contiguous();
+        const torch::Tensor t8 = y.to(torch::kUInt8).to(torch::kCPU).contiguous();
+        const int64_t pixels = p8[0].numel();
+        for (int64_t i = 0; i < p8.size(0); ++i) {
+          scorer.Add(p8.data_ptr<uint8_t>() + i * pixels, t8.data_ptr<uint8_t>() + i * pixels, pixels,
+                     test_cases_[static_cast<size_t>(off + i)]);
+        }
+      } else if (eps == 0) {
+        const torch::Tensor p = torch::softmax(logits, 1).to(torch::kCPU).contiguous();
+        probs.insert(probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+      }
     }
-    const torch::Tensor labels_cpu = test_y_.to(torch::kCPU).contiguous();
-    std::vector<int64_t> labels(labels_cpu.data_ptr<int64_t>(), labels_cpu.data_ptr<int64_t>() + n);
-    m.loss = loss_sum / static_cast<double>(n);
-    m.accuracy = static_cast<double>(correct) / static_cast<double>(n);
-    m.auroc = MacroAuroc(probs, labels, num_classes_);
+    m.loss = loss_sum / units;
+    m.accuracy = static_cast<double>(correct) / units;
+    if (seg_) {
+      m.dice = scorer.MeanDice();
+      m.iou = scorer.MeanIoU();
+    } else if (eps == 0) {
+      const torch::Tensor labels_cpu = test_y_.to(torch::kCPU).contiguous();
+      std::vector<int64_t> labels(labels_cpu.data_ptr<int64_t>(), labels_cpu.data_ptr<int64_t>() + n);
+      m.auroc = MacroAuroc(probs, labels, num_classes_);
+    }
     return m;
   }
 
@@ -234,8 +338,11 @@ class TorchTrainer : public Trainer {
   torch::Device device_;
   uint64_t seed_;
   int64_t num_classes_;
+  bool seg_;
+  std::vector<int64_t> sample_shape_;
   uint64_t calls_ = 0;
   torch::Tensor train_x_, train_y_, test_x_, test_y_;
+  std::vector<int32_t> test_cases_;
   double lo_ = 0, hi_ = 1;
 };
 
@@ -248,6 +355,14 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const Plan& plan, data::Split
   if (data.train.size() == 0) return InvalidArgument("the training split is empty");
   if (data.test.size() > 0 && data.test.sample_shape != data.train.sample_shape) {
     return InvalidArgument("train and test samples have different shapes");
+  }
+  if (models::IsSegmentationModel(plan.model.name) != data.train.segmentation()) {
+    return InvalidArgument(data.train.segmentation()
+                               ? "the data has masks (segmentation) but model " + plan.model.name + " is a classifier; use unet"
+                               : "model " + plan.model.name + " segments images but the data has no masks");
+  }
+  if (data.test.size() > 0 && data.test.mask_shape != data.train.mask_shape) {
+    return InvalidArgument("train and test masks have different shapes");
   }
   const int64_t classes = std::max(data.train.num_classes, data.test.num_classes);
   data.train.num_classes = data.test.num_classes = classes;

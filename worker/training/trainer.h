@@ -22,18 +22,20 @@ struct DeviceOptions {
 };
 
 struct TrainStats {
-  double train_loss = 0;   // mean loss over the last local epoch (clean and adversarial terms)
+  double train_loss = 0;   // mean batch loss of this call (clean, adversarial and proximal terms)
   int64_t samples = 0;     // samples seen in this call
   double seconds = 0;
 };
 
 struct EvalMetrics {
   double loss = 0;
-  double accuracy = 0;
-  double auroc = 0;        // NaN if the split holds one class only
+  double accuracy = 0;     // classification: share of correct samples; segmentation: of pixels
+  double auroc = 0;        // classification; NaN if the split holds one class only, or segmentation
+  double dice = 0;         // segmentation: mean over cases (volumes) of the foreground Dice; else NaN
+  double iou = 0;          // segmentation: likewise for IoU; else NaN
   int64_t samples = 0;
-  // Accuracy under PGD-K at each radius of plan.evaluation.robust_eps, keyed by a metric
-  // name such as "robust_accuracy_eps0.0157".
+  // Accuracy (classification) or Dice (segmentation) under PGD-K at each radius of
+  // plan.evaluation.robust_eps, keyed "robust_accuracy_eps0.0157" or "robust_dice_eps0.0157".
   std::map<std::string, double> robust;
 };
 
@@ -42,17 +44,25 @@ class Trainer {
   virtual ~Trainer() = default;
 
   // Builds the plan's model (initial weights from plan.model.init_seed) for `data`.
-  // `seed` drives data order and dropout.
+  // `seed` drives data order, augmentation and dropout. A segmentation model (unet) needs
+  // segmentation data (masks) and a classifier needs labelled samples.
   static StatusOr<std::unique_ptr<Trainer>> Create(const Plan& plan, data::Split data,
                                                    const DeviceOptions& device, uint64_t seed);
 
   virtual ModelLayout Layout() = 0;
   virtual std::vector<float> Parameters() = 0;
   virtual Status SetParameters(const std::vector<float>& values) = 0;
-  // plan.training.epochs epochs over the training split with a fresh optimiser.
-  // Returns Aborted soon after `*cancel` becomes true.
-  virtual StatusOr<TrainStats> Train(const std::atomic<bool>* cancel = nullptr) = 0;
+  // Local training for federation round `round` (0-based; it sets the learning rate under
+  // the plan's schedule): plan.training.steps batches, or plan.training.epochs epochs when
+  // steps is 0, with a fresh optimiser. Returns Aborted soon after `*cancel` becomes true.
+  virtual StatusOr<TrainStats> Train(int64_t round, const std::atomic<bool>* cancel = nullptr) = 0;
   virtual StatusOr<EvalMetrics> Evaluate() = 0;  // on the test split
+  // Inference on new samples shaped like the training data: class probabilities (row-major
+  // N x K) for a classifier; for a segmentation model, predicted class masks (N x H x W).
+  virtual StatusOr<std::vector<float>> PredictProbabilities(const data::Dataset& d) = 0;
+  virtual StatusOr<std::vector<uint8_t>> PredictMasks(const data::Dataset& d) = 0;
+  virtual bool segmentation() const = 0;
+  virtual int64_t num_classes() const = 0;
   virtual int64_t num_train_samples() const = 0;
   virtual int64_t num_test_samples() const = 0;
   virtual std::string device_name() const = 0;

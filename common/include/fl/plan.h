@@ -14,9 +14,11 @@
 namespace fl {
 
 struct ModelPlan {
-  std::string name = "mlp";          // "logreg" | "mlp" (tables) | "cnn" | "resnet" (images)
+  // "logreg" | "mlp" (tables) | "cnn" | "resnet" (image classification) | "unet" (segmentation)
+  std::string name = "mlp";
   std::vector<double> hidden = {32}; // mlp: hidden layer widths
-  int64_t channels = 16;             // cnn, resnet: channels of the first stage (doubling per stage)
+  int64_t channels = 16;             // cnn, resnet, unet: channels of the first stage (doubling per stage)
+  int64_t depth = 4;                 // unet: resolution levels (depth - 1 poolings)
   double dropout = 0.0;              // mlp/cnn: dropout before the last layer
   uint64_t init_seed = 1;            // seed of the initial weights (one worker makes them)
 };
@@ -26,9 +28,29 @@ struct TrainingPlan {
   double learning_rate = 0.01;
   double momentum = 0.0;             // sgd only
   double weight_decay = 0.0;
-  int64_t epochs = 1;                // local epochs per round
+  int64_t epochs = 1;                // local epochs per round (when steps == 0)
+  int64_t steps = 0;                 // > 0: exactly this many local batches per round instead
   int64_t batch_size = 32;
   uint64_t seed = 1;                 // data order and dropout; each worker adds its id
+  // Learning rate by round r (0-based): "constant"; "cosine" from learning_rate down to
+  // min_learning_rate over schedule_rounds; "step": times lr_gamma every schedule_rounds.
+  std::string lr_schedule = "constant";
+  int64_t schedule_rounds = 10;
+  double min_learning_rate = 0.0;
+  double lr_gamma = 0.1;
+  // FedProx (Li et al. 2020): adds mu/2 |w - w_global|^2 to the local loss; 0 = FedAvg.
+  double proximal_mu = 0.0;
+};
+
+// Training-time augmentation of image batches, drawn from the training seed (reproducible).
+// Geometric transforms move the image and its mask together.
+struct AugmentationPlan {
+  double probability = 0.0;      // chance that a sample is augmented at all; 0 = off
+  bool flip = true;              // random horizontal flip
+  double rotation_deg = 15.0;    // uniform rotation in [-r, r] degrees
+  double elastic_alpha = 0.0;    // elastic deformation: displacement in pixels (0 = off) ...
+  double elastic_sigma = 4.0;    // ... of a Gaussian-smoothed random field with this sigma (pixels)
+  double noise_std = 0.0;        // additive Gaussian noise (input units)
 };
 
 // PGD adversarial training (Madry et al. 2018): x' = Proj_{|x' - x|_inf <= eps}(x + alpha
@@ -44,7 +66,8 @@ struct AdversarialPlan {
   double weight = 1.0;           // lambda: loss = L(clean part) + lambda * L(adversarial part)
 };
 
-// Extra evaluation: robust accuracy under PGD-`robust_steps` at each radius.
+// Extra evaluation: robust accuracy (classification) or robust Dice (segmentation) under
+// PGD-`robust_steps` at each radius.
 struct EvalPlan {
   std::vector<double> robust_eps;  // e.g. [0.00784, 0.01569] for 2/255 and 4/255; empty = off
   int64_t robust_steps = 20;
@@ -53,9 +76,13 @@ struct EvalPlan {
 struct Plan {
   ModelPlan model;
   TrainingPlan training;
+  AugmentationPlan augmentation;
   AdversarialPlan adversarial;
   EvalPlan evaluation;
 };
+
+// Learning rate of round `round` (0-based) under the plan's schedule.
+double LearningRateAt(const TrainingPlan& t, int64_t round);
 
 // Reads a plan object; errors are recorded in `reader` (use reader.Finish()).
 void ReadPlan(ConfigReader& reader, Plan* plan);

@@ -14,7 +14,8 @@
 
 namespace fl::models {
 
-// A classifier: maps a batch [B, *sample_shape] to logits [B, num_classes].
+// A classifier maps a batch [B, *sample_shape] to logits [B, num_classes]; a segmentation
+// model maps [B, C, H, W] to per-pixel logits [B, num_classes, H, W].
 class Net : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor x) = 0;
@@ -27,6 +28,8 @@ StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vect
 
 // Names of the registered models.
 std::vector<std::string> ModelNames();
+// True for models that output per-pixel logits (they need segmentation data).
+bool IsSegmentationModel(const std::string& name);
 
 // Trainable parameters, in registration order, as a flat float32 vector.
 ModelLayout Layout(Net& net);
