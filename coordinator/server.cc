@@ -218,6 +218,8 @@ void Coordinator::Dispatch(Incoming in) {
       StatusOr<nlohmann::json> j = MetricsToJson(metrics);
       if (!j.ok()) return DropWorker(*w, j.status().message(), true);
       final_reports_[w->id] = std::move(j).value();
+      // Its part is over: the worker disconnects now, which is not a dropout.
+      w->alive = false;
       return;
     }
     case wire::ABORT: {
@@ -441,12 +443,13 @@ Status Coordinator::CompleteRound(RingVector sum, double seconds) {
   FL_RETURN_IF_ERROR(WriteCheckpoint());
 
   nlohmann::json hospitals = nlohmann::json::object();
-  double loss_sum = 0, acc_sum = 0;
-  int loss_n = 0, acc_n = 0;
+  double loss_sum = 0, acc_sum = 0, dice_sum = 0;
+  int loss_n = 0, acc_n = 0, dice_n = 0;
   for (const auto& [id, metrics] : round_metrics_) {
     hospitals[workers_[id].name] = metrics;
     if (metrics.contains("train_loss")) { loss_sum += metrics["train_loss"].get<double>(); ++loss_n; }
     if (metrics.contains("test_accuracy")) { acc_sum += metrics["test_accuracy"].get<double>(); ++acc_n; }
+    if (metrics.contains("test_dice")) { dice_sum += metrics["test_dice"].get<double>(); ++dice_n; }
   }
   const double mean_loss = loss_n ? loss_sum / loss_n : NAN;
   if (loss_n) loss_history_.push_back(mean_loss);
@@ -462,12 +465,15 @@ Status Coordinator::CompleteRound(RingVector sum, double seconds) {
                          {"hospitals", hospitals}};
   if (loss_n) line["mean_train_loss"] = mean_loss;
   FL_RETURN_IF_ERROR(AppendMetrics(line));
+  // Segmentation models report Dice; classifiers accuracy.
+  const bool dice = dice_n > 0;
   char summary[256];
   std::snprintf(summary, sizeof summary,
                 "round %" PRIu64 "/%" PRIu64 " done: cohort %zu, N=%" PRIu64
-                ", mean train loss %.4f, mean test accuracy of v%" PRIu64 " %.4f, %.2f s",
+                ", mean train loss %.4f, mean test %s of v%" PRIu64 " %.4f, %.2f s",
                 model_version_, options_.rounds, round_->survivors().size(), avg.total_weight, mean_loss,
-                model_version_ - 1, acc_n ? acc_sum / acc_n : NAN, seconds);
+                dice ? "Dice" : "accuracy", model_version_ - 1,
+                dice ? dice_sum / dice_n : (acc_n ? acc_sum / acc_n : NAN), seconds);
   FL_LOG(kInfo) << summary;
   return Status::Ok();
 }

@@ -1,7 +1,9 @@
 // fl-worker: trains on one hospital's data and takes part in masked aggregation.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 #include "client.h"
 #include "fl/crypto.h"
@@ -10,6 +12,7 @@
 #include "fl/cli.h"
 #include "fl/config_reader.h"
 #include "fl/log.h"
+#include "offline.h"
 #include "options.h"
 
 namespace {
@@ -20,9 +23,13 @@ const std::vector<fl::FlagSpec> kFlags = {
     {"audit-plaintext-dir", true,
      "AUDIT ONLY: write this worker's unmasked quantised update of every round here (docs/audit.md)"},
     {"plan", true, "local mode: a coordinator config whose \"plan\" to train"},
-    {"rounds", true, "local mode: number of rounds (each = the plan's local epochs)"},
+    {"rounds", true, "local mode: number of rounds (each = the plan's local epochs or steps)"},
+    {"output-model", true, "local mode: write the trained model here (safetensors, with its plan)"},
+    {"model", true, "evaluate, predict: a checkpoint (the coordinator's model-vNNNNNN.safetensors)"},
+    {"robust-eps", true, "evaluate: also robust accuracy / Dice under PGD-20 at these radii (e.g. 0.0078,0.0157)"},
+    {"input", true, "predict: an image, a volume, or a folder of them (npz/csv: a data file)"},
     {"name", true, "keygen: the hospital's name"},
-    {"out", true, "keygen: where to write the identity key (mode 600)"},
+    {"out", true, "keygen: where to write the identity key (mode 600); predict: output folder"},
     {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
     {"crash-before", true, "TESTING: STEP:N exits abruptly instead of sending STEP (advertise, share, "
                            "masked_input, signature, unmask) in the N-th round joined"},
@@ -35,6 +42,9 @@ void Usage(FILE* out) {
                "Usage: fl-worker --config FILE [options]           join a federation\n"
                "       fl-worker local --config FILE --plan COORDINATOR.json --rounds N\n"
                "                                                   train on this hospital's data alone\n"
+               "       fl-worker evaluate --config FILE --model CKPT  test metrics of a saved model (JSON)\n"
+               "       fl-worker predict --config FILE --model CKPT --input PATH --out DIR\n"
+               "                                                   masks (PNG/NIfTI) or class probabilities (CSV)\n"
                "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
                "                                                   make this hospital's identity key\n\n"
                "Options:\n%s\n"
@@ -77,6 +87,11 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
   }
   auto eval = (*trainer)->Evaluate();
   if (!eval.ok()) return Fail(1, eval.status().message());
+  if (args.Has("output-model")) {
+    fl::Checkpoint c{(*trainer)->Layout(), (*trainer)->Parameters(),
+                     {{"format", "pt"}, {"model", plan->model.name}, {"plan", fl::PlanToJson(*plan).dump()}}};
+    if (auto s = fl::WriteSafetensors(args.Get("output-model"), c); !s.ok()) return Fail(1, s.message());
+  }
   nlohmann::json out = {{"name", options.name},         {"mode", "local"},
                         {"rounds", rounds},             {"train_loss", last_loss},
                         {"test_loss", eval->loss},      {"test_accuracy", eval->accuracy},
@@ -123,14 +138,15 @@ int RunKeygen(const fl::ParsedArgs& args) {
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   int first = 1;
-  bool local = false, keygen = false;
-  if (argc > 1 && std::string(argv[1]) == "local") {
-    local = true;
-    first = 2;
-  } else if (argc > 1 && std::string(argv[1]) == "keygen") {
-    keygen = true;
-    first = 2;
+  std::string command;
+  if (argc > 1) {
+    const std::string a = argv[1];
+    if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict") {
+      command = a;
+      first = 2;
+    }
   }
+  const bool local = command == "local", keygen = command == "keygen";
   auto args = fl::ParseArgs(argc, argv, first, kFlags);
   if (!args.ok()) return Fail(2, args.status().message());
   if (args->Has("help")) {
@@ -153,6 +169,33 @@ int main(int argc, char** argv) {
   if (args->Has("coordinator")) options->coordinator = args->Get("coordinator");
   fl::SetLogComponent("worker:" + options->name);
   if (local) return RunLocal(*options, *args);
+  if (command == "evaluate" || command == "predict") {
+    if (!args->Has("model")) return Fail(2, command + " needs --model CHECKPOINT");
+    if (command == "evaluate") {
+      std::vector<double> radii;
+      if (args->Has("robust-eps")) {
+        std::stringstream list(args->Get("robust-eps"));
+        std::string item;
+        while (std::getline(list, item, ',')) {
+          char* end = nullptr;
+          const double e = std::strtod(item.c_str(), &end);
+          if (item.empty() || *end != '\0' || !(e >= 0 && e <= 10)) {
+            return Fail(2, "--robust-eps takes comma-separated radii in [0, 10], e.g. 0.0078,0.0157");
+          }
+          radii.push_back(e);
+        }
+      }
+      auto metrics = fl::worker::EvaluateCheckpoint(*options, args->Get("model"), radii);
+      if (!metrics.ok()) return Fail(metrics.status().code() == fl::StatusCode::kInternal ? 1 : 2, metrics.status().message());
+      std::cout << metrics->dump() << std::endl;
+      return 0;
+    }
+    if (!args->Has("input") || !args->Has("out")) return Fail(2, "predict needs --input PATH and --out DIR");
+    auto summary = fl::worker::Predict(*options, args->Get("model"), args->Get("input"), args->Get("out"));
+    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? 1 : 2, summary.status().message());
+    std::cout << summary->dump() << std::endl;
+    return 0;
+  }
   if (args->Has("plan") || args->Has("rounds")) return Fail(2, "--plan and --rounds belong to local mode");
 
   if (options->identity_key.empty() || options->roster.empty()) {

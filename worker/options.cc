@@ -21,10 +21,10 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
 
   ConfigReader d = r.Child("data");
   d.Require("format");
-  d.GetEnum("format", &o.data.format, {"csv", "npz"});
+  d.GetEnum("format", &o.data.format, {"csv", "npz", "images", "nifti"});
   std::string path;
   if (d.Require("path")) d.Get("path", &path);
-  o.data.csv.path = o.data.npz.path = path;
+  o.data.csv.path = o.data.npz.path = o.data.images.train_dir = o.data.nifti.dir = path;
   ConfigReader csv = d.Child("csv");
   csv.Get("header", &o.data.csv.header);
   int64_t skip = 0;
@@ -46,6 +46,45 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   npz.Get("max_train", &o.data.npz.max_train, 0, INT64_MAX);
   npz.Get("max_test", &o.data.npz.max_test, 0, INT64_MAX);
   (void)npz.Finish();
+  ConfigReader img = d.Child("images");
+  data::ImageFolderOptions& f = o.data.images.folder;
+  img.Get("test_dir", &o.data.images.test_dir);
+  img.Get("images_dir", &f.images_dir);
+  img.Get("masks_dir", &f.masks_dir);
+  int64_t channels = f.channels, threshold = f.mask_threshold;
+  img.Get("channels", &channels, 1, 3);
+  if (channels == 2) img.Error("channels", "must be 1 (grayscale) or 3 (RGB)");
+  f.channels = static_cast<int>(channels);
+  img.Get("mask_threshold", &threshold, 0, 254);
+  f.mask_threshold = static_cast<int>(threshold);
+  img.Get("height", &f.height, 0, 8192);
+  img.Get("width", &f.width, 0, 8192);
+  if ((f.height == 0) != (f.width == 0)) img.Error("height", "set height and width together (0 = keep the size)");
+  img.Get("normalize", &f.normalize);
+  (void)img.Finish();
+  ConfigReader nii = d.Child("nifti");
+  data::NiftiOptions& n = o.data.nifti;
+  if (o.data.format == "nifti" && nii.Require("train_list")) nii.Get("train_list", &n.train_list);
+  nii.Get("test_list", &n.test_list);
+  nii.Get("image_suffix", &n.image_suffix);
+  nii.Get("label_suffix", &n.label_suffix);
+  nii.Get("spacing", &n.spacing, 1e-3, 100.0);
+  if (!n.spacing.empty() && n.spacing.size() != 3) nii.Error("spacing", "needs 3 values (x y z, mm)");
+  std::vector<double> crop;
+  nii.Get("crop", &crop, 0, 4096);
+  if (crop.size() > 3) nii.Error("crop", "needs at most 3 values (x y z voxels; 0 keeps an axis)");
+  for (double c : crop) {
+    if (c != static_cast<double>(static_cast<int64_t>(c))) nii.Error("crop", "voxel counts must be integers");
+    n.crop.push_back(static_cast<int64_t>(c));
+  }
+  nii.Get("zscore", &n.zscore);
+  int64_t axis = n.axis, classes = n.num_classes;
+  nii.Get("axis", &axis, 0, 2);
+  n.axis = static_cast<int>(axis);
+  nii.Get("slice_stride", &n.slice_stride, 1, 1000);
+  nii.Get("num_classes", &classes, 2, 255);
+  n.num_classes = static_cast<int>(classes);
+  (void)nii.Finish();
   ConfigReader part = d.Child("partition");
   part.Get("weights", &o.data.partition.weights, 0.0, 1e9);
   uint64_t index = 0;
@@ -99,6 +138,8 @@ uint64_t TrainingSeed(const WorkerOptions& o, uint64_t plan_seed) {
 
 StatusOr<data::Split> LoadData(const DataOptions& o) {
   if (o.format == "csv") return data::LoadCsv(o.csv);
+  if (o.format == "images") return data::LoadImageSplit(o.images);
+  if (o.format == "nifti") return data::LoadNiftiSplit(o.nifti);
   return data::LoadNpz(o.npz);
 }
 

@@ -7,6 +7,7 @@
 
 #include "data/csv_loader.h"
 #include "data/npz_loader.h"
+#include "data/segmentation_data.h"
 #include "fl/secagg/params.h"
 #include "fl/status.h"
 #include "training/trainer.h"
@@ -14,10 +15,12 @@
 namespace fl::worker {
 
 struct DataOptions {
-  std::string format = "csv";  // "csv" | "npz"
+  std::string format = "csv";  // "csv" | "npz" | "images" | "nifti"
   data::CsvOptions csv;         // format csv: path, label_column, header, ...
   data::NpzOptions npz;         // format npz: MedMNIST-style archive
-  data::Partition partition;    // simulate a site: keep part `index` of the file
+  data::ImageSplitOptions images;  // format images: path = train folder (images/, masks/)
+  data::NiftiOptions nifti;     // format nifti: path = folder of volumes, id lists
+  data::Partition partition;    // csv, npz: simulate a site by keeping part `index` of the file
 };
 
 struct WorkerOptions {

@@ -1,0 +1,156 @@
+#include "data/segmentation_data.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "data/volume.h"
+
+namespace fl::data {
+
+StatusOr<Split> LoadImageSplit(const ImageSplitOptions& o) {
+  if (o.train_dir.empty()) return InvalidArgument("images: train_dir is required");
+  Split s;
+  ImageFolderOptions f = o.folder;
+  f.path = o.train_dir;
+  FL_ASSIGN_OR_RETURN(s.train, LoadImageFolder(f));
+  if (!o.test_dir.empty()) {
+    f.path = o.test_dir;
+    FL_ASSIGN_OR_RETURN(s.test, LoadImageFolder(f));
+    if (s.test.sample_shape != s.train.sample_shape) {
+      return InvalidArgument("images: " + o.test_dir + " holds images of another size or channel count than " +
+                             o.train_dir + "; set height and width to resize both");
+    }
+  } else {
+    s.test = Subset(s.train, {});
+  }
+  return s;
+}
+
+StatusOr<std::vector<std::string>> ReadIdList(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot open id list " + path);
+  std::vector<std::string> ids;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    const auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    const auto e = line.find_last_not_of(" \t\r");
+    const std::string id = line.substr(b, e - b + 1);
+    if (id.find('/') != std::string::npos || id == "..")
+      return InvalidArgument(path + ": id '" + id + "' is not a plain name");
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+      return InvalidArgument(path + ": id '" + id + "' is listed twice");
+    }
+    ids.push_back(id);
+  }
+  if (ids.empty()) return InvalidArgument("id list " + path + " is empty");
+  return ids;
+}
+
+namespace {
+
+std::array<int64_t, 3> CropDims(const NiftiOptions& o, const std::array<int64_t, 3>& dims) {
+  std::array<int64_t, 3> out = dims;
+  for (size_t a = 0; a < 3 && a < o.crop.size(); ++a) {
+    if (o.crop[a] > 0) out[a] = o.crop[a];
+  }
+  return out;
+}
+
+// Resample, crop/pad about the centre, normalise. `label` (may be null) follows the image.
+Status Prepare(const NiftiOptions& o, Volume* image, Volume* label, std::array<int64_t, 3>* start,
+               std::array<int64_t, 3>* resampled_dims) {
+  if (!o.spacing.empty()) {
+    if (o.spacing.size() != 3) return InvalidArgument("nifti.spacing needs 3 values (x y z, mm)");
+    const std::array<double, 3> sp{o.spacing[0], o.spacing[1], o.spacing[2]};
+    FL_ASSIGN_OR_RETURN(*image, ResampleToSpacing(*image, sp, Interp::kLinear));
+    if (label) {
+      FL_ASSIGN_OR_RETURN(*label, ResampleToSpacing(*label, sp, Interp::kNearest));
+    }
+  }
+  *resampled_dims = image->dims;
+  const std::array<int64_t, 3> dims = CropDims(o, image->dims);
+  const std::array<int64_t, 3> centre = CentreOf(*image);
+  for (int a = 0; a < 3; ++a) (*start)[a] = centre[a] - dims[a] / 2;
+  if (dims != image->dims) {
+    float lowest = 0;
+    if (!image->data.empty()) lowest = *std::min_element(image->data.begin(), image->data.end());
+    FL_ASSIGN_OR_RETURN(*image, CropOrPad(*image, dims, centre, lowest));
+    if (label) {
+      FL_ASSIGN_OR_RETURN(*label, CropOrPad(*label, dims, centre, 0.0f));
+    }
+  }
+  if (o.zscore) ZScore(image->data);
+  return Status::Ok();
+}
+
+StatusOr<Dataset> LoadCases(const NiftiOptions& o, const std::string& list, int64_t stride) {
+  FL_ASSIGN_OR_RETURN(std::vector<std::string> ids, ReadIdList(list));
+  std::vector<Volume> images, labels;
+  for (const std::string& id : ids) {
+    const std::string image_path = o.dir + "/" + id + o.image_suffix;
+    const std::string label_path = o.dir + "/" + id + o.label_suffix;
+    FL_ASSIGN_OR_RETURN(Volume image, ReadNifti(image_path));
+    FL_ASSIGN_OR_RETURN(Volume label, ReadNiftiLabel(label_path, image));
+    std::array<int64_t, 3> start{}, resampled{};
+    FL_RETURN_IF_ERROR(Prepare(o, &image, &label, &start, &resampled));
+    if (!images.empty() && image.dims != images.front().dims) {
+      return InvalidArgument(image_path + " is " + DimsString(image.dims) + " after preprocessing but " + o.dir + "/" +
+                             ids.front() + o.image_suffix + " is " + DimsString(images.front().dims) +
+                             "; set nifti.crop so that every volume has the same size");
+    }
+    images.push_back(std::move(image));
+    labels.push_back(std::move(label));
+  }
+  return VolumesToSlices(images, labels, o.axis, stride, o.num_classes);
+}
+
+}  // namespace
+
+StatusOr<Split> LoadNiftiSplit(const NiftiOptions& o) {
+  if (o.train_list.empty()) return InvalidArgument("nifti: train_list is required");
+  if (o.slice_stride < 1) return InvalidArgument("nifti: slice_stride must be at least 1");
+  Split s;
+  FL_ASSIGN_OR_RETURN(s.train, LoadCases(o, o.train_list, o.slice_stride));
+  if (!o.test_list.empty()) {
+    FL_ASSIGN_OR_RETURN(s.test, LoadCases(o, o.test_list, 1));
+    if (s.test.sample_shape != s.train.sample_shape) {
+      return InvalidArgument("nifti: test volumes give slices of another size than training volumes; set nifti.crop");
+    }
+  } else {
+    s.test = Subset(s.train, {});
+  }
+  return s;
+}
+
+StatusOr<PreparedVolume> PrepareVolume(const NiftiOptions& o, const std::string& image_path) {
+  PreparedVolume p;
+  FL_ASSIGN_OR_RETURN(p.original, ReadNifti(image_path));
+  p.prepared = p.original;
+  FL_RETURN_IF_ERROR(Prepare(o, &p.prepared, nullptr, &p.start, &p.resampled_dims));
+  return p;
+}
+
+StatusOr<Volume> RestoreMask(const NiftiOptions& o, const PreparedVolume& p, const Volume& mask) {
+  Volume m = mask;
+  if (m.dims != p.resampled_dims) {
+    // Undo the crop/pad: the resampled grid is a box starting at -start in prepared coordinates.
+    std::array<int64_t, 3> centre{};
+    for (int a = 0; a < 3; ++a) centre[a] = -p.start[a] + p.resampled_dims[a] / 2;
+    FL_ASSIGN_OR_RETURN(m, CropOrPad(m, p.resampled_dims, centre, 0.0f));
+  }
+  if (!o.spacing.empty()) {
+    FL_ASSIGN_OR_RETURN(m, ResampleToSpacing(m, p.original.spacing, Interp::kNearest));
+    // Resampled back, voxel j lies on original voxel j: keep the box that starts at 0.
+    if (m.dims != p.original.dims) {
+      FL_ASSIGN_OR_RETURN(m, CropOrPad(m, p.original.dims, CentreOf(p.original), 0.0f));
+    }
+  }
+  m.spacing = p.original.spacing;
+  m.geometry = p.original.geometry;
+  return m;
+}
+
+}  // namespace fl::data

@@ -1,0 +1,190 @@
+#include "offline.h"
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "data/image_folder.h"
+#include "data/image_ops.h"
+#include "data/volume.h"
+#include "fl/file_util.h"
+
+namespace fl::worker {
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json MetricsJson(const EvalMetrics& m) {
+  nlohmann::json j = {{"test_loss", m.loss}, {"test_accuracy", m.accuracy}, {"test_samples", m.samples}};
+  if (std::isfinite(m.auroc)) j["test_auroc"] = m.auroc;
+  if (std::isfinite(m.dice)) j["test_dice"] = m.dice;
+  if (std::isfinite(m.iou)) j["test_iou"] = m.iou;
+  for (const auto& [name, v] : m.robust) j[name] = v;
+  return j;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The inputs to predict on: one file, or the matching files of a folder, sorted.
+StatusOr<std::vector<std::string>> InputFiles(const std::string& input, const std::string& suffix, bool images) {
+  if (fs::is_regular_file(input)) return std::vector<std::string>{input};
+  if (!fs::is_directory(input)) return NotFound("no such input file or folder: " + input);
+  std::vector<std::string> files;
+  if (images) {
+    const std::string dir = fs::is_directory(input + "/images") ? input + "/images" : input;
+    FL_ASSIGN_OR_RETURN(std::vector<std::string> names, data::ListImages(dir));
+    for (const auto& n : names) files.push_back(dir + "/" + n);
+  } else {
+    for (const auto& e : fs::directory_iterator(input)) {
+      if (EndsWith(e.path().filename().string(), suffix)) files.push_back(e.path().string());
+    }
+    std::sort(files.begin(), files.end());
+  }
+  if (files.empty()) return NotFound("no inputs in " + input);
+  return files;
+}
+
+StatusOr<nlohmann::json> PredictImages(const WorkerOptions& o, Trainer& t, const std::string& input,
+                                       const std::string& out) {
+  const data::ImageFolderOptions& f = o.data.images.folder;
+  FL_ASSIGN_OR_RETURN(std::vector<std::string> files, InputFiles(input, "", true));
+  nlohmann::json written = nlohmann::json::array();
+  for (const std::string& file : files) {
+    FL_ASSIGN_OR_RETURN(data::Image8 img, data::ReadImage(file, f.channels));
+    const int64_t c = f.channels, h = f.height > 0 ? f.height : img.h, w = f.width > 0 ? f.width : img.w;
+    std::vector<float> chw(static_cast<size_t>(c * img.h * img.w));
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t p = 0; p < img.h * img.w; ++p) chw[static_cast<size_t>(ch * img.h * img.w + p)] = img.hwc[static_cast<size_t>(p * c + ch)] / 255.0f;
+    }
+    if (h != img.h || w != img.w) chw = data::ResizeBilinear(chw, c, img.h, img.w, h, w);
+    if (f.normalize) data::ZScoreChannels(chw, c, h * w);
+    data::Dataset d;
+    d.sample_shape = {c, h, w};
+    d.features = std::move(chw);
+    d.labels = {0};
+    FL_ASSIGN_OR_RETURN(std::vector<uint8_t> mask, t.PredictMasks(d));
+    if (h != img.h || w != img.w) mask = data::ResizeNearest(mask, h, w, img.h, img.w);
+    for (uint8_t& v : mask) v = static_cast<uint8_t>(v * 255 / std::max<int64_t>(1, t.num_classes() - 1));
+    const std::string dst = out + "/" + data::ImageStem(fs::path(file).filename().string()) + ".png";
+    FL_RETURN_IF_ERROR(data::WritePng(dst, mask.data(), img.h, img.w, 1));
+    written.push_back(dst);
+  }
+  return nlohmann::json{{"written", written}, {"samples", files.size()}};
+}
+
+StatusOr<nlohmann::json> PredictVolumes(const WorkerOptions& o, Trainer& t, const std::string& input,
+                                        const std::string& out) {
+  const data::NiftiOptions& n = o.data.nifti;
+  FL_ASSIGN_OR_RETURN(std::vector<std::string> files, InputFiles(input, n.image_suffix, false));
+  nlohmann::json written = nlohmann::json::array();
+  for (const std::string& file : files) {
+    FL_ASSIGN_OR_RETURN(data::PreparedVolume p, data::PrepareVolume(n, file));
+    data::Volume zeros = p.prepared;
+    std::fill(zeros.data.begin(), zeros.data.end(), 0.0f);
+    FL_ASSIGN_OR_RETURN(data::Dataset slices, data::VolumesToSlices({p.prepared}, {zeros}, n.axis, 1, n.num_classes));
+    FL_ASSIGN_OR_RETURN(std::vector<uint8_t> masks, t.PredictMasks(slices));
+    FL_ASSIGN_OR_RETURN(data::Volume mask, data::SlicesToVolume(p.prepared, masks, n.axis));
+    FL_ASSIGN_OR_RETURN(data::Volume restored, data::RestoreMask(n, p, mask));
+    std::string id = fs::path(file).filename().string();
+    for (const std::string& suffix : {n.image_suffix, std::string(".nii.gz"), std::string(".nii")}) {
+      if (EndsWith(id, suffix)) {
+        id.resize(id.size() - suffix.size());
+        break;
+      }
+    }
+    const std::string dst = out + "/" + id + "_pred.nii.gz";
+    FL_RETURN_IF_ERROR(data::WriteNifti(dst, restored, data::NiftiDtype::kUint8));
+    written.push_back(dst);
+  }
+  return nlohmann::json{{"written", written}, {"samples", files.size()}};
+}
+
+StatusOr<nlohmann::json> PredictTable(const WorkerOptions& o, Trainer& t, const std::string& input,
+                                      const std::string& out) {
+  DataOptions d = o.data;
+  d.csv.path = d.npz.path = input;
+  d.csv.partition = d.npz.partition = data::Partition{};
+  FL_ASSIGN_OR_RETURN(data::Split s, LoadData(d));
+  FL_ASSIGN_OR_RETURN(std::vector<float> probs, t.PredictProbabilities(s.test));
+  const size_t k = static_cast<size_t>(t.num_classes());
+  std::ostringstream csv;
+  csv << "index,label";
+  for (size_t c = 0; c < k; ++c) csv << ",p_" << c;
+  csv << "\n";
+  csv.precision(6);
+  for (size_t i = 0; i < s.test.size(); ++i) {
+    csv << i << "," << s.test.labels[i];
+    for (size_t c = 0; c < k; ++c) csv << "," << probs[i * k + c];
+    csv << "\n";
+  }
+  const std::string dst = out + "/predictions.csv";
+  FL_RETURN_IF_ERROR(AtomicWriteFile(dst, csv.str()));
+  return nlohmann::json{{"written", {dst}}, {"samples", s.test.size()}};
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, const data::Split& like,
+                                             const DeviceOptions& device) {
+  FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(checkpoint));
+  auto it = c.metadata.find("plan");
+  if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");
+  nlohmann::json plan_json = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (plan_json.is_discarded()) return DataLoss(checkpoint + ": the plan in its metadata is not valid JSON");
+  FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(plan_json, checkpoint + " plan"));
+  data::Split split;
+  const data::Dataset& src = like.train.size() > 0 ? like.train : like.test;
+  if (src.size() == 0) return InvalidArgument("no samples to size the model from");
+  split.train = data::Subset(src, {0});
+  split.test = data::Subset(src, {});
+  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::Create(plan, std::move(split), device, 0));
+  if (Status s = t->SetParameters(c.values); !s.ok()) {
+    return InvalidArgument(checkpoint + " does not fit the model its plan describes for this data: " + s.message());
+  }
+  return t;
+}
+
+StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::string& checkpoint,
+                                            const std::vector<double>& robust_eps, int64_t robust_steps) {
+  FL_ASSIGN_OR_RETURN(data::Split s, LoadData(o.data));
+  if (s.test.size() == 0) return InvalidArgument("the configured data has no test split to evaluate on");
+  FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(checkpoint));
+  auto it = c.metadata.find("plan");
+  if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");
+  nlohmann::json plan_json = nlohmann::json::parse(it->second, nullptr, false);
+  if (plan_json.is_discarded()) return DataLoss(checkpoint + ": the plan in its metadata is not valid JSON");
+  FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(plan_json, checkpoint + " plan"));
+  if (!robust_eps.empty()) {
+    plan.evaluation.robust_eps = robust_eps;
+    plan.evaluation.robust_steps = robust_steps;
+  }
+  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::Create(plan, std::move(s), o.device, 0));
+  if (Status st = t->SetParameters(c.values); !st.ok()) {
+    return InvalidArgument(checkpoint + " does not fit the model its plan describes for this data: " + st.message());
+  }
+  FL_ASSIGN_OR_RETURN(EvalMetrics m, t->Evaluate());
+  nlohmann::json j = MetricsJson(m);
+  j["name"] = o.name;
+  j["model"] = checkpoint;
+  return j;
+}
+
+StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& checkpoint, const std::string& input,
+                                 const std::string& out) {
+  FL_RETURN_IF_ERROR(MakeDirs(out));
+  if (o.data.format == "images" || o.data.format == "nifti") {
+    // The model is sized from the configured training data's sample shape.
+    FL_ASSIGN_OR_RETURN(data::Split like, LoadData(o.data));
+    FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, like, o.device));
+    return o.data.format == "images" ? PredictImages(o, *t, input, out) : PredictVolumes(o, *t, input, out);
+  }
+  DataOptions d = o.data;
+  d.csv.path = d.npz.path = input;
+  FL_ASSIGN_OR_RETURN(data::Split like, LoadData(d));
+  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, like, o.device));
+  return PredictTable(o, *t, input, out);
+}
+
+}  // namespace fl::worker

@@ -1,0 +1,40 @@
+// fl-worker's offline commands: evaluate a saved model on this hospital's test split, and
+// predict with it on new images or volumes. Neither needs a coordinator.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "fl/safetensors.h"
+#include "fl/status.h"
+#include "options.h"
+#include "training/trainer.h"
+
+namespace fl::worker {
+
+// A trainer holding the model of a checkpoint written by the coordinator or by
+// `fl-worker local --output-model` (its metadata carries the plan), built for samples
+// shaped like `like`.
+StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, const data::Split& like,
+                                             const DeviceOptions& device);
+
+// Test metrics of the checkpoint on the configured test split, as the JSON object the
+// worker reports ({"test_accuracy": ..., "test_dice": ..., ...}). A non-empty `robust_eps`
+// replaces the plan's evaluation radii (robust accuracy / Dice under PGD-`robust_steps`).
+StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::string& checkpoint,
+                                            const std::vector<double>& robust_eps = {}, int64_t robust_steps = 20);
+
+// Writes predictions for `input` to `out`, preprocessed as the config's data section says:
+//  - format images: `input` is an image file or a folder of images (its images/ subfolder if
+//    there is one); writes <out>/<stem>.png masks (0/255) at each input's own size.
+//  - format nifti: `input` is a volume or a folder of volumes named *<image_suffix>; writes
+//    <out>/<id>_pred.nii.gz in the input's geometry.
+//  - formats npz and csv: `input` replaces the data path; writes <out>/predictions.csv with
+//    one row per test sample: index, label, p_0 ... p_{K-1}.
+// Returns a summary (files written, samples).
+StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& checkpoint, const std::string& input,
+                                 const std::string& out);
+
+}  // namespace fl::worker
