@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "fl/models/registry.h"
+#include "options.h"
 #include "training/augment.h"
 #include "training/metrics.h"
 #include "training/progress.h"
@@ -254,4 +255,38 @@ TEST_CASE("progress: status line with rate and ETA", "[progress]") {
   const std::string line = Progress::Format("round 2 training", 50, 200, 10.0, 0.25, 10);
   CHECK(line == "round 2 training [##........] 50/200 samples, 5.0 samples/s, ETA 0:30, loss 0.2500");
   CHECK(Progress::Format("r", 0, 10, 0.0, 1.0, 0) == "r 0/10 samples, 0.0 samples/s, ETA 0:00, loss 1.0000");
+}
+
+TEST_CASE("worker options: image and NIfTI data sections", "[segmentation][config]") {
+  auto parse = [](const char* text) { return ParseWorkerOptions(nlohmann::json::parse(text), "w.json"); };
+  auto ok = parse(R"({"name": "a", "data": {"format": "nifti", "path": "/v",
+      "nifti": {"train_list": "t.list", "test_list": "s.list", "crop": [96, 80], "spacing": [1, 1, 2],
+                "zscore": true, "slice_stride": 2}}})");
+  REQUIRE(ok.ok());
+  CHECK(ok->data.nifti.dir == "/v");
+  CHECK(ok->data.nifti.crop == std::vector<int64_t>{96, 80});
+  CHECK(ok->data.nifti.spacing == std::vector<double>{1, 1, 2});
+  CHECK(ok->data.nifti.slice_stride == 2);
+  CHECK(ok->data.nifti.zscore);
+  auto img = parse(R"({"name": "a", "data": {"format": "images", "path": "/tr",
+      "images": {"test_dir": "/te", "channels": 1, "height": 64, "width": 48}}})");
+  REQUIRE(img.ok());
+  CHECK(img->data.images.train_dir == "/tr");
+  CHECK(img->data.images.folder.channels == 1);
+  CHECK(img->data.images.folder.width == 48);
+
+  auto error = [&](const char* text, const std::string& needle) {
+    auto r = parse(text);
+    REQUIRE_FALSE(r.ok());
+    INFO(r.status().message());
+    CHECK(r.status().message().find(needle) != std::string::npos);
+  };
+  error(R"({"name": "a", "data": {"format": "nifti", "path": "/v"}})", "data.nifti.train_list");
+  error(R"({"name": "a", "data": {"format": "nifti", "path": "/v", "nifti": {"train_list": "t", "crop": [96.5]}}})",
+        "data.nifti.crop");
+  error(R"({"name": "a", "data": {"format": "nifti", "path": "/v", "nifti": {"train_list": "t", "spacing": [1, 1]}}})",
+        "data.nifti.spacing");
+  error(R"({"name": "a", "data": {"format": "images", "path": "/v", "images": {"height": 64}}})", "data.images.height");
+  error(R"({"name": "a", "data": {"format": "images", "path": "/v", "images": {"channels": 2}}})", "data.images.channels");
+  error(R"({"name": "a", "data": {"format": "images", "path": "/v", "images": {"colour": 2}}})", "data.images.colour");
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,11 +29,12 @@ struct TrainStats {
 };
 
 struct EvalMetrics {
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   double loss = 0;
   double accuracy = 0;     // classification: share of correct samples; segmentation: of pixels
-  double auroc = 0;        // classification; NaN if the split holds one class only, or segmentation
-  double dice = 0;         // segmentation: mean over cases (volumes) of the foreground Dice; else NaN
-  double iou = 0;          // segmentation: likewise for IoU; else NaN
+  double auroc = kNaN;     // classification; NaN if the split holds one class only, or segmentation
+  double dice = kNaN;      // segmentation: mean over cases (volumes) of the foreground Dice; else NaN
+  double iou = kNaN;       // segmentation: likewise for IoU; else NaN
   int64_t samples = 0;
   // Accuracy (classification) or Dice (segmentation) under PGD-K at each radius of
   // plan.evaluation.robust_eps, keyed "robust_accuracy_eps0.0157" or "robust_dice_eps0.0157".
