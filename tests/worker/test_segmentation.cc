@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "fl/models/registry.h"
+#include "fl/config_reader.h"
 #include "options.h"
 #include "training/augment.h"
 #include "training/metrics.h"
@@ -289,4 +290,15 @@ TEST_CASE("worker options: image and NIfTI data sections", "[segmentation][confi
   error(R"({"name": "a", "data": {"format": "images", "path": "/v", "images": {"height": 64}}})", "data.images.height");
   error(R"({"name": "a", "data": {"format": "images", "path": "/v", "images": {"channels": 2}}})", "data.images.channels");
   error(R"({"name": "a", "data": {"format": "images", "path": "/v", "images": {"colour": 2}}})", "data.images.colour");
+}
+
+TEST_CASE("worker options: the imaging example configs parse", "[segmentation][config]") {
+  for (const char* name : {"worker-left-atrium.json", "worker-polyps.json"}) {
+    auto j = ParseJsonFile(std::string(FL_SOURCE_DIR) + "/configs/" + name);
+    REQUIRE(j.ok());
+    auto o = ParseWorkerOptions(*j, name);
+    INFO(name << ": " << (o.ok() ? "" : o.status().message()));
+    REQUIRE(o.ok());
+    CHECK((o->data.format == "nifti" || o->data.format == "images"));
+  }
 }
