@@ -150,6 +150,7 @@ StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::s
                                             const std::vector<double>& robust_eps, int64_t robust_steps) {
   FL_ASSIGN_OR_RETURN(data::Split s, LoadData(o.data));
   if (s.test.size() == 0) return InvalidArgument("the configured data has no test split to evaluate on");
+  s.train = data::Subset(s.test, {0});  // sizes the model; training data is not needed here
   FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(checkpoint));
   auto it = c.metadata.find("plan");
   if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");

@@ -64,8 +64,11 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   (void)img.Finish();
   ConfigReader nii = d.Child("nifti");
   data::NiftiOptions& n = o.data.nifti;
-  if (o.data.format == "nifti" && nii.Require("train_list")) nii.Get("train_list", &n.train_list);
+  nii.Get("train_list", &n.train_list);
   nii.Get("test_list", &n.test_list);
+  if (o.data.format == "nifti" && n.train_list.empty() && n.test_list.empty()) {
+    nii.Error("train_list", "is required (or test_list, for evaluation only)");
+  }
   nii.Get("image_suffix", &n.image_suffix);
   nii.Get("label_suffix", &n.label_suffix);
   nii.Get("spacing", &n.spacing, 1e-3, 100.0);

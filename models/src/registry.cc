@@ -1,9 +1,14 @@
 #include "fl/models/registry.h"
 
 #include <cstring>
+#include <numeric>
 
 namespace fl::models {
 namespace {
+
+// GroupNorm groups for `channels`: up to 8, and always a divisor of the channel count
+// (GroupNorm needs one), so any configured width works.
+int64_t Groups(int64_t channels) { return channels <= 8 ? channels : std::gcd<int64_t>(8, channels); }
 
 // Logistic regression: one linear layer on the flattened input.
 class LogReg : public Net {
@@ -47,11 +52,11 @@ class SmallCnn : public Net {
  public:
   SmallCnn(int64_t in_channels, int64_t classes, int64_t c, double dropout) : dropout_(dropout) {
     conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, c, 3).padding(1)));
-    norm1_ = register_module("norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, c), c)));
+    norm1_ = register_module("norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(c), c)));
     conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, 2 * c, 3).padding(1)));
-    norm2_ = register_module("norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, 2 * c), 2 * c)));
+    norm2_ = register_module("norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(2 * c), 2 * c)));
     conv3_ = register_module("conv3", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * c, 4 * c, 3).padding(1)));
-    norm3_ = register_module("norm3", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, 4 * c), 4 * c)));
+    norm3_ = register_module("norm3", torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(4 * c), 4 * c)));
     fc_ = register_module("fc", torch::nn::Linear(4 * c, 4 * c));
     out_ = register_module("out", torch::nn::Linear(4 * c, classes));
   }
@@ -79,12 +84,12 @@ class BasicBlockImpl : public torch::nn::Module {
  public:
   BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
     conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
-    norm1_ = register_module("norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)));
+    norm1_ = register_module("norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(out), out)));
     conv2_ = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)));
-    norm2_ = register_module("norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)));
+    norm2_ = register_module("norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(out), out)));
     if (stride != 1 || in != out) {
       skip_ = register_module("skip", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
-      skip_norm_ = register_module("skip_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)));
+      skip_norm_ = register_module("skip_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(out), out)));
     }
   }
   torch::Tensor forward(torch::Tensor x) {
@@ -104,7 +109,7 @@ class ResNet : public Net {
  public:
   ResNet(int64_t in_channels, int64_t classes, int64_t c, double dropout) : dropout_(dropout) {
     stem_ = register_module("stem", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, c, 3).padding(1).bias(false)));
-    stem_norm_ = register_module("stem_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, c), c)));
+    stem_norm_ = register_module("stem_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(c), c)));
     int64_t width = c;
     const int64_t widths[3] = {c, 2 * c, 4 * c};
     for (int s = 0; s < 3; ++s) {
@@ -144,10 +149,10 @@ class DoubleConvImpl : public torch::nn::Module {
     seq_ = register_module(
         "seq", torch::nn::Sequential(
                    torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).padding(1).bias(false)),
-                   torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)),
+                   torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(out), out)),
                    torch::nn::ReLU(),
                    torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)),
-                   torch::nn::GroupNorm(torch::nn::GroupNormOptions(std::min<int64_t>(8, out), out)),
+                   torch::nn::GroupNorm(torch::nn::GroupNormOptions(Groups(out), out)),
                    torch::nn::ReLU()));
   }
   torch::Tensor forward(torch::Tensor x) { return seq_->forward(x); }

@@ -33,16 +33,17 @@ done
 /usr/bin/python3 - "$RUN" "$DATA" <<'PY'
 import json, sys
 run, data = sys.argv[1], sys.argv[2]
-pre = {"crop": [96, 80], "slice_stride": 2}
-def nifti(path, train, test, stride=2):
-    return {"format": "nifti", "path": path,
-            "nifti": {"train_list": train, "test_list": test, "crop": [96, 80], "slice_stride": stride}}
+def nifti(path, train, test):
+    lists = {"test_list": test}
+    if train:
+        lists["train_list"] = train
+    return {"format": "nifti", "path": path, "nifti": dict(lists, crop=[96, 80], slice_stride=2)}
 sites = {s: nifti(f"{run}/sites/{s}/volumes", f"{run}/sites/{s}/train.list", f"{run}/sites/{s}/test.list")
          for s in ["centre-a", "centre-b", "centre-c", "centre-d"]}
 spec = {"sites": sites,
         "pooled": nifti(f"{run}/pooled/volumes", f"{run}/pooled/train.list", f"{run}/pooled/test.list"),
-        # Global test set: train_list only sizes the model; metrics use test_list.
-        "global_test": nifti(f"{data}/volumes", f"{data}/test.list", f"{data}/test.list", stride=88)}
+        # Global test set: evaluation only, so no training list.
+        "global_test": nifti(f"{data}/volumes", None, f"{data}/test.list")}
 json.dump(spec, open(f"{run}/sites.json", "w"), indent=2)
 PY
 

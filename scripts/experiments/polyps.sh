@@ -8,7 +8,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/polyp"
-ROUNDS="${1:-10}"
+ROUNDS="${1:-20}"
 RUN="$ROOT/runs/polyps"
 [ -d "$DATA/kvasir/images" ] || { echo "polyps.sh: missing $DATA/kvasir/images" >&2; exit 2; }
 [ -d "$DATA/cvc_clinicdb/images" ] || { echo "polyps.sh: missing $DATA/cvc_clinicdb/images" >&2; exit 2; }
@@ -43,7 +43,7 @@ run = sys.argv[1]
 def images(root):
     section = {"format": "images", "path": root + "/train",
                "images": {"channels": 3, "height": 96, "width": 96}}
-    if os.listdir(root + "/test/images"):
+    if os.path.isdir(root + "/test/images") and os.listdir(root + "/test/images"):
         section["images"]["test_dir"] = root + "/test"
     return section
 spec = {"sites": {s: images(f"{run}/sites/{s}") for s in ["kvasir-1", "kvasir-2", "cvc-1", "cvc-2"]},

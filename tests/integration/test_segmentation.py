@@ -57,8 +57,10 @@ def nifti_header(path):
 
 
 def nifti(path, train_list, test_list, stride):
-    return {"format": "nifti", "path": path,
-            "nifti": {"train_list": train_list, "test_list": test_list, "crop": [96, 80], "slice_stride": stride}}
+    section = {"test_list": test_list, "crop": [96, 80], "slice_stride": stride}
+    if train_list:  # None: an evaluation-only config (the global test set)
+        section["train_list"] = train_list
+    return {"format": "nifti", "path": path, "nifti": section}
 
 
 class SegmentationTest(unittest.TestCase):
@@ -175,7 +177,7 @@ class SegmentationTest(unittest.TestCase):
                                os.path.join(sites_dir, s, "test.list"), 8) for s in SITES},
             "pooled": nifti(os.path.join(pooled, "volumes"), os.path.join(pooled, "train.list"),
                             os.path.join(pooled, "test.list"), 8),
-            "global_test": nifti(os.path.join(LA, "volumes"), global_list, global_list, 88),
+            "global_test": nifti(os.path.join(LA, "volumes"), None, global_list, 88),
         })
         plan = write_json(os.path.join(self.dir, "plan.json"), {
             "model": {"name": "unet", "channels": 4, "depth": 3, "init_seed": 1},

@@ -118,7 +118,8 @@ struct RoundTrip {
 };
 
 RoundTrip DoRoundTrip(NiftiOptions o, const std::string& list, const std::string& id) {
-  o.train_list = o.test_list = list;
+  o.train_list.clear();  // evaluation only: the test split
+  o.test_list = list;
   auto split = fl::data::LoadNiftiSplit(o);
   REQUIRE(split.ok());
   auto p = fl::data::PrepareVolume(o, o.dir + "/" + id + o.image_suffix);
@@ -300,12 +301,27 @@ TEST_CASE("segdata: nifti split errors", "[data][segdata]") {
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.status().message(), Contains(t.File("gone.list")));
   }
-  SECTION("train_list is required") {
+  SECTION("a list is required") {
     o.train_list.clear();
+    o.test_list.clear();
     auto s = fl::data::LoadNiftiSplit(o);
     REQUIRE_FALSE(s.ok());
     CHECK(s.status().code() == StatusCode::kInvalidArgument);
-    CHECK_THAT(s.status().message(), Contains("train_list is required"));
+    CHECK_THAT(s.status().message(), Contains("train_list or test_list is required"));
+  }
+  SECTION("a test-only split has an empty training split of the same shape") {
+    o.train_list.clear();
+    auto s = fl::data::LoadNiftiSplit(o);
+    REQUIRE(s.ok());
+    CHECK(s->train.size() == 0);
+    CHECK(s->test.size() > 0);
+    CHECK(s->train.sample_shape == s->test.sample_shape);
+  }
+  SECTION("a case in both lists is refused") {
+    o.test_list = WriteList(t, "overlap.list", "c1\n");
+    auto s = fl::data::LoadNiftiSplit(o);
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.status().message(), Contains("c1") && Contains("both"));
   }
   SECTION("a missing image or label file is named") {
     fs::remove(t.File("c1_label.nii.gz"));
@@ -315,6 +331,7 @@ TEST_CASE("segdata: nifti split errors", "[data][segdata]") {
     CHECK_THAT(s.status().message(), Contains(t.File("c1_label.nii.gz")));
     fs::remove(t.File("c2_image.nii.gz"));
     o.train_list = t.File("test.list");
+    o.test_list.clear();
     s = fl::data::LoadNiftiSplit(o);
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.status().message(), Contains(t.File("c2_image.nii.gz")));
@@ -397,10 +414,14 @@ TEST_CASE("segdata: a prepared label restores exactly after crop and pad", "[dat
   SECTION("with z-scoring the masks restore the same") {
     o.zscore = true;
     RoundTrip r = DoRoundTrip(o, list, "v");
-    double mean = 0;
-    for (float v : r.p.prepared.data) mean += v;
-    CHECK(mean / static_cast<double>(r.p.prepared.data.size()) == Approx(0).margin(1e-4));
     CHECK(r.restored.data == r.original_label.data);
+    // The statistics come from the volume before padding: without a crop the prepared
+    // volume has mean 0.
+    o.crop.clear();
+    RoundTrip whole = DoRoundTrip(o, list, "v");
+    double mean = 0;
+    for (float v : whole.p.prepared.data) mean += v;
+    CHECK(mean / static_cast<double>(whole.p.prepared.data.size()) == Approx(0).margin(1e-4));
   }
   SECTION("no crop: the identity") {
     o.crop.clear();
@@ -518,12 +539,17 @@ TEST_CASE("segdata: real left-atrium volume", "[data][segdata]") {
     // The atrium lies well inside a 96x80 box about the centre: nothing is cropped away.
     CHECK(a == b);
 
-    o.train_list = o.test_list = list;
+    o.train_list = list;
+    o.test_list.clear();
     o.slice_stride = 8;
+    auto train = fl::data::LoadNiftiSplit(o);
+    REQUIRE(train.ok());
+    CHECK(train->train.sample_shape == std::vector<int64_t>{1, 80, 96});
+    CHECK(train->train.size() == static_cast<size_t>((d[2] + 7) / 8));
+    o.train_list.clear();
+    o.test_list = list;
     auto split = fl::data::LoadNiftiSplit(o);
     REQUIRE(split.ok());
-    CHECK(split->train.sample_shape == std::vector<int64_t>{1, 80, 96});
-    CHECK(split->train.size() == static_cast<size_t>((d[2] + 7) / 8));
     CHECK(split->test.size() == static_cast<size_t>(d[2]));
     int64_t with_fg = 0;
     for (int64_t l : split->test.labels) with_fg += l;

@@ -131,8 +131,17 @@ TEST_CASE("trainer: a U-Net learns to segment discs, robust Dice and predicted m
   for (size_t i = 0; i < test.size(); ++i) s.Add(masks->data() + i * 256, test.masks.data() + i * 256, 256, test.cases[i]);
   CHECK(s.MeanDice() == Approx(after->dice).epsilon(1e-6));
   CHECK_FALSE((*t)->PredictProbabilities(test).ok());
+  // Any image size works with the training channel count; another channel count or a
+  // sample buffer that does not match its shape is an error.
+  data::Dataset other = test;
+  other.sample_shape = {1, 8, 32};
+  auto wide = (*t)->PredictMasks(other);
+  REQUIRE(wide.ok());
+  CHECK(wide->size() == test.size() * 256);
   data::Dataset wrong = test;
-  wrong.sample_shape = {1, 8, 32};
+  wrong.sample_shape = {2, 16, 8};
+  CHECK_FALSE((*t)->PredictMasks(wrong).ok());
+  wrong.sample_shape = {1, 16, 32};
   CHECK_FALSE((*t)->PredictMasks(wrong).ok());
 }
 

@@ -38,7 +38,7 @@ StatusOr<std::vector<std::string>> ReadIdList(const std::string& path) {
     if (b == std::string::npos) continue;
     const auto e = line.find_last_not_of(" \t\r");
     const std::string id = line.substr(b, e - b + 1);
-    if (id.find('/') != std::string::npos || id == "..")
+    if (id.find('/') != std::string::npos || id == ".." || id == ".")
       return InvalidArgument(path + ": id '" + id + "' is not a plain name");
     if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
       return InvalidArgument(path + ": id '" + id + "' is listed twice");
@@ -74,6 +74,8 @@ Status Prepare(const NiftiOptions& o, Volume* image, Volume* label, std::array<i
   const std::array<int64_t, 3> dims = CropDims(o, image->dims);
   const std::array<int64_t, 3> centre = CentreOf(*image);
   for (int a = 0; a < 3; ++a) (*start)[a] = centre[a] - dims[a] / 2;
+  // Normalise before padding, so that padding does not shift the statistics.
+  if (o.zscore) ZScore(image->data);
   if (dims != image->dims) {
     float lowest = 0;
     if (!image->data.empty()) lowest = *std::min_element(image->data.begin(), image->data.end());
@@ -82,7 +84,6 @@ Status Prepare(const NiftiOptions& o, Volume* image, Volume* label, std::array<i
       FL_ASSIGN_OR_RETURN(*label, CropOrPad(*label, dims, centre, 0.0f));
     }
   }
-  if (o.zscore) ZScore(image->data);
   return Status::Ok();
 }
 
@@ -110,18 +111,30 @@ StatusOr<Dataset> LoadCases(const NiftiOptions& o, const std::string& list, int6
 }  // namespace
 
 StatusOr<Split> LoadNiftiSplit(const NiftiOptions& o) {
-  if (o.train_list.empty()) return InvalidArgument("nifti: train_list is required");
+  if (o.train_list.empty() && o.test_list.empty()) return InvalidArgument("nifti: train_list or test_list is required");
   if (o.slice_stride < 1) return InvalidArgument("nifti: slice_stride must be at least 1");
+  if (!o.train_list.empty() && !o.test_list.empty()) {
+    FL_ASSIGN_OR_RETURN(std::vector<std::string> train_ids, ReadIdList(o.train_list));
+    FL_ASSIGN_OR_RETURN(std::vector<std::string> test_ids, ReadIdList(o.test_list));
+    for (const std::string& id : test_ids) {
+      if (std::find(train_ids.begin(), train_ids.end(), id) != train_ids.end()) {
+        return InvalidArgument("nifti: case " + id + " is in both " + o.train_list + " and " + o.test_list);
+      }
+    }
+  }
   Split s;
-  FL_ASSIGN_OR_RETURN(s.train, LoadCases(o, o.train_list, o.slice_stride));
+  if (!o.train_list.empty()) {
+    FL_ASSIGN_OR_RETURN(s.train, LoadCases(o, o.train_list, o.slice_stride));
+  }
   if (!o.test_list.empty()) {
     FL_ASSIGN_OR_RETURN(s.test, LoadCases(o, o.test_list, 1));
-    if (s.test.sample_shape != s.train.sample_shape) {
+    if (!o.train_list.empty() && s.test.sample_shape != s.train.sample_shape) {
       return InvalidArgument("nifti: test volumes give slices of another size than training volumes; set nifti.crop");
     }
-  } else {
-    s.test = Subset(s.train, {});
   }
+  // An empty split keeps the other's shapes, so it can be handed to the trainer.
+  if (o.train_list.empty()) s.train = Subset(s.test, {});
+  if (o.test_list.empty()) s.test = Subset(s.train, {});
   return s;
 }
 

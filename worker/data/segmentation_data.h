@@ -27,8 +27,8 @@ StatusOr<Split> LoadImageSplit(const ImageSplitOptions& o);
 // train and test splits are listed one per line (blank lines and '#' comments ignored).
 struct NiftiOptions {
   std::string dir;
-  std::string train_list;                       // required
-  std::string test_list;                        // optional
+  std::string train_list;                       // at least one of the two lists (a split
+  std::string test_list;                        // without a list is empty); no id in both
   std::string image_suffix = "_image.nii.gz";
   std::string label_suffix = "_label.nii.gz";
   std::vector<double> spacing;                  // resample to this spacing (mm, x y z); empty = keep

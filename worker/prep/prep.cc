@@ -116,7 +116,14 @@ StatusOr<nlohmann::json> WriteNiftiCase(const Spec& spec, const Source& src, con
   FL_ASSIGN_OR_RETURN(data::Volume v, data::ReadNifti(image));
   FL_ASSIGN_OR_RETURN(data::Volume l, data::ReadNiftiLabel(label, v));
   std::vector<uint8_t> mask(l.data.size());
-  for (size_t i = 0; i < mask.size(); ++i) mask[i] = l.data[i] > 0 ? 1 : 0;
+  for (size_t i = 0; i < mask.size(); ++i) {
+    // Perturbation works on one foreground class; merging classes would silently drop some.
+    if (l.data[i] > 1) {
+      return InvalidArgument(label + " has more than one foreground class (value " + std::to_string(l.data[i]) +
+                             "); mask perturbation supports binary labels only");
+    }
+    mask[i] = l.data[i] > 0 ? 1 : 0;
+  }
   FL_ASSIGN_OR_RETURN(std::vector<uint8_t> out, Perturb(mask, {l.dims[2], l.dims[1], l.dims[0]}, ops, site, rng));
   for (size_t i = 0; i < out.size(); ++i) l.data[i] = out[i];
   FL_RETURN_IF_ERROR(data::WriteNifti(dir + "/" + id + spec.label_suffix, l, data::NiftiDtype::kUint8));
@@ -255,6 +262,10 @@ StatusOr<nlohmann::json> Run(const Spec& spec) {
     for (const auto& [split, cases, ops] : {std::make_tuple("train", &train, &site.train_perturbation),
                                             std::make_tuple("test", &test, &site.test_perturbation)}) {
       nlohmann::json written = nlohmann::json::array();
+      if (cases->empty()) {  // no local test split: no folder or list the worker would reject
+        js[split] = written;
+        continue;
+      }
       std::string list;
       const std::string dir = spec.format == "nifti" ? root + "/volumes" : root + "/" + split;
       FL_RETURN_IF_ERROR(MakeDirs(spec.format == "nifti" ? dir : dir + "/images"));

@@ -54,6 +54,8 @@ StatusOr<Spec> ParseSpec(const nlohmann::json& j, const std::string& what);
 // to the source files, masks links too unless perturbed (then PNG). Per site (nifti):
 // <output>/<site>/volumes/<id>_image.nii.gz (link) and <id>_label.nii.gz (link, or the
 // perturbed label written with the source geometry), and train.list / test.list.
+// A site without test cases gets no test folder or test.list. Perturbation needs binary
+// masks (a label volume with several foreground classes is refused).
 // Case ids of a source are ordered once (shuffled with `seed`, or by name) and handed to
 // sites in that order, so sites never share a case. Refuses to write into an existing site folder.
 StatusOr<nlohmann::json> Run(const Spec& spec);

@@ -149,14 +149,22 @@ class TorchTrainer : public Trainer {
   }
 
  private:
+  // A segmentation model takes any image size with its channel count; a classifier needs
+  // the training sample shape.
   Status CheckShape(const data::Dataset& d) const {
-    if (d.sample_shape != sample_shape_) {
+    const bool fits = seg_ ? d.sample_shape.size() == 3 && d.sample_shape[0] == sample_shape_[0]
+                           : d.sample_shape == sample_shape_;
+    if (!fits) {
       auto str = [](const std::vector<int64_t>& v) {
         std::string s;
         for (int64_t x : v) s += (s.empty() ? "" : "x") + std::to_string(x);
         return s;
       };
       return InvalidArgument("samples are " + str(d.sample_shape) + " but the model was built for " + str(sample_shape_));
+    }
+    if (d.features.size() != d.size() * static_cast<size_t>(std::max<int64_t>(0, d.SampleNumel()))) {
+      return InvalidArgument("the samples hold " + std::to_string(d.features.size()) + " values, not " +
+                             std::to_string(d.size()) + " x " + std::to_string(d.SampleNumel()));
     }
     return Status::Ok();
   }
@@ -292,6 +300,8 @@ class TorchTrainer : public Trainer {
     if (n == 0) return m;
     const int64_t k = plan_.evaluation.robust_steps;
     const PgdOptions o{eps, 2.5 * eps / static_cast<double>(k), k, true, lo_, hi_};
+    // PGD's random starts: the same for every evaluation of the same model.
+    if (eps > 0) torch::manual_seed(0x5eed);
     std::vector<float> probs;
     SegmentationScorer scorer(num_classes_);
     double loss_sum = 0, units = 0;
