@@ -515,10 +515,8 @@ void Coordinator::FinishTraining() {
 
 Status Coordinator::WriteCheckpoint() {
   Checkpoint c = *model_;
-  c.metadata["format"] = "pt";
+  c.metadata = ModelMetadata(options_.plan);
   c.metadata["model_version"] = std::to_string(model_version_);
-  c.metadata["model"] = options_.plan.model.name;
-  c.metadata["plan"] = PlanToJson(options_.plan).dump();
   const std::string file = VersionFile(model_version_);
   FL_RETURN_IF_ERROR(WriteSafetensors(options_.state_dir + "/" + file, c));
   const nlohmann::json latest = {{"model_version", model_version_}, {"file", file}};

@@ -413,7 +413,8 @@ Status WorkerClient::MaybeSendFinalReport(bool* finished) {
   for (const auto& [name, v] : eval.robust) AddMetric(&metrics, name.c_str(), v);
   FL_RETURN_IF_ERROR(Send(wire::FINAL_REPORT, 0, &metrics));
   if (!options_.output_model.empty()) {
-    Checkpoint c{trainer_->Layout(), final_model_, {{"model_version", std::to_string(final_version_)}}};
+    Checkpoint c{trainer_->Layout(), final_model_, ModelMetadata(plan_)};
+    c.metadata["model_version"] = std::to_string(final_version_);
     FL_RETURN_IF_ERROR(WriteSafetensors(options_.output_model, c));
   }
   char line[200];

@@ -88,8 +88,7 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
   auto eval = (*trainer)->Evaluate();
   if (!eval.ok()) return Fail(1, eval.status().message());
   if (args.Has("output-model")) {
-    fl::Checkpoint c{(*trainer)->Layout(), (*trainer)->Parameters(),
-                     {{"format", "pt"}, {"model", plan->model.name}, {"plan", fl::PlanToJson(*plan).dump()}}};
+    fl::Checkpoint c{(*trainer)->Layout(), (*trainer)->Parameters(), fl::ModelMetadata(*plan)};
     if (auto s = fl::WriteSafetensors(args.Get("output-model"), c); !s.ok()) return Fail(1, s.message());
   }
   nlohmann::json out = {{"name", options.name},         {"mode", "local"},

@@ -54,12 +54,8 @@ StatusOr<nlohmann::json> PredictImages(const WorkerOptions& o, Trainer& t, const
   for (const std::string& file : files) {
     FL_ASSIGN_OR_RETURN(data::Image8 img, data::ReadImage(file, f.channels));
     const int64_t c = f.channels, h = f.height > 0 ? f.height : img.h, w = f.width > 0 ? f.width : img.w;
-    std::vector<float> chw(static_cast<size_t>(c * img.h * img.w));
-    for (int64_t ch = 0; ch < c; ++ch) {
-      for (int64_t p = 0; p < img.h * img.w; ++p) chw[static_cast<size_t>(ch * img.h * img.w + p)] = img.hwc[static_cast<size_t>(p * c + ch)] / 255.0f;
-    }
-    if (h != img.h || w != img.w) chw = data::ResizeBilinear(chw, c, img.h, img.w, h, w);
-    if (f.normalize) data::ZScoreChannels(chw, c, h * w);
+    std::vector<float> chw = data::ImageFeatures(img, f, h, w);
+    if (chw.empty()) return Internal("resizing " + file + " failed");
     data::Dataset d;
     d.sample_shape = {c, h, w};
     d.features = std::move(chw);
@@ -101,44 +97,39 @@ StatusOr<nlohmann::json> PredictVolumes(const WorkerOptions& o, Trainer& t, cons
   return nlohmann::json{{"written", written}, {"samples", files.size()}};
 }
 
-StatusOr<nlohmann::json> PredictTable(const WorkerOptions& o, Trainer& t, const std::string& input,
-                                      const std::string& out) {
-  DataOptions d = o.data;
-  d.csv.path = d.npz.path = input;
-  d.csv.partition = d.npz.partition = data::Partition{};
-  FL_ASSIGN_OR_RETURN(data::Split s, LoadData(d));
-  FL_ASSIGN_OR_RETURN(std::vector<float> probs, t.PredictProbabilities(s.test));
+StatusOr<nlohmann::json> PredictTable(Trainer& t, const data::Dataset& test, const std::string& out) {
+  FL_ASSIGN_OR_RETURN(std::vector<float> probs, t.PredictProbabilities(test));
   const size_t k = static_cast<size_t>(t.num_classes());
   std::ostringstream csv;
   csv << "index,label";
   for (size_t c = 0; c < k; ++c) csv << ",p_" << c;
   csv << "\n";
   csv.precision(6);
-  for (size_t i = 0; i < s.test.size(); ++i) {
-    csv << i << "," << s.test.labels[i];
+  for (size_t i = 0; i < test.size(); ++i) {
+    csv << i << "," << test.labels[i];
     for (size_t c = 0; c < k; ++c) csv << "," << probs[i * k + c];
     csv << "\n";
   }
   const std::string dst = out + "/predictions.csv";
   FL_RETURN_IF_ERROR(AtomicWriteFile(dst, csv.str()));
-  return nlohmann::json{{"written", {dst}}, {"samples", s.test.size()}};
+  return nlohmann::json{{"written", {dst}}, {"samples", test.size()}};
 }
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, const data::Split& like,
-                                             const DeviceOptions& device) {
+StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, data::Split split,
+                                             const DeviceOptions& device, const std::vector<double>& robust_eps,
+                                             int64_t robust_steps) {
   FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(checkpoint));
   auto it = c.metadata.find("plan");
   if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");
   nlohmann::json plan_json = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
   if (plan_json.is_discarded()) return DataLoss(checkpoint + ": the plan in its metadata is not valid JSON");
   FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(plan_json, checkpoint + " plan"));
-  data::Split split;
-  const data::Dataset& src = like.train.size() > 0 ? like.train : like.test;
-  if (src.size() == 0) return InvalidArgument("no samples to size the model from");
-  split.train = data::Subset(src, {0});
-  split.test = data::Subset(src, {});
+  if (!robust_eps.empty()) {
+    plan.evaluation.robust_eps = robust_eps;
+    plan.evaluation.robust_steps = robust_steps;
+  }
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::Create(plan, std::move(split), device, 0));
   if (Status s = t->SetParameters(c.values); !s.ok()) {
     return InvalidArgument(checkpoint + " does not fit the model its plan describes for this data: " + s.message());
@@ -151,20 +142,7 @@ StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::s
   FL_ASSIGN_OR_RETURN(data::Split s, LoadData(o.data));
   if (s.test.size() == 0) return InvalidArgument("the configured data has no test split to evaluate on");
   s.train = data::Subset(s.test, {0});  // sizes the model; training data is not needed here
-  FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(checkpoint));
-  auto it = c.metadata.find("plan");
-  if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");
-  nlohmann::json plan_json = nlohmann::json::parse(it->second, nullptr, false);
-  if (plan_json.is_discarded()) return DataLoss(checkpoint + ": the plan in its metadata is not valid JSON");
-  FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(plan_json, checkpoint + " plan"));
-  if (!robust_eps.empty()) {
-    plan.evaluation.robust_eps = robust_eps;
-    plan.evaluation.robust_steps = robust_steps;
-  }
-  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::Create(plan, std::move(s), o.device, 0));
-  if (Status st = t->SetParameters(c.values); !st.ok()) {
-    return InvalidArgument(checkpoint + " does not fit the model its plan describes for this data: " + st.message());
-  }
+  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(s), o.device, robust_eps, robust_steps));
   FL_ASSIGN_OR_RETURN(EvalMetrics m, t->Evaluate());
   nlohmann::json j = MetricsJson(m);
   j["name"] = o.name;
@@ -172,20 +150,34 @@ StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::s
   return j;
 }
 
+namespace {
+
+// One sample of `like` sizes the model for prediction.
+StatusOr<data::Split> ShapeOnly(const data::Split& like) {
+  const data::Dataset& src = like.train.size() > 0 ? like.train : like.test;
+  if (src.size() == 0) return InvalidArgument("no samples to size the model from");
+  return data::Split{data::Subset(src, {0}), data::Subset(src, {})};
+}
+
+}  // namespace
+
 StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& checkpoint, const std::string& input,
                                  const std::string& out) {
   FL_RETURN_IF_ERROR(MakeDirs(out));
   if (o.data.format == "images" || o.data.format == "nifti") {
-    // The model is sized from the configured training data's sample shape.
+    // The model is sized from the configured data's sample shape.
     FL_ASSIGN_OR_RETURN(data::Split like, LoadData(o.data));
-    FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, like, o.device));
+    FL_ASSIGN_OR_RETURN(data::Split shape, ShapeOnly(like));
+    FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
     return o.data.format == "images" ? PredictImages(o, *t, input, out) : PredictVolumes(o, *t, input, out);
   }
   DataOptions d = o.data;
   d.csv.path = d.npz.path = input;
-  FL_ASSIGN_OR_RETURN(data::Split like, LoadData(d));
-  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, like, o.device));
-  return PredictTable(o, *t, input, out);
+  d.csv.partition = d.npz.partition = data::Partition{};
+  FL_ASSIGN_OR_RETURN(data::Split s, LoadData(d));
+  FL_ASSIGN_OR_RETURN(data::Split shape, ShapeOnly(s));
+  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
+  return PredictTable(*t, s.test, out);
 }
 
 }  // namespace fl::worker

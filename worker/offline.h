@@ -15,10 +15,12 @@
 namespace fl::worker {
 
 // A trainer holding the model of a checkpoint written by the coordinator or by
-// `fl-worker local --output-model` (its metadata carries the plan), built for samples
-// shaped like `like`.
-StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, const data::Split& like,
-                                             const DeviceOptions& device);
+// `fl-worker local --output-model` (its metadata carries the plan), built on `split` (its
+// training split only sizes the model). A non-empty `robust_eps` replaces the plan's
+// evaluation radii.
+StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, data::Split split,
+                                             const DeviceOptions& device, const std::vector<double>& robust_eps = {},
+                                             int64_t robust_steps = 20);
 
 // Test metrics of the checkpoint on the configured test split, as the JSON object the
 // worker reports ({"test_accuracy": ..., "test_dice": ..., ...}). A non-empty `robust_eps`

@@ -69,6 +69,10 @@ double LearningRateAt(const TrainingPlan& t, int64_t round) {
   return t.learning_rate;
 }
 
+std::map<std::string, std::string> ModelMetadata(const Plan& p) {
+  return {{"format", "pt"}, {"model", p.model.name}, {"plan", PlanToJson(p).dump()}};
+}
+
 StatusOr<Plan> ParsePlan(const nlohmann::json& j, const std::string& what) {
   Plan p;
   ConfigReader r(j, what);

@@ -58,21 +58,12 @@ Status LoadSample(const Job& job, size_t i) {
                            "' (the first image) is " + SizeText(job.h, job.w) +
                            "; set height and width to resize them to one size");
   }
-  const int64_t c = o.channels, hw = img.h * img.w;
-  std::vector<float> chw(static_cast<size_t>(c * hw));
-  for (int64_t ch = 0; ch < c; ++ch) {
-    float* dst = chw.data() + ch * hw;
-    const uint8_t* src = img.hwc.data() + ch;
-    for (int64_t p = 0; p < hw; ++p) dst[p] = static_cast<float>(src[p * c]) * (1.0f / 255.0f);
-  }
+  const int64_t hw = img.h * img.w;
   std::vector<uint8_t> bin(static_cast<size_t>(hw));
   for (int64_t p = 0; p < hw; ++p) bin[static_cast<size_t>(p)] = mask.hwc[static_cast<size_t>(p)] > o.mask_threshold ? 1 : 0;
-  if (img.h != job.h || img.w != job.w) {
-    chw = ResizeBilinear(chw, c, img.h, img.w, job.h, job.w);
-    bin = ResizeNearest(bin, img.h, img.w, job.h, job.w);
-    if (chw.empty() || bin.empty()) return Internal("resizing '" + pair.image + "' failed");
-  }
-  if (o.normalize) ZScoreChannels(chw, c, job.h * job.w);
+  std::vector<float> chw = ImageFeatures(img, o, job.h, job.w);
+  if (img.h != job.h || img.w != job.w) bin = ResizeNearest(bin, img.h, img.w, job.h, job.w);
+  if (chw.empty() || bin.empty()) return Internal("resizing '" + pair.image + "' failed");
 
   Dataset& d = *job.out;
   std::copy(chw.begin(), chw.end(), d.features.begin() + static_cast<ptrdiff_t>(i * chw.size()));
@@ -218,6 +209,19 @@ StatusOr<Dataset> LoadImageFolderImpl(const ImageFolderOptions& o) {
 }
 
 }  // namespace
+
+std::vector<float> ImageFeatures(const Image8& img, const ImageFolderOptions& o, int64_t h, int64_t w) {
+  const int64_t c = img.c, hw = img.h * img.w;
+  std::vector<float> chw(static_cast<size_t>(c * hw));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    float* dst = chw.data() + ch * hw;
+    const uint8_t* src = img.hwc.data() + ch;
+    for (int64_t p = 0; p < hw; ++p) dst[p] = static_cast<float>(src[p * c]) * (1.0f / 255.0f);
+  }
+  if (img.h != h || img.w != w) chw = ResizeBilinear(chw, c, img.h, img.w, h, w);
+  if (o.normalize && !chw.empty()) ZScoreChannels(chw, c, h * w);
+  return chw;
+}
 
 std::string ImageStem(const std::string& file_name) {
   const size_t dot = file_name.rfind('.');

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/image_ops.h"
 #include "fl/status.h"
 
 namespace fl::data {
@@ -30,6 +31,11 @@ struct ImageFolderOptions {
 // links to them only; names starting with '.' are skipped. Errors: NotFound (no such
 // directory), InvalidArgument (not a directory), Internal (cannot be listed).
 StatusOr<std::vector<std::string>> ListImages(const std::string& dir);
+
+// The model input made from a decoded image (read with o.channels channels): CHW planar in
+// [0,1], resized to h x w (ResizeBilinear), z-scored per channel when o.normalize. Training
+// data and prediction inputs both go through this. Empty if resizing fails.
+std::vector<float> ImageFeatures(const Image8& img, const ImageFolderOptions& o, int64_t h, int64_t w);
 
 // The file name without its last extension ("a.b.png" -> "a.b").
 std::string ImageStem(const std::string& file_name);

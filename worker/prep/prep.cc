@@ -130,11 +130,11 @@ StatusOr<nlohmann::json> WriteNiftiCase(const Spec& spec, const Source& src, con
   return nlohmann::json{{"id", id}, {"dice_vs_original", data::DiceCoefficient(mask, out)}};
 }
 
-StatusOr<nlohmann::json> WriteImageCase(const Source& src, const std::string& file, const std::string& dir,
+StatusOr<nlohmann::json> WriteImageCase(const Source& src, const std::vector<std::string>& masks,
+                                        const std::string& file, const std::string& dir,
                                         const std::vector<std::string>& ops, const Site& site, data::SplitMix64& rng) {
   // The mask of an image is the same file name, else the same stem (as the loader matches).
   const std::string stem = data::ImageStem(file);
-  FL_ASSIGN_OR_RETURN(std::vector<std::string> masks, data::ListImages(src.dir + "/masks"));
   std::string mask_file;
   for (const std::string& m : masks) {
     if (m == file) mask_file = m;
@@ -223,9 +223,13 @@ StatusOr<Spec> ParseSpec(const nlohmann::json& j, const std::string& what) {
 StatusOr<nlohmann::json> Run(const Spec& spec) {
   std::map<std::string, std::vector<std::string>> pool;  // source -> unassigned cases, in draw order
   std::map<std::string, size_t> next;
+  std::map<std::string, std::vector<std::string>> source_masks;  // images: each source's mask files, listed once
   for (const Source& src : spec.sources) {
     if (!fs::is_directory(src.dir)) return NotFound("source " + src.name + ": no folder " + src.dir);
     FL_ASSIGN_OR_RETURN(pool[src.name], SourceCases(spec, src));
+    if (spec.format == "images") {
+      FL_ASSIGN_OR_RETURN(source_masks[src.name], data::ListImages(src.dir + "/masks"));
+    }
   }
   for (const Site& site : spec.sites) {
     if (fs::exists(spec.output + "/" + site.name)) {
@@ -271,8 +275,9 @@ StatusOr<nlohmann::json> Run(const Spec& spec) {
       FL_RETURN_IF_ERROR(MakeDirs(spec.format == "nifti" ? dir : dir + "/images"));
       if (spec.format == "images") FL_RETURN_IF_ERROR(MakeDirs(dir + "/masks"));
       for (const std::string& id : *cases) {
-        StatusOr<nlohmann::json> c = spec.format == "nifti" ? WriteNiftiCase(spec, src, site, id, dir, *ops, rng)
-                                                            : WriteImageCase(src, id, dir, *ops, site, rng);
+        StatusOr<nlohmann::json> c = spec.format == "nifti"
+                                         ? WriteNiftiCase(spec, src, site, id, dir, *ops, rng)
+                                         : WriteImageCase(src, source_masks[src.name], id, dir, *ops, site, rng);
         if (!c.ok()) return c.status();
         written.push_back(*c);
         list += id + "\n";

@@ -3,6 +3,7 @@
 // WELCOME as JSON (the coordinator never builds the model itself).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,10 @@ struct Plan {
 
 // Learning rate of round `round` (0-based) under the plan's schedule.
 double LearningRateAt(const TrainingPlan& t, int64_t round);
+
+// Checkpoint metadata that lets a saved model be rebuilt on its own (fl-worker evaluate and
+// predict): "format", "model" and the whole plan as JSON under "plan".
+std::map<std::string, std::string> ModelMetadata(const Plan& p);
 
 // Reads a plan object; errors are recorded in `reader` (use reader.Finish()).
 void ReadPlan(ConfigReader& reader, Plan* plan);
