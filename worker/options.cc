@@ -35,6 +35,8 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   csv.Get("test_fraction", &o.data.csv.test_fraction, 0.0, 0.9);
   csv.Get("split_seed", &o.data.csv.split_seed, 0, UINT64_MAX);
   csv.Get("standardize", &o.data.csv.standardize);
+  csv.Get("test_path", &o.data.csv.test_path);
+  csv.Get("classes", &o.data.csv.classes);
   std::string delim = ",";
   csv.Get("delimiter", &delim);
   if (delim.size() != 1) csv.Error("delimiter", "expected a single character, got \"" + delim + "\"");
@@ -45,6 +47,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   npz.Get("test_prefix", &o.data.npz.test_prefix);
   npz.Get("max_train", &o.data.npz.max_train, 0, INT64_MAX);
   npz.Get("max_test", &o.data.npz.max_test, 0, INT64_MAX);
+  npz.Get("num_classes", &o.data.npz.num_classes, 0, 1'000'000);
   (void)npz.Finish();
   ConfigReader img = d.Child("images");
   data::ImageFolderOptions& f = o.data.images.folder;
@@ -99,6 +102,12 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
     part.Error("index", "must be below the number of weights (" + std::to_string(o.data.partition.weights.size()) + ")");
   }
   (void)part.Finish();
+  if (!o.data.partition.weights.empty() && (o.data.format == "images" || o.data.format == "nifti")) {
+    d.Error("partition", "applies to csv and npz data only; make image or volume hospitals with fl-prep");
+  }
+  if (!o.data.partition.weights.empty() && !o.data.csv.test_path.empty()) {
+    d.Error("partition", "cannot be combined with csv.test_path (a hospital's own train and test files)");
+  }
   if (o.data.format == "csv" && o.data.csv.label_column.empty()) d.Error("csv.label_column", "is required for csv data");
   (void)d.Finish();
   o.data.csv.partition = o.data.npz.partition = o.data.partition;

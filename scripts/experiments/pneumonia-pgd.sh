@@ -9,12 +9,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/pneumoniamnist/pneumoniamnist.npz"
-CLEAN="$ROOT/runs/pneumonia-label-skew"
+CLEAN="$ROOT/runs/pneumonia-label-skew/federation"
+SITES="$ROOT/runs/pneumonia-label-skew/sites/sites.json"
 [ -f "$DATA" ] || { echo "pneumonia-pgd.sh: missing $DATA" >&2; exit 2; }
 [ -f "$CLEAN/state/latest.json" ] || { echo "pneumonia-pgd.sh: run scripts/experiments/pneumonia-label-skew.sh first" >&2; exit 2; }
 [ -x "$ROOT/build/worker/fl-worker" ] || bash "$ROOT/scripts/build.sh"
 rm -rf "$ROOT/runs/pneumonia-pgd"
-python3 "$ROOT/scripts/fl-launch" --data "$DATA" --dirichlet 0.5 --rounds "${1:-10}" --pooled --no-baseline \
+# The hospitals of experiment 1 (its fl-prep output).
+python3 "$ROOT/scripts/fl-launch" --sites "$SITES" --rounds "${1:-10}" --no-baseline \
   --robust-eps 0.0078,0.0157 \
   --plan "$ROOT/configs/experiments/pneumonia-pgd-plan.json" --threads 1 \
   --run-dir "$ROOT/runs/pneumonia-pgd" --timeout 3000

@@ -78,41 +78,41 @@ bool ParseColumnIndex(const std::string& s, long long* out) {
   return std::from_chars(v.data(), v.data() + v.size(), *out).ec == std::errc();
 }
 
-StatusOr<size_t> ResolveLabelColumn(const CsvOptions& o, const internal::CsvTable& table,
-                                    size_t ncols) {
-  const std::string ctx = FileCtx(o.path);
-  if (o.label_column.empty()) return ncols - 1;
-  if (o.header) {
-    const auto it = std::find(table.header.begin(), table.header.end(), o.label_column);
-    if (it != table.header.end()) return static_cast<size_t>(it - table.header.begin());
+}  // namespace
+
+StatusOr<size_t> ResolveCsvColumn(const std::string& column, const std::vector<std::string>& header, bool has_header,
+                                  size_t ncols, const std::string& ctx) {
+  if (has_header) {
+    const auto it = std::find(header.begin(), header.end(), column);
+    if (it != header.end()) return static_cast<size_t>(it - header.begin());
   }
   long long idx = 0;
-  if (ParseColumnIndex(o.label_column, &idx)) {
+  if (ParseColumnIndex(column, &idx)) {
     const long long n = static_cast<long long>(ncols);
     const long long resolved = idx < 0 ? idx + n : idx;
     if (resolved < 0 || resolved >= n) {
-      return InvalidArgument(ctx + ": label column " + o.label_column + " is out of range (" +
-                             std::to_string(ncols) + " columns; use 0.." +
-                             std::to_string(ncols - 1) + " or -1..-" + std::to_string(ncols) +
+      return InvalidArgument(ctx + ": column " + column + " is out of range (" + std::to_string(ncols) +
+                             " columns; use 0.." + std::to_string(ncols - 1) + " or -1..-" + std::to_string(ncols) +
                              ")");
     }
     return static_cast<size_t>(resolved);
   }
-  if (!o.header) {
-    return InvalidArgument(ctx + ": label column '" + o.label_column +
-                           "' is a name, which needs header=true (or give a column index)");
+  if (!has_header) {
+    return InvalidArgument(ctx + ": column '" + column + "' is a name, which needs header=true (or give a column index)");
   }
   std::string names;
-  for (size_t i = 0; i < table.header.size() && i < 20; ++i) {
-    names += (i ? ", '" : "'") + Clip(table.header[i]) + "'";
-  }
-  if (table.header.size() > 20) names += ", ...";
-  return NotFound(ctx + ": no column named '" + o.label_column + "' in the header on line " +
-                  std::to_string(table.header_line) + " (columns: " + names + ")");
+  for (size_t i = 0; i < header.size() && i < 20; ++i) names += (i ? ", '" : "'") + Clip(header[i]) + "'";
+  if (header.size() > 20) names += ", ...";
+  return NotFound(ctx + ": no column named '" + column + "' in the header (columns: " + names + ")");
 }
 
-// Maps label strings to dense class ids; see LoadCsv for the rules.
-void MapLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y,
+bool SameCsvLabel(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  int64_t x = 0, y = 0;
+  return ParseIntegerLabel(a, &x) && ParseIntegerLabel(b, &y) && x == y;
+}
+
+void MapCsvLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y,
                std::vector<std::string>* class_names) {
   y->assign(raw.size(), 0);
   class_names->clear();
@@ -137,6 +137,8 @@ void MapLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y,
   }
   *class_names = std::move(distinct);
 }
+
+namespace {
 
 // Per class, shuffles the class's rows and moves round(fraction * count) of them to test.
 void StratifiedSplit(const std::vector<size_t>& rows, const std::vector<int64_t>& y,
@@ -190,7 +192,24 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
   FL_ASSIGN_OR_RETURN(internal::CsvTable table, internal::ReadCsvFile(o.path, format));
   if (table.records.empty()) return InvalidArgument(ctx + ": no data rows");
   const size_t ncols = o.header ? table.header.size() : table.records.front().fields.size();
-  FL_ASSIGN_OR_RETURN(const size_t label_col, ResolveLabelColumn(o, table, ncols));
+  size_t label_col = ncols - 1;
+  if (!o.label_column.empty()) {
+    FL_ASSIGN_OR_RETURN(label_col, ResolveCsvColumn(o.label_column, table.header, o.header, ncols, ctx));
+  }
+  // A separate test file: its records follow the training file's, told apart by index.
+  const size_t n_train_records = table.records.size();
+  const std::string test_ctx = FileCtx(o.test_path);
+  if (!o.test_path.empty()) {
+    if (!o.partition.weights.empty()) {
+      return InvalidArgument(ctx + ": a partition cannot be combined with a separate test file");
+    }
+    FL_ASSIGN_OR_RETURN(internal::CsvTable test, internal::ReadCsvFile(o.test_path, format));
+    if (test.records.empty()) return InvalidArgument(test_ctx + ": no data rows");
+    if (o.header ? test.header != table.header : test.records.front().fields.size() != ncols) {
+      return InvalidArgument(test_ctx + ": its columns differ from those of " + o.path);
+    }
+    for (internal::CsvRecord& r : test.records) table.records.push_back(std::move(r));
+  }
   if (ncols < 2) {
     return InvalidArgument(ctx + ": needs at least one feature column besides the label");
   }
@@ -213,7 +232,10 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
   x.reserve(table.records.size() * nfeat);
   std::vector<std::string> raw_labels;
   raw_labels.reserve(table.records.size());
-  for (internal::CsvRecord& rec : table.records) {
+  std::vector<size_t> kept_records;  // record index of each kept row
+  for (size_t ri = 0; ri < table.records.size(); ++ri) {
+    internal::CsvRecord& rec = table.records[ri];
+    const std::string& rctx = ri < n_train_records ? ctx : test_ctx;
     if (is_missing(rec.fields[label_col])) {
       ++rep.dropped_rows;
       continue;
@@ -229,7 +251,7 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
       double v = 0.0;
       const bool numeric = ParseDouble(f, &v);
       if (!numeric || !std::isfinite(v) || std::fabs(v) > FLT_MAX) {
-        std::string where = ctx + " line " + std::to_string(rec.line) + " column " +
+        std::string where = rctx + " line " + std::to_string(rec.line) + " column " +
                             std::to_string(c + 1);
         if (o.header) where += " ('" + Clip(table.header[c]) + "')";
         const char* what = !numeric             ? ": non-numeric value '"
@@ -240,6 +262,7 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
       x.push_back(v);
     }
     raw_labels.push_back(std::move(rec.fields[label_col]));
+    kept_records.push_back(ri);
   }
   const size_t n = raw_labels.size();
   if (n == 0) {
@@ -248,14 +271,36 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
   }
 
   std::vector<int64_t> y;
-  MapLabels(raw_labels, &y, &rep.class_names);
+  if (o.classes.empty()) {
+    MapCsvLabels(raw_labels, &y, &rep.class_names);
+  } else {
+    rep.class_names = o.classes;
+    y.assign(n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      const auto it = std::find_if(o.classes.begin(), o.classes.end(),
+                                   [&](const std::string& c) { return SameCsvLabel(c, raw_labels[i]); });
+      if (it == o.classes.end()) {
+        const size_t ri = kept_records[i];
+        return InvalidArgument((ri < n_train_records ? ctx : test_ctx) + " line " +
+                               std::to_string(table.records[ri].line) + ": label '" + Clip(raw_labels[i]) +
+                               "' is not one of the configured classes");
+      }
+      y[i] = it - o.classes.begin();
+    }
+  }
   const size_t num_classes = rep.class_names.size();
 
-  // This site's rows, then the stratified split.
-  StatusOr<std::vector<size_t>> site = PartitionRowsByLabel(y, o.partition);
-  if (!site.ok()) return site.status().WithContext(ctx);
+  // This site's rows, then the stratified split (or the rows of the separate test file).
   std::vector<size_t> train_rows, test_rows;
-  StratifiedSplit(*site, y, num_classes, o.test_fraction, o.split_seed, &train_rows, &test_rows);
+  if (o.test_path.empty()) {
+    StatusOr<std::vector<size_t>> site = PartitionRowsByLabel(y, o.partition);
+    if (!site.ok()) return site.status().WithContext(ctx);
+    StratifiedSplit(*site, y, num_classes, o.test_fraction, o.split_seed, &train_rows, &test_rows);
+  } else {
+    for (size_t i = 0; i < n; ++i) (kept_records[i] < n_train_records ? train_rows : test_rows).push_back(i);
+    if (train_rows.empty()) return InvalidArgument(ctx + ": every row has a missing label");
+    if (test_rows.empty()) return InvalidArgument(test_ctx + ": every row has a missing label");
+  }
 
   // Train statistics: mean over present values (imputation), population std after imputing.
   std::vector<double> mean(nfeat, 0.0), scale(nfeat, 1.0);

@@ -23,12 +23,21 @@ struct CsvOptions {
   double test_fraction = 0.2;  // held out from this site's rows, stratified by label
   uint64_t split_seed = 1;
   Partition partition;         // applied to all rows before the train/test split
+  // A separate test file with the same columns (fl-prep writes train.csv and test.csv per
+  // hospital): every row of `path` is then training data and every row of `test_path` test
+  // data; test_fraction does not apply and partition must be empty.
+  std::string test_path;
+  // The file labels of classes 0..K-1 in order, e.g. {"0","1","2","3","4"}; empty = derived
+  // from the data. Hospitals whose files lack a class (label skew) list all classes so that
+  // they agree on class ids and model size. A label not in the list is an error. A label
+  // matches a class when the strings are equal or both are the same integer ("2.0" = "2").
+  std::vector<std::string> classes;
   bool standardize = true;     // z-score with mean/std of the TRAIN split only (std 0 -> 1)
 };
 
 // What LoadCsv saw, for logs and for mapping class ids back to the file's labels.
 struct CsvReport {
-  size_t rows_read = 0;         // data rows in the file (header and blank lines excluded)
+  size_t rows_read = 0;         // data rows in the file(s) (header and blank lines excluded)
   size_t dropped_rows = 0;      // rows dropped because their label was missing
   size_t missing_features = 0;  // missing feature cells in the kept rows (whole file)
   size_t label_column = 0;      // resolved 0-based index of the label column
@@ -55,5 +64,19 @@ struct CsvReport {
 // feature, label column out of range, name without header, bad options, no usable rows),
 // DataLoss (read error). Never throws.
 StatusOr<Split> LoadCsv(const CsvOptions& o, CsvReport* report = nullptr);
+
+// A column given by header name or decimal index ("3", "-1" = last); a header name takes
+// precedence. `ctx` starts error messages: InvalidArgument for an index out of range or a
+// name without a header, NotFound for an unknown name.
+StatusOr<size_t> ResolveCsvColumn(const std::string& column, const std::vector<std::string>& header, bool has_header,
+                                  size_t ncols, const std::string& ctx);
+
+// Whether two label strings name the same class under LoadCsv's rules (equal, or the same
+// integer such as "2" and "2.0").
+bool SameCsvLabel(const std::string& a, const std::string& b);
+
+// Maps label strings to class ids as LoadCsv does (sorted distinct integers when every label
+// is an integer, else sorted distinct strings); class_names[k] is the label of class k.
+void MapCsvLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y, std::vector<std::string>* class_names);
 
 }  // namespace fl::data

@@ -271,7 +271,12 @@ StatusOr<Split> LoadNpzImpl(const NpzOptions& o) {
   int64_t max_label = -1;
   for (int64_t y : tr_y) max_label = std::max(max_label, y);
   for (int64_t y : te_y) max_label = std::max(max_label, y);
-  const int64_t num_classes = max_label + 1;
+  if (o.num_classes < 0) return InvalidArgument(ctx + ": num_classes must be >= 0");
+  if (o.num_classes > 0 && max_label >= o.num_classes) {
+    return InvalidArgument(ctx + ": label " + std::to_string(max_label) + " is out of range for num_classes " +
+                           std::to_string(o.num_classes));
+  }
+  const int64_t num_classes = o.num_classes > 0 ? o.num_classes : max_label + 1;
 
   FL_ASSIGN_OR_RETURN(const std::vector<size_t> tr_rows,
                       SelectRows(tr_y, o.partition, o.max_train, ctx));

@@ -19,6 +19,10 @@ struct NpzOptions {
   Partition partition;  // applied to train and to test separately (same weights/index/seed)
   int64_t max_train = 0;  // 0 = all; else keep the first max_train after partitioning
   int64_t max_test = 0;
+  // 0 = max label + 1 over the file's train and test labels; else the number of classes
+  // (a label >= num_classes is an error). Sites whose files lack the highest class (label
+  // skew) set it so that every site builds the same model.
+  int64_t num_classes = 0;
 };
 
 // Loads this site's train and test sets.
@@ -56,5 +60,18 @@ StatusOr<NpyArray> ParseNpy(const uint8_t* bytes, size_t size, const std::string
 // (unsupported array, see ParseNpy). Messages name the file and the member.
 StatusOr<std::map<std::string, NpyArray>> ReadNpz(const std::string& path,
                                                   const std::vector<std::string>& members);
+
+// The .npy encoding of an array (format 1.0, header padded to 64 bytes as numpy writes it).
+// InvalidArgument when data.size() is not numel times the dtype's item size.
+StatusOr<std::vector<uint8_t>> EncodeNpy(const NpyArray& a);
+
+// Writes arrays as an uncompressed .npz (numpy.load reads it; so does ReadNpz), through a
+// temporary file renamed into place, so a failed write never leaves a partial archive.
+// Keys are member names without ".npy".
+Status WriteNpz(const std::string& path, const std::map<std::string, NpyArray>& arrays);
+
+// Rows `rows` (indices along the first axis, in the given order) of an array of rank >= 1.
+// InvalidArgument for a 0-d array or an index out of range.
+StatusOr<NpyArray> TakeRows(const NpyArray& a, const std::vector<size_t>& rows);
 
 }  // namespace fl::data

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   const std::vector<fl::FlagSpec> flags = {
       {"spec", true, "JSON spec: format, output, seed, sources and sites (see configs/prep-*.json)"},
       {"output", true, "override the spec's output folder"},
+      {"input", true, "override the spec's input file (csv and npz specs)"},
       {"summary", true, "also write the summary JSON here"},
       {"help", false, "show this help"},
   };
@@ -18,7 +19,7 @@ int main(int argc, char** argv) {
   if (!args.ok() || args->Has("help") || !args->Has("spec")) {
     if (!args.ok()) std::fprintf(stderr, "fl-prep: %s\n", args.status().message().c_str());
     std::fprintf(args.ok() && args->Has("help") ? stdout : stderr,
-                 "Usage: fl-prep --spec SPEC.json [--output DIR] [--summary FILE]\n"
+                 "Usage: fl-prep --spec SPEC.json [--output DIR] [--input FILE] [--summary FILE]\n"
                  "Splits one dataset into hospitals with their own train/test splits and optional\n"
                  "morphological perturbation of their masks.\n\nOptions:\n%s",
                  fl::FormatFlags(flags).c_str());
@@ -35,6 +36,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (args->Has("output")) spec->output = args->Get("output");
+  if (args->Has("input")) {
+    if (spec->format != "csv" && spec->format != "npz") {
+      std::fprintf(stderr, "fl-prep: --input applies to csv and npz specs (this one has sources)\n");
+      return 2;
+    }
+    spec->input = args->Get("input");
+  }
   auto summary = fl::prep::Run(*spec);
   if (!summary.ok()) {
     std::fprintf(stderr, "fl-prep: %s\n", summary.status().message().c_str());
