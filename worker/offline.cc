@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "data/image_folder.h"
@@ -50,6 +51,16 @@ StatusOr<nlohmann::json> PredictImages(const WorkerOptions& o, Trainer& t, const
                                        const std::string& out) {
   const data::ImageFolderOptions& f = o.data.images.folder;
   FL_ASSIGN_OR_RETURN(std::vector<std::string> files, InputFiles(input, "", true));
+  // Masks are named <stem>.png: two inputs with one stem (a.png and a.jpg) would overwrite
+  // each other's mask, so refuse before writing anything.
+  std::map<std::string, std::string> by_stem;
+  for (const std::string& file : files) {
+    const auto [it, fresh] = by_stem.emplace(data::ImageStem(fs::path(file).filename().string()), file);
+    if (!fresh) {
+      return InvalidArgument("inputs " + it->second + " and " + file + " would both write " + out + "/" + it->first +
+                             ".png; rename one");
+    }
+  }
   nlohmann::json written = nlohmann::json::array();
   for (const std::string& file : files) {
     FL_ASSIGN_OR_RETURN(data::Image8 img, data::ReadImage(file, f.channels));

@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import unittest
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fltest  # noqa: E402
@@ -40,6 +41,16 @@ def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2)
     return path
+
+
+def write_png(path, width, height, gray):
+    """An 8-bit grayscale PNG (what the loaders and the predicted masks use)."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff)
+    rows = b"".join(b"\x00" + gray[y * width:(y + 1) * width] for y in range(height))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) +
+                chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def nifti_header(path):
@@ -252,6 +263,37 @@ class SegmentationTest(unittest.TestCase):
                  "--input", os.path.join(self.dir, "nothing.nii.gz"), "--out", out])
         self.assertEqual(p.returncode, 2, p.stderr)
         self.assertIn("nothing.nii.gz", p.stderr)
+
+        # The same model on 2-D images (PNG in, PNG mask of the input's size out); two inputs
+        # with one stem would write one mask file, so that is refused before anything is written.
+        img_root = os.path.join(self.dir, "images")
+        for sub in ("train/images", "train/masks", "new"):
+            os.makedirs(os.path.join(img_root, sub))
+        pixels = bytes((x * 7 + y * 3) % 256 for y in range(60) for x in range(50))
+        write_png(os.path.join(img_root, "train", "images", "t.png"), 50, 60, pixels)
+        write_png(os.path.join(img_root, "train", "masks", "t.png"), 50, 60, bytes(255 if p > 128 else 0 for p in pixels))
+        write_png(os.path.join(img_root, "new", "scan.png"), 50, 60, pixels)
+        img_config = write_json(os.path.join(self.dir, "images.json"), {
+            "name": "centre-a", "data": {"format": "images", "path": os.path.join(img_root, "train"),
+                                         "images": {"channels": 1}}})
+        img_out = os.path.join(self.dir, "pred-images")
+        p = run([fltest.WORKER, "predict", "--config", img_config, "--model", model,
+                 "--input", os.path.join(img_root, "new"), "--out", img_out, "--log-level", "warning"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        mask = os.path.join(img_out, "scan.png")
+        self.assertEqual(json.loads(p.stdout.strip().splitlines()[-1])["written"], [mask])
+        with open(mask, "rb") as f:
+            head = f.read(24)
+        self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual(struct.unpack(">II", head[16:24]), (50, 60))
+        shutil.copy(os.path.join(img_root, "new", "scan.png"), os.path.join(img_root, "new", "scan.jpg"))
+        dup_out = os.path.join(self.dir, "pred-dup")
+        p = run([fltest.WORKER, "predict", "--config", img_config, "--model", model,
+                 "--input", os.path.join(img_root, "new"), "--out", dup_out])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("scan.jpg", p.stderr)
+        self.assertIn("would both write", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(dup_out, "scan.png")))
         self.keep = False
 
 

@@ -368,6 +368,17 @@ TEST_CASE("nifti: label volumes are checked against their image", "[data][nifti]
   REQUIRE(ok.ok());
   CHECK(ok->data == label.data);
 
+  // A label header with a (slightly) different pixdim still takes its image's spacing, so
+  // image and label resample to the same grid.
+  Volume rounded = label;
+  rounded.spacing = {1.4, 0.8, 2.0};
+  rounded.geometry.pixdim = {-1, 1.4f, 0.8f, 2.0f, 1, 1, 1, 1};
+  REQUIRE(WriteNifti(dir.File("rounded.nii.gz"), rounded, NiftiDtype::kUint8).ok());
+  REQUIRE(ReadNifti(dir.File("rounded.nii.gz"))->spacing[0] == Approx(1.4));
+  auto on_grid = ReadNiftiLabel(dir.File("rounded.nii.gz"), image);
+  REQUIRE(on_grid.ok());
+  CHECK(on_grid->spacing == image.spacing);
+
   const Volume other = MakeVolume(4, 3, 3, [](int64_t, int64_t, int64_t) { return 0.0f; });
   auto mismatch = ReadNiftiLabel(dir.File("label.nii.gz"), other);
   CHECK(mismatch.status().code() == StatusCode::kInvalidArgument);

@@ -376,6 +376,9 @@ StatusOr<Volume> ReadNiftiLabel(const std::string& path, const Volume& image) {
     return InvalidArgument("label " + Quoted(path) + " has dimensions " + DimsString(label.dims) +
                            " but its image has " + DimsString(image.dims));
   }
+  // A label annotates its image voxel by voxel: it lives on the image's grid, whatever
+  // spacing its own header records (exporters often round it), so resampling treats both alike.
+  label.spacing = image.spacing;
   for (size_t i = 0; i < label.data.size(); ++i) {
     const float x = label.data[i];
     const float r = std::round(x);

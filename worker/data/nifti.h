@@ -63,7 +63,9 @@ StatusOr<Volume> ReadNifti(const std::string& path);
 
 // Reads a label map for `image`: its dims must equal image.dims, and every value must be a
 // non-negative integer <= 255 (InvalidArgument naming the first bad value and its voxel).
-// The result keeps the label file's own geometry.
+// The result takes the image's spacing (a label lives on its image's voxel grid, so both
+// resample alike even when the label header's pixdim differs) and keeps the label file's
+// own geometry (qform/sform) for writing.
 StatusOr<Volume> ReadNiftiLabel(const std::string& path, const Volume& image);
 
 enum class NiftiDtype { kUint8, kInt16, kFloat32 };
