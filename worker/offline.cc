@@ -90,9 +90,15 @@ StatusOr<nlohmann::json> PredictVolumes(const WorkerOptions& o, Trainer& t, cons
     FL_ASSIGN_OR_RETURN(data::PreparedVolume p, data::PrepareVolume(n, file));
     data::Volume zeros = p.prepared;
     std::fill(zeros.data.begin(), zeros.data.end(), 0.0f);
-    FL_ASSIGN_OR_RETURN(data::Dataset slices, data::VolumesToSlices({p.prepared}, {zeros}, n.axis, 1, n.num_classes));
+    // 2-D models see the volume's slices along the axis; a 3-D model sees the whole volume,
+    // whose voxels are in the order of its axial slices.
+    const int axis = n.volumes ? 2 : n.axis;
+    FL_ASSIGN_OR_RETURN(data::Dataset slices, data::VolumesToSlices({p.prepared}, {zeros}, axis, 1, n.num_classes));
+    if (n.volumes) {
+      FL_ASSIGN_OR_RETURN(slices, data::StackSlices(std::move(slices), p.prepared.dims[2]));
+    }
     FL_ASSIGN_OR_RETURN(std::vector<uint8_t> masks, t.PredictMasks(slices));
-    FL_ASSIGN_OR_RETURN(data::Volume mask, data::SlicesToVolume(p.prepared, masks, n.axis));
+    FL_ASSIGN_OR_RETURN(data::Volume mask, data::SlicesToVolume(p.prepared, masks, axis));
     FL_ASSIGN_OR_RETURN(data::Volume restored, data::RestoreMask(n, p, mask));
     std::string id = fs::path(file).filename().string();
     for (const std::string& suffix : {n.image_suffix, std::string(".nii.gz"), std::string(".nii")}) {

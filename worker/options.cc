@@ -88,6 +88,12 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   nii.Get("axis", &axis, 0, 2);
   n.axis = static_cast<int>(axis);
   nii.Get("slice_stride", &n.slice_stride, 1, 1000);
+  std::string mode = "slices";
+  nii.GetEnum("mode", &mode, {"slices", "volumes"});
+  n.volumes = mode == "volumes";
+  if (n.volumes && (nii.Has("axis") || nii.Has("slice_stride"))) {
+    nii.Error(nii.Has("axis") ? "axis" : "slice_stride", "applies to mode \"slices\" only");
+  }
   nii.Get("num_classes", &classes, 2, 255);
   n.num_classes = static_cast<int>(classes);
   (void)nii.Finish();

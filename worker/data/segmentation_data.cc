@@ -105,7 +105,9 @@ StatusOr<Dataset> LoadCases(const NiftiOptions& o, const std::string& list, int6
     images.push_back(std::move(image));
     labels.push_back(std::move(label));
   }
-  return VolumesToSlices(images, labels, o.axis, stride, o.num_classes);
+  if (!o.volumes) return VolumesToSlices(images, labels, o.axis, stride, o.num_classes);
+  FL_ASSIGN_OR_RETURN(Dataset slices, VolumesToSlices(images, labels, 2, 1, o.num_classes));
+  return StackSlices(std::move(slices), images.empty() ? 1 : images.front().dims[2]);
 }
 
 }  // namespace
@@ -113,6 +115,7 @@ StatusOr<Dataset> LoadCases(const NiftiOptions& o, const std::string& list, int6
 StatusOr<Split> LoadNiftiSplit(const NiftiOptions& o) {
   if (o.train_list.empty() && o.test_list.empty()) return InvalidArgument("nifti: train_list or test_list is required");
   if (o.slice_stride < 1) return InvalidArgument("nifti: slice_stride must be at least 1");
+  if (o.volumes && o.slice_stride != 1) return InvalidArgument("nifti: slice_stride applies to slices, not to whole volumes");
   if (!o.train_list.empty() && !o.test_list.empty()) {
     FL_ASSIGN_OR_RETURN(std::vector<std::string> train_ids, ReadIdList(o.train_list));
     FL_ASSIGN_OR_RETURN(std::vector<std::string> test_ids, ReadIdList(o.test_list));
@@ -129,13 +132,35 @@ StatusOr<Split> LoadNiftiSplit(const NiftiOptions& o) {
   if (!o.test_list.empty()) {
     FL_ASSIGN_OR_RETURN(s.test, LoadCases(o, o.test_list, 1));
     if (!o.train_list.empty() && s.test.sample_shape != s.train.sample_shape) {
-      return InvalidArgument("nifti: test volumes give slices of another size than training volumes; set nifti.crop");
+      return InvalidArgument(std::string("nifti: test volumes give ") + (o.volumes ? "volumes" : "slices") +
+                             " of another size than training volumes; set nifti.crop");
     }
   }
   // An empty split keeps the other's shapes, so it can be handed to the trainer.
   if (o.train_list.empty()) s.train = Subset(s.test, {});
   if (o.test_list.empty()) s.test = Subset(s.train, {});
   return s;
+}
+
+StatusOr<Dataset> StackSlices(Dataset slices, int64_t depth) {
+  if (slices.sample_shape.size() != 3 || slices.mask_shape.size() != 2 || depth < 1 ||
+      slices.size() % static_cast<size_t>(depth) != 0) {
+    return InvalidArgument("volumes: " + std::to_string(slices.size()) + " slices do not make volumes of " +
+                           std::to_string(depth) + " slices");
+  }
+  const size_t n = slices.size() / static_cast<size_t>(depth);
+  const int64_t h = slices.mask_shape[0], w = slices.mask_shape[1];
+  Dataset d;
+  d.num_classes = slices.num_classes;
+  d.sample_shape = {slices.sample_shape[0], depth, h, w};
+  d.mask_shape = {depth, h, w};
+  d.features = std::move(slices.features);
+  d.masks = std::move(slices.masks);
+  d.labels.assign(n, 0);
+  for (size_t i = 0; i < slices.size(); ++i) {
+    if (slices.labels[i] != 0) d.labels[i / static_cast<size_t>(depth)] = 1;
+  }
+  return d;
 }
 
 StatusOr<PreparedVolume> PrepareVolume(const NiftiOptions& o, const std::string& image_path) {

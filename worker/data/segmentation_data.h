@@ -35,11 +35,21 @@ struct NiftiOptions {
   std::vector<int64_t> crop;                    // crop/pad (x y z) about the volume centre; 0 or
                                                 // missing entries keep that axis
   bool zscore = false;                          // per-volume z-score of the image intensities
+  // false: every slice along `axis` is a 2-D sample (sample_shape {1, H, W}); true: every
+  // volume is one 3-D sample {1, nz, ny, nx} with mask {nz, ny, nx} (a 3-D U-Net), for which
+  // all volumes must have one size after preprocessing (set crop) and axis/stride do not apply.
+  bool volumes = false;
   int axis = 2;                                 // slice axis: 2 = axial (z)
   int64_t slice_stride = 1;                     // training split: keep every n-th slice
   int num_classes = 2;                          // label values must be below this
 };
 StatusOr<Split> LoadNiftiSplit(const NiftiOptions& o);
+
+// Groups the axial slices of VolumesToSlices(images, labels, 2, 1, k) back into volumes of
+// `depth` slices each: sample_shape {1, depth, H, W}, mask_shape {depth, H, W}, labels[v] =
+// 1 when volume v has any foreground, one case per volume (cases left empty). InvalidArgument
+// when the slice count is not a multiple of depth or the data is not 2-D slices.
+StatusOr<Dataset> StackSlices(Dataset slices, int64_t depth);
 
 // Reads an id list file (see NiftiOptions). Errors: a missing or empty file, an id that is
 // not a plain file name, an id listed twice.

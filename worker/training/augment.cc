@@ -21,7 +21,15 @@ torch::Tensor Smooth(const torch::Tensor& field, double sigma) {
 }  // namespace
 
 Augmented Augment(const AugmentationPlan& a, const torch::Tensor& x, const torch::Tensor& mask, double lo, double hi) {
-  if (a.probability <= 0 || x.dim() != 4) return {x, mask};
+  if (a.probability <= 0) return {x, mask};
+  if (x.dim() == 5) {
+    // Volumes [B, C, D, H, W]: one in-plane transform per volume, applied to all its slices
+    // alike (the D slices ride along as channels), so the volume stays coherent along D.
+    const auto s = x.sizes();
+    Augmented r = Augment(a, x.reshape({s[0], s[1] * s[2], s[3], s[4]}), mask, lo, hi);
+    return {r.x.reshape(s), r.mask};
+  }
+  if (x.dim() != 4) return {x, mask};
   namespace F = torch::nn::functional;
   const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
   const auto opts = x.options();
@@ -54,12 +62,13 @@ Augmented Augment(const AugmentationPlan& a, const torch::Tensor& x, const torch
   out = torch::where(keep, out, x);
   torch::Tensor out_mask = mask;
   if (mask.defined()) {
-    torch::Tensor m = F::grid_sample(mask.unsqueeze(1).to(x.scalar_type()), grid,
-                                     F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kZeros).align_corners(false))
-                          .squeeze(1)
-                          .round()
-                          .to(mask.scalar_type());
-    out_mask = torch::where(chosen.view({b, 1, 1}), m, mask);
+    // [B, H, W] masks, or [B, D, H, W] for volumes (the slices as channels).
+    const bool volume = mask.dim() == 4;
+    torch::Tensor m = F::grid_sample((volume ? mask : mask.unsqueeze(1)).to(x.scalar_type()), grid,
+                                     F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kZeros).align_corners(false));
+    if (!volume) m = m.squeeze(1);
+    m = m.round().to(mask.scalar_type());
+    out_mask = torch::where(volume ? chosen.view({b, 1, 1, 1}) : chosen.view({b, 1, 1}), m, mask);
   }
   return {out, out_mask};
 }

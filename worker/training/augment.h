@@ -16,6 +16,8 @@ namespace fl::worker {
 // image bilinearly (border values outside) and `mask` ([B, H, W] class indices; may be
 // undefined) with nearest neighbours (background outside), so image and mask stay aligned.
 // Images are clamped to [lo, hi] after the noise.
+// Volumes x [B, C, D, H, W] with masks [B, D, H, W] get one in-plane (H, W) transform per
+// volume, the same for all its D slices; other ranks are returned unchanged.
 struct Augmented {
   torch::Tensor x;
   torch::Tensor mask;

@@ -1,6 +1,7 @@
 // LibTorch implementation of Trainer.
 #include "training/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -59,12 +60,14 @@ torch::Tensor FeaturesTensor(const data::Dataset& d) {
   return torch::from_blob(const_cast<float*>(d.features.data()), shape, torch::kFloat32).clone();
 }
 
-// Class labels [N] (int64), or for segmentation the masks [N, H, W] (uint8, widened per batch).
+// Class labels [N] (int64), or for segmentation the masks [N, H, W] or [N, D, H, W] (uint8,
+// widened per batch).
 torch::Tensor TargetsTensor(const data::Dataset& d) {
   const int64_t n = static_cast<int64_t>(d.size());
   if (d.segmentation()) {
-    return torch::from_blob(const_cast<uint8_t*>(d.masks.data()), {n, d.mask_shape[0], d.mask_shape[1]}, torch::kUInt8)
-        .clone();
+    std::vector<int64_t> shape = {n};
+    shape.insert(shape.end(), d.mask_shape.begin(), d.mask_shape.end());
+    return torch::from_blob(const_cast<uint8_t*>(d.masks.data()), shape, torch::kUInt8).clone();
   }
   return torch::from_blob(const_cast<int64_t*>(d.labels.data()), {n}, torch::kInt64).clone();
 }
@@ -149,10 +152,10 @@ class TorchTrainer : public Trainer {
   }
 
  private:
-  // A segmentation model takes any image size with its channel count; a classifier needs
-  // the training sample shape.
+  // A segmentation model takes any image (or volume) size with its channel count; a
+  // classifier needs the training sample shape.
   Status CheckShape(const data::Dataset& d) const {
-    const bool fits = seg_ ? d.sample_shape.size() == 3 && d.sample_shape[0] == sample_shape_[0]
+    const bool fits = seg_ ? d.sample_shape.size() == sample_shape_.size() && d.sample_shape[0] == sample_shape_[0]
                            : d.sample_shape == sample_shape_;
     if (!fits) {
       auto str = [](const std::vector<int64_t>& v) {
@@ -174,9 +177,9 @@ class TorchTrainer : public Trainer {
     torch::NoGradGuard no_grad;
     net_->eval();
     const torch::Tensor x = FeaturesTensor(d);
-    constexpr int64_t kBatch = 64;
-    for (int64_t off = 0; off < x.size(0); off += kBatch) {
-      fn(net_->forward(x.slice(0, off, std::min(x.size(0), off + kBatch)).to(device_)));
+    const int64_t batch = std::clamp<int64_t>((int64_t{1} << 22) / std::max<int64_t>(1, d.SampleNumel()), 1, 64);
+    for (int64_t off = 0; off < x.size(0); off += batch) {
+      fn(net_->forward(x.slice(0, off, std::min(x.size(0), off + batch)).to(device_)));
     }
   }
 
@@ -199,9 +202,15 @@ class TorchTrainer : public Trainer {
     torch::Tensor ce = F::cross_entropy(logits, y);
     if (!seg_) return ce;
     const torch::Tensor p = torch::softmax(logits, 1).slice(1, 1);
-    const torch::Tensor t = F::one_hot(y, num_classes_).permute({0, 3, 1, 2}).slice(1, 1).to(p.scalar_type());
-    const torch::Tensor inter = (p * t).sum({0, 2, 3});
-    const torch::Tensor denom = p.sum({0, 2, 3}) + t.sum({0, 2, 3});
+    // One-hot [B, *spatial, K] -> [B, K, *spatial]; sums run over the batch and every spatial axis.
+    std::vector<int64_t> order = {0, y.dim()}, reduce = {0};
+    for (int64_t a = 1; a < y.dim(); ++a) {
+      order.push_back(a);
+      reduce.push_back(a + 1);
+    }
+    const torch::Tensor t = F::one_hot(y, num_classes_).permute(order).slice(1, 1).to(p.scalar_type());
+    const torch::Tensor inter = (p * t).sum(reduce);
+    const torch::Tensor denom = p.sum(reduce) + t.sum(reduce);
     return ce + (1 - (2 * inter + 1) / (denom + 1)).mean();
   }
 
@@ -306,7 +315,9 @@ class TorchTrainer : public Trainer {
     SegmentationScorer scorer(num_classes_);
     double loss_sum = 0, units = 0;
     int64_t correct = 0;
-    const int64_t batch = seg_ ? 32 : 256;
+    // Segmentation: up to 32 images, fewer for large volumes (about 4M voxels per batch).
+    const int64_t voxels = std::max<int64_t>(1, test_x_[0].numel());
+    const int64_t batch = seg_ ? std::clamp<int64_t>((int64_t{1} << 22) / voxels, 1, 32) : 256;
     for (int64_t off = 0; off < n; off += batch) {
       torch::Tensor x = test_x_.slice(0, off, std::min(n, off + batch));
       const torch::Tensor y = Targets(test_y_.slice(0, off, std::min(n, off + batch)));

@@ -15,14 +15,16 @@
 namespace fl::models {
 
 // A classifier maps a batch [B, *sample_shape] to logits [B, num_classes]; a segmentation
-// model maps [B, C, H, W] to per-pixel logits [B, num_classes, H, W].
+// model maps [B, C, H, W] to per-pixel logits [B, num_classes, H, W], or volumes
+// [B, C, D, H, W] to per-voxel logits [B, num_classes, D, H, W].
 class Net : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor x) = 0;
 };
 
 // Builds the model named in `plan` for inputs of `sample_shape` ({F} for tables,
-// {C,H,W} for images) and `num_classes` outputs, with weights drawn from plan.init_seed.
+// {C,H,W} for images, {C,D,H,W} for volumes: "unet" is then a 3-D U-Net) and
+// `num_classes` outputs, with weights drawn from plan.init_seed.
 StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vector<int64_t>& sample_shape,
                                           int64_t num_classes);
 
