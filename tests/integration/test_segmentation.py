@@ -120,6 +120,56 @@ class SegmentationTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0)
         self.assertIn("--spec", p.stdout)
 
+    def test_volumes_3d_local_and_predict(self):
+        """Whole volumes (nifti mode "volumes"): fl-worker local trains a 3-D U-Net, the saved
+        model scores per volume, and predict writes a mask volume on the input's grid."""
+        train_ids = read_list(os.path.join(LA, "train.list"))[:3]
+        test_ids = read_list(os.path.join(LA, "test.list"))[:1]
+        lists = {}
+        for name, ids in (("train", train_ids), ("test", test_ids)):
+            lists[name] = os.path.join(self.dir, name + ".list")
+            with open(lists[name], "w") as f:
+                f.write("\n".join(ids) + "\n")
+        config = write_json(os.path.join(self.dir, "volumes.json"), {
+            "name": "centre-3d", "device": {"type": "cpu", "threads": 2},
+            "data": {"format": "nifti", "path": os.path.join(LA, "volumes"),
+                     "nifti": {"train_list": lists["train"], "test_list": lists["test"], "mode": "volumes",
+                               "spacing": [2.5, 2.5, 2.5], "crop": [48, 40, 24]}}})
+        plan = write_json(os.path.join(self.dir, "plan.json"), {"plan": {
+            "model": {"name": "unet", "channels": 4, "depth": 3, "init_seed": 1},
+            "training": {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 2, "epochs": 1, "seed": 1},
+            "augmentation": {"probability": 0.5, "flip": False, "rotation_deg": 10}}})
+        model = os.path.join(self.dir, "unet3d.safetensors")
+        p = run([fltest.WORKER, "local", "--config", config, "--plan", plan, "--rounds", "2",
+                 "--output-model", model, "--log-level", "warning"], timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        result = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(result["test_samples"], 1)  # one volume, scored as a whole
+        self.assertTrue(0.0 <= result["test_dice"] <= 1.0)
+        params, meta = fltest.read_safetensors(model)
+        self.assertEqual(params["down.0.seq.0.weight"][0], [4, 1, 3, 3, 3])  # 3-D kernels
+
+        out = os.path.join(self.dir, "pred-3d")
+        volume = os.path.join(LA, "volumes", test_ids[0] + "_image.nii.gz")
+        p = run([fltest.WORKER, "predict", "--config", config, "--model", model, "--input", volume, "--out", out,
+                 "--log-level", "warning"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        dims, datatype, pixdim, _, voxels = nifti_header(os.path.join(out, test_ids[0] + "_pred.nii.gz"))
+        in_dims, _, in_pixdim, _, _ = nifti_header(volume)
+        self.assertEqual(dims[:4], in_dims[:4])
+        self.assertEqual(datatype, 2)
+        self.assertEqual(len(voxels), dims[1] * dims[2] * dims[3])
+        self.assertLessEqual(set(voxels), {0, 1})
+
+        # A 2-D setting on a volumes config is refused by name.
+        bad = write_json(os.path.join(self.dir, "bad-volumes.json"), {
+            "name": "centre-3d", "data": {"format": "nifti", "path": os.path.join(LA, "volumes"),
+                                          "nifti": {"train_list": lists["train"], "mode": "volumes",
+                                                    "slice_stride": 2}}})
+        p = run([fltest.WORKER, "evaluate", "--config", bad, "--model", model])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("slice_stride", p.stderr)
+
     def test_prep_federate_predict(self):
         self.keep = True  # kept on failure, removed at the end
         sites_dir = os.path.join(self.dir, "sites")
