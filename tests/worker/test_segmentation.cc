@@ -177,6 +177,21 @@ TEST_CASE("trainer: steps per round, reproducible augmentation and FedProx", "[s
   CHECK(sa->samples == 3 * 8);
   CHECK((*a)->Parameters() == (*b)->Parameters());
 
+  // Data order and augmentation depend on the round, not on how many rounds this process
+  // has trained: a worker that restarts and rejoins at round 2 (b, from the same global
+  // model) trains exactly as one that was there all along (a), and unlike a replay of round 0.
+  auto c = Trainer::Create(p, split, DeviceOptions{"cpu", 0}, 9);
+  REQUIRE(c.ok());
+  REQUIRE((*a)->Train(1).ok());
+  const std::vector<float> global = (*a)->Parameters();
+  REQUIRE((*b)->SetParameters(global).ok());
+  REQUIRE((*c)->SetParameters(global).ok());
+  REQUIRE((*a)->Train(2).ok());
+  REQUIRE((*b)->Train(2).ok());
+  REQUIRE((*c)->Train(0).ok());
+  CHECK((*a)->Parameters() == (*b)->Parameters());
+  CHECK((*c)->Parameters() != (*a)->Parameters());
+
   // A strong proximal term keeps the local model closer to where it started.
   auto distance = [&](double mu) {
     Plan q = UNetPlan();

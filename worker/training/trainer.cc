@@ -233,10 +233,12 @@ class TorchTrainer : public Trainer {
     Progress progress("round " + std::to_string(round + 1) + " training", total_samples);
     double loss_sum = 0;
     int64_t step = 0;
-    while (step < total_steps) {
-      // Data order and augmentation: a generator seeded per pass, so runs are reproducible.
-      torch::manual_seed(seed_ + 7919 * calls_);
-      ++calls_;
+    // Data order and augmentation: a generator seeded per pass from the round and the pass,
+    // so runs are reproducible and a worker that restarts and rejoins draws what it would
+    // have drawn for that round, not a replay of round 0.
+    const int64_t passes_per_round = (total_steps + batches_per_epoch - 1) / batches_per_epoch;
+    for (int64_t pass = 0; step < total_steps; ++pass) {
+      torch::manual_seed(seed_ + 7919 * static_cast<uint64_t>(std::max<int64_t>(round, 0) * passes_per_round + pass));
       const torch::Tensor perm = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device_);
       for (int64_t off = 0; off < n && step < total_steps; off += bs, ++step) {
         if (cancel && cancel->load()) return Aborted("training cancelled");
@@ -361,7 +363,6 @@ class TorchTrainer : public Trainer {
   int64_t num_classes_;
   bool seg_;
   std::vector<int64_t> sample_shape_;
-  uint64_t calls_ = 0;
   torch::Tensor train_x_, train_y_, test_x_, test_y_;
   std::vector<int32_t> test_cases_;
   double lo_ = 0, hi_ = 1;
