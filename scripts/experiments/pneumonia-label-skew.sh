@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/pneumoniamnist/pneumoniamnist.npz"
 [ -f "$DATA" ] || { echo "pneumonia-label-skew.sh: missing $DATA" >&2; exit 2; }
-[ -x "$ROOT/build/worker/fl-worker" ] || bash "$ROOT/scripts/build.sh"
+[ -x "$ROOT/build/worker/fl-worker" ] && [ -x "$ROOT/build/worker/prep/fl-prep" ] || bash "$ROOT/scripts/build.sh"
 RUN="$ROOT/runs/pneumonia-label-skew"
 rm -rf "$RUN"
 mkdir -p "$RUN"

@@ -12,7 +12,7 @@ DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/pneumoniamnist/pneumoniamnist.npz"
 CLEAN="$ROOT/runs/pneumonia-label-skew/federation"
 SITES="$ROOT/runs/pneumonia-label-skew/sites/sites.json"
 [ -f "$DATA" ] || { echo "pneumonia-pgd.sh: missing $DATA" >&2; exit 2; }
-[ -f "$CLEAN/state/latest.json" ] || { echo "pneumonia-pgd.sh: run scripts/experiments/pneumonia-label-skew.sh first" >&2; exit 2; }
+[ -f "$SITES" ] && [ -f "$CLEAN/state/latest.json" ] || { echo "pneumonia-pgd.sh: run scripts/experiments/pneumonia-label-skew.sh first" >&2; exit 2; }
 [ -x "$ROOT/build/worker/fl-worker" ] || bash "$ROOT/scripts/build.sh"
 rm -rf "$ROOT/runs/pneumonia-pgd"
 # The hospitals of experiment 1 (its fl-prep output).

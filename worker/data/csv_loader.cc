@@ -112,6 +112,13 @@ bool SameCsvLabel(const std::string& a, const std::string& b) {
   return ParseIntegerLabel(a, &x) && ParseIntegerLabel(b, &y) && x == y;
 }
 
+int64_t FindCsvClass(const std::vector<std::string>& classes, const std::string& label) {
+  const auto exact = std::find(classes.begin(), classes.end(), label);
+  if (exact != classes.end()) return exact - classes.begin();
+  const auto same = std::find_if(classes.begin(), classes.end(), [&](const std::string& c) { return SameCsvLabel(c, label); });
+  return same == classes.end() ? -1 : same - classes.begin();
+}
+
 void MapCsvLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y,
                std::vector<std::string>* class_names) {
   y->assign(raw.size(), 0);
@@ -277,15 +284,14 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
     rep.class_names = o.classes;
     y.assign(n, 0);
     for (size_t i = 0; i < n; ++i) {
-      const auto it = std::find_if(o.classes.begin(), o.classes.end(),
-                                   [&](const std::string& c) { return SameCsvLabel(c, raw_labels[i]); });
-      if (it == o.classes.end()) {
+      const int64_t id = FindCsvClass(o.classes, raw_labels[i]);
+      if (id < 0) {
         const size_t ri = kept_records[i];
         return InvalidArgument((ri < n_train_records ? ctx : test_ctx) + " line " +
                                std::to_string(table.records[ri].line) + ": label '" + Clip(raw_labels[i]) +
                                "' is not one of the configured classes");
       }
-      y[i] = it - o.classes.begin();
+      y[i] = id;
     }
   }
   const size_t num_classes = rep.class_names.size();

@@ -30,7 +30,8 @@ struct CsvOptions {
   // The file labels of classes 0..K-1 in order, e.g. {"0","1","2","3","4"}; empty = derived
   // from the data. Hospitals whose files lack a class (label skew) list all classes so that
   // they agree on class ids and model size. A label not in the list is an error. A label
-  // matches a class when the strings are equal or both are the same integer ("2.0" = "2").
+  // matches the class with the same string, else one with the same integer value ("2.0"
+  // matches "2"; see FindCsvClass).
   std::vector<std::string> classes;
   bool standardize = true;     // z-score with mean/std of the TRAIN split only (std 0 -> 1)
 };
@@ -74,6 +75,10 @@ StatusOr<size_t> ResolveCsvColumn(const std::string& column, const std::vector<s
 // Whether two label strings name the same class under LoadCsv's rules (equal, or the same
 // integer such as "2" and "2.0").
 bool SameCsvLabel(const std::string& a, const std::string& b);
+
+// The class id of `label` in `classes`: the class with the same string, else the first
+// that names the same integer (SameCsvLabel); -1 when none does.
+int64_t FindCsvClass(const std::vector<std::string>& classes, const std::string& label);
 
 // Maps label strings to class ids as LoadCsv does (sorted distinct integers when every label
 // is an integer, else sorted distinct strings); class_names[k] is the label of class k.

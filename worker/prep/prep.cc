@@ -189,7 +189,12 @@ StatusOr<Spec> ParseSpec(const nlohmann::json& j, const std::string& what) {
     r.GetEnum("split", &s.split, {"random", "dirichlet", "classes", "column"});
     r.Get("alpha", &s.alpha, 1e-3, 1e6);
     r.Get("column", &s.column);
-    r.Get("test_fraction", &s.test_fraction, 0.0, 0.9);
+    r.Get("test_fraction", &s.test_fraction, 0.01, 0.9);
+    if (s.format == "npz" && r.Has("test_fraction")) {
+      r.Error("test_fraction", "does not apply to npz data (each hospital gets its share of the file's own splits)");
+    }
+    if (s.split != "dirichlet" && r.Has("alpha")) r.Error("alpha", "applies to split \"dirichlet\" only");
+    if (s.split != "column" && r.Has("column")) r.Error("column", "applies to split \"column\" only");
     if (s.format == "csv") {
       ConfigReader c = r.Child("csv");
       c.Get("header", &s.header);
@@ -237,7 +242,8 @@ StatusOr<Spec> ParseSpec(const nlohmann::json& j, const std::string& what) {
     if (tabular) {
       site.test_fraction = s.test_fraction;
       sr.Get("weight", &site.weight, 0.0, 1e9);
-      sr.Get("test_fraction", &site.test_fraction, 0.0, 0.9);
+      sr.Get("test_fraction", &site.test_fraction, 0.01, 0.9);
+      if (s.format == "npz" && sr.Has("test_fraction")) sr.Error("test_fraction", "does not apply to npz data");
       nlohmann::json values, classes;
       sr.GetJson("values", &values);
       sr.GetJson("classes", &classes);

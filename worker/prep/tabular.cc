@@ -76,25 +76,28 @@ nlohmann::json ClassCounts(const std::vector<int64_t>& y, const std::vector<size
   return j;
 }
 
-// Each site's classes (split "classes") as class ids, checked against the file's classes.
-StatusOr<std::vector<std::vector<int64_t>>> SiteClasses(const Spec& spec, const std::vector<std::string>& class_names) {
+// Each site's classes (split "classes") as class ids, checked against the file's classes;
+// every class that has rows (y) must be listed by some site.
+StatusOr<std::vector<std::vector<int64_t>>> SiteClasses(const Spec& spec, const std::vector<std::string>& class_names,
+                                                        const std::vector<int64_t>& y) {
   std::vector<std::vector<int64_t>> out(spec.sites.size());
   if (spec.split != "classes") return out;
   std::vector<bool> held(class_names.size(), false);
   for (size_t s = 0; s < spec.sites.size(); ++s) {
     for (const std::string& c : spec.sites[s].classes) {
-      const auto it = std::find_if(class_names.begin(), class_names.end(),
-                                   [&](const std::string& k) { return data::SameCsvLabel(k, c); });
-      if (it == class_names.end()) {
+      const int64_t id = data::FindCsvClass(class_names, c);
+      if (id < 0) {
         return InvalidArgument("site " + spec.sites[s].name + " lists class '" + c + "', which " + spec.input +
                                " does not have");
       }
-      out[s].push_back(it - class_names.begin());
-      held[static_cast<size_t>(it - class_names.begin())] = true;
+      out[s].push_back(id);
+      held[static_cast<size_t>(id)] = true;
     }
   }
-  for (size_t c = 0; c < held.size(); ++c) {
-    if (!held[c]) return InvalidArgument("class '" + class_names[c] + "' is listed by no site (split \"classes\")");
+  for (int64_t c : y) {
+    if (!held[static_cast<size_t>(c)]) {
+      return InvalidArgument("class '" + class_names[static_cast<size_t>(c)] + "' is listed by no site (split \"classes\")");
+    }
   }
   return out;
 }
@@ -113,8 +116,11 @@ Status CheckOutput(const Spec& spec, bool pooled) {
 
 // ---- csv ----
 
+// A field as the CSV reader will read it back: quoted when it holds the delimiter, a quote
+// or a line break, or starts or ends with a blank (which the reader trims from unquoted fields).
 std::string CsvField(const std::string& f, char delim) {
-  if (f.find_first_of(std::string(1, delim) + "\"\r\n") == std::string::npos) {
+  const bool blank_edge = !f.empty() && (f.front() == ' ' || f.front() == '\t' || f.back() == ' ' || f.back() == '\t');
+  if (!blank_edge && f.find_first_of(std::string(1, delim) + "\"\r\n") == std::string::npos) {
     return f;
   }
   std::string q = "\"";
@@ -180,7 +186,7 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
       }
     }
   } else {
-    FL_ASSIGN_OR_RETURN(const auto site_classes, SiteClasses(spec, class_names));
+    FL_ASSIGN_OR_RETURN(const auto site_classes, SiteClasses(spec, class_names, y));
     FL_ASSIGN_OR_RETURN(site_of, Deal(spec, y, k, site_classes));
   }
   FL_RETURN_IF_ERROR(CheckOutput(spec, true));
@@ -190,8 +196,22 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
   if (spec.header) header_line = CsvLine(table.header, skip, delim);
   nlohmann::json summary = {{"sites", nlohmann::json::object()}}, sites_json = nlohmann::json::object();
   std::vector<size_t> pooled_train, pooled_test;
-  std::string label_ref = spec.header ? table.header[label_col]
-                                      : std::to_string(label_col - (site_col < label_col ? 1 : 0));
+  // How the written files name the label column: its header name when that is unique among
+  // the written columns (names resolve to their first use), else its index there.
+  std::vector<std::string> written_header;
+  for (size_t c = 0; c < table.header.size(); ++c) {
+    if (c != site_col) written_header.push_back(table.header[c]);
+  }
+  std::string label_ref = std::to_string(label_col - (site_col < label_col ? 1 : 0));
+  if (spec.header) {
+    const std::string& name = table.header[label_col];
+    if (std::count(written_header.begin(), written_header.end(), name) == 1) {
+      label_ref = name;
+    } else if (std::count(written_header.begin(), written_header.end(), label_ref) > 0) {
+      return InvalidArgument(ctx + ": the label column's name '" + name +
+                             "' is used twice and its index is another column's name; rename a column");
+    }
+  }
   auto data_section = [&](const std::string& dir) {
     return nlohmann::json{{"format", "csv"},
                           {"path", Abs(dir + "/train.csv")},
@@ -210,14 +230,17 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
   };
   size_t unassigned = 0;
   for (int s : site_of) unassigned += s < 0 ? 1 : 0;
+  // Every site's stratified train/test split first, so that a site that would get an empty
+  // split stops the run before anything is written.
+  std::vector<std::vector<size_t>> trains(spec.sites.size()), tests(spec.sites.size());
   for (size_t s = 0; s < spec.sites.size(); ++s) {
     const Site& site = spec.sites[s];
-    // Stratified train/test split of the site's rows.
     std::vector<std::vector<size_t>> by_class(static_cast<size_t>(k));
     for (size_t i = 0; i < kept.size(); ++i) {
       if (site_of[i] == static_cast<int>(s)) by_class[static_cast<size_t>(y[i])].push_back(i);
     }
-    std::vector<size_t> train, test;
+    std::vector<size_t>& train = trains[s];
+    std::vector<size_t>& test = tests[s];
     data::SplitMix64 rng(spec.seed ^ (0x7e57ULL * (s + 1)));
     for (auto& members : by_class) {
       rng.Shuffle(members);
@@ -232,6 +255,11 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
     }
     std::sort(train.begin(), train.end());
     std::sort(test.begin(), test.end());
+  }
+  for (size_t s = 0; s < spec.sites.size(); ++s) {
+    const Site& site = spec.sites[s];
+    const std::vector<size_t>& train = trains[s];
+    const std::vector<size_t>& test = tests[s];
     const std::string dir = spec.output + "/" + site.name;
     FL_RETURN_IF_ERROR(MakeDirs(dir));
     FL_RETURN_IF_ERROR(write(dir, train, "train.csv"));
@@ -239,8 +267,8 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
     pooled_train.insert(pooled_train.end(), train.begin(), train.end());
     pooled_test.insert(pooled_test.end(), test.begin(), test.end());
     summary["sites"][site.name] = {{"train", train.size()}, {"test", test.size()},
-                          {"train_classes", ClassCounts(y, train, class_names)},
-                          {"test_classes", ClassCounts(y, test, class_names)}};
+                                   {"train_classes", ClassCounts(y, train, class_names)},
+                                   {"test_classes", ClassCounts(y, test, class_names)}};
     sites_json[site.name] = data_section(dir);
   }
   std::sort(pooled_train.begin(), pooled_train.end());
@@ -269,7 +297,7 @@ StatusOr<std::vector<int64_t>> NpzLabels(const data::NpyArray& a, int64_t n, con
   }
   std::vector<int64_t> y(static_cast<size_t>(n));
   for (size_t i = 0; i < y.size(); ++i) {
-    if (!data::internal::ReadIntegerElement(a, t, i, &y[i]) || y[i] < 0 || y[i] > 1'000'000) {
+    if (!data::internal::ReadIntegerElement(a, t, i, &y[i]) || y[i] < 0 || y[i] >= 1'000'000) {
       return InvalidArgument(what + ": label at row " + std::to_string(i) + " is out of range");
     }
   }
@@ -300,24 +328,35 @@ StatusOr<nlohmann::json> RunNpz(const Spec& spec) {
   }
   std::vector<std::string> class_names;
   for (int64_t c = 0; c < k; ++c) class_names.push_back(std::to_string(c));
-  FL_ASSIGN_OR_RETURN(const auto site_classes, SiteClasses(spec, class_names));
+  std::vector<int64_t> all_labels;
+  for (const auto& [p, y] : labels) all_labels.insert(all_labels.end(), y.begin(), y.end());
+  FL_ASSIGN_OR_RETURN(const auto site_classes, SiteClasses(spec, class_names, all_labels));
   std::map<std::string, std::vector<int>> site_of;
   for (const std::string& p : prefixes) {
     FL_ASSIGN_OR_RETURN(site_of[p], Deal(spec, labels[p], k, site_classes));
   }
   FL_RETURN_IF_ERROR(CheckOutput(spec, false));
 
+  // Every site's rows of every split first: a site without training images stops the run
+  // before anything is written. Empty val/test splits are allowed (the worker then has no
+  // local test split).
+  std::vector<std::map<std::string, std::vector<size_t>>> rows_of(spec.sites.size());
+  for (size_t s = 0; s < spec.sites.size(); ++s) {
+    for (const std::string& p : prefixes) {
+      std::vector<size_t>& rows = rows_of[s][p];
+      for (size_t r = 0; r < site_of[p].size(); ++r) {
+        if (site_of[p][r] == static_cast<int>(s)) rows.push_back(r);
+      }
+    }
+    if (rows_of[s]["train"].empty()) return InvalidArgument("site " + spec.sites[s].name + " gets no training images");
+  }
   nlohmann::json summary = {{"sites", nlohmann::json::object()}}, sites_json = nlohmann::json::object();
   for (size_t s = 0; s < spec.sites.size(); ++s) {
     const Site& site = spec.sites[s];
     std::map<std::string, data::NpyArray> out;
     nlohmann::json js = nlohmann::json::object();
     for (const std::string& p : prefixes) {
-      std::vector<size_t> rows;
-      for (size_t r = 0; r < site_of[p].size(); ++r) {
-        if (site_of[p][r] == static_cast<int>(s)) rows.push_back(r);
-      }
-      if (rows.empty()) return InvalidArgument("site " + site.name + " gets no " + p + " images");
+      const std::vector<size_t>& rows = rows_of[s][p];
       FL_ASSIGN_OR_RETURN(out[p + "_images"], data::TakeRows(arrays.at(p + "_images"), rows));
       FL_ASSIGN_OR_RETURN(out[p + "_labels"], data::TakeRows(arrays.at(p + "_labels"), rows));
       js[p] = {{"images", rows.size()}, {"classes", ClassCounts(labels[p], rows, class_names)}};
