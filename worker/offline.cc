@@ -189,8 +189,15 @@ StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& chec
     return o.data.format == "images" ? PredictImages(o, *t, input, out) : PredictVolumes(o, *t, input, out);
   }
   DataOptions d = o.data;
-  d.csv.path = d.npz.path = input;
+  d.npz.path = input;
   d.csv.partition = d.npz.partition = data::Partition{};
+  if (!d.csv.test_path.empty()) {
+    // A hospital with its own train and test files (as fl-prep writes them): every row of the
+    // input is predicted, standardised with the statistics of the hospital's training file.
+    d.csv.test_path = input;
+  } else {
+    d.csv.path = input;
+  }
   FL_ASSIGN_OR_RETURN(data::Split s, LoadData(d));
   FL_ASSIGN_OR_RETURN(data::Split shape, ShapeOnly(s));
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));

@@ -142,6 +142,21 @@ class PrepTabularTest(unittest.TestCase):
                 self.assertLessEqual(m["test_accuracy"], 1.0)
         self.assertIn("mean_pooled", summary)
         self.assertIn("federated", summary.get("global_test", {}))
+
+        # A hospital configured from sites.json predicts every row of a new table (here all
+        # hospitals' test rows), standardised with its own training statistics.
+        pred_dir = os.path.join(self.dir, "pred")
+        p = run([fltest.WORKER, "predict", "--config", os.path.join(run_dir, "worker-cleveland.json"),
+                 "--model", summary["federated_model"], "--input", os.path.join(out, "pooled", "test.csv"),
+                 "--out", pred_dir, "--log-level", "warning"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(pred_dir, "predictions.csv")) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "index,label,p_0,p_1,p_2,p_3,p_4")
+        self.assertEqual(len(lines) - 1, len(pooled_test))
+        for line in lines[1:]:
+            probs = [float(v) for v in line.split(",")[2:]]
+            self.assertAlmostEqual(sum(probs), 1.0, places=4)
         self.keep = False
 
     def test_prep_errors(self):
