@@ -325,4 +325,18 @@ TEST_CASE("worker options: the imaging example configs parse", "[segmentation][c
     REQUIRE(o.ok());
     CHECK((o->data.format == "nifti" || o->data.format == "images"));
   }
+  // The experiments' plans parse and build their models (the 3-D plan on volume shapes).
+  for (const char* name : {"pneumonia-plan.json", "pneumonia-pgd-plan.json", "left-atrium-plan.json",
+                           "left-atrium-3d-plan.json", "polyps-plan.json"}) {
+    auto j = ParseJsonFile(std::string(FL_SOURCE_DIR) + "/configs/experiments/" + name);
+    REQUIRE(j.ok());
+    auto plan = ParsePlan(*j, name);
+    INFO(name << ": " << (plan.ok() ? "" : plan.status().message()));
+    REQUIRE(plan.ok());
+    const bool seg = models::IsSegmentationModel(plan->model.name);
+    const std::vector<int64_t> shape = std::string(name) == "left-atrium-3d-plan.json" ? std::vector<int64_t>{1, 8, 8, 8}
+                                       : seg                                         ? std::vector<int64_t>{3, 16, 16}
+                                                                                     : std::vector<int64_t>{1, 28, 28};
+    CHECK(models::BuildModel(plan->model, shape, 2).ok());
+  }
 }
