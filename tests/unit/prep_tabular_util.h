@@ -45,11 +45,6 @@ namespace {
 class TempDir : public fl::testing::TempDir {
  public:
   TempDir() : fl::testing::TempDir("fl_prep_tabular_test_") {}
-  std::string Write(const std::string& name, const std::string& content) const {
-    const std::string p = File(name);
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
 };
 
 // ---- spec helpers ----

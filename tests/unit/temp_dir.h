@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "fl/crypto.h"
@@ -24,6 +25,12 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::string File(const std::string& name) const { return (path_ / name).string(); }
+  // Writes `content` (bytes as given) to File(name) and returns that path.
+  std::string Write(const std::string& name, const std::string& content) const {
+    const std::string p = File(name);
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
   std::string path() const { return path_.string(); }
 
  private:

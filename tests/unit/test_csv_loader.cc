@@ -41,11 +41,6 @@ const std::string kCleveland =
 class TempDir : public fl::testing::TempDir {
  public:
   TempDir() : fl::testing::TempDir("fl_csv_test_") {}
-  std::string Write(const std::string& name, const std::string& content) const {
-    const std::string p = File(name);
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
 };
 
 // Column j of a dataset as doubles.

@@ -30,11 +30,6 @@ namespace {
 class TempDir : public fl::testing::TempDir {
  public:
   TempDir() : fl::testing::TempDir("fl_csv_sites_test_") {}
-  std::string Write(const std::string& name, const std::string& content) const {
-    const std::string p = File(name);
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
 };
 
 std::vector<double> Column(const Dataset& d, size_t j) {

@@ -76,11 +76,6 @@ void WriteCase(const std::string& dir, const std::string& id, const Volume& imag
   REQUIRE(fl::data::WriteNifti(dir + "/" + id + "_label.nii.gz", label, NiftiDtype::kUint8).ok());
 }
 
-std::string WriteList(const TempDir& t, const std::string& name, const std::string& text) {
-  std::ofstream(t.File(name)) << text;
-  return t.File(name);
-}
-
 struct CaseSpec {
   Dims dims;
   Dims lo, hi;  // foreground box
@@ -143,19 +138,19 @@ RoundTrip DoRoundTrip(NiftiOptions o, const std::string& list, const std::string
 TEST_CASE("segdata: id lists", "[data][segdata]") {
   TempDir t;
   SECTION("comments, blank lines, whitespace and CRLF") {
-    const std::string path = WriteList(t, "a.list", "# cases of centre A\n\nabc\n  def  \r\nghi # a note\n\t\n#x\n");
+    const std::string path = t.Write("a.list", "# cases of centre A\n\nabc\n  def  \r\nghi # a note\n\t\n#x\n");
     auto ids = fl::data::ReadIdList(path);
     REQUIRE(ids.ok());
     CHECK(*ids == std::vector<std::string>{"abc", "def", "ghi"});
   }
   SECTION("no trailing newline") {
-    auto ids = fl::data::ReadIdList(WriteList(t, "b.list", "x1\nx2"));
+    auto ids = fl::data::ReadIdList(t.Write("b.list", "x1\nx2"));
     REQUIRE(ids.ok());
     CHECK(*ids == std::vector<std::string>{"x1", "x2"});
   }
   SECTION("path-like ids are rejected") {
     for (const std::string bad : {"../secret", "a/b", "..", "/etc/passwd"}) {
-      const std::string path = WriteList(t, "c.list", "ok\n" + bad + "\n");
+      const std::string path = t.Write("c.list", "ok\n" + bad + "\n");
       auto ids = fl::data::ReadIdList(path);
       REQUIRE_FALSE(ids.ok());
       CHECK(ids.status().code() == StatusCode::kInvalidArgument);
@@ -163,7 +158,7 @@ TEST_CASE("segdata: id lists", "[data][segdata]") {
     }
   }
   SECTION("empty and missing lists") {
-    const std::string path = WriteList(t, "d.list", "# nothing\n\n   \n");
+    const std::string path = t.Write("d.list", "# nothing\n\n   \n");
     auto ids = fl::data::ReadIdList(path);
     REQUIRE_FALSE(ids.ok());
     CHECK(ids.status().code() == StatusCode::kInvalidArgument);
@@ -180,8 +175,8 @@ TEST_CASE("segdata: nifti splits of volumes of different sizes, cropped and padd
   WriteCases(t.path());
   NiftiOptions o;
   o.dir = t.path();
-  o.train_list = WriteList(t, "train.list", "c0\nc1\n");
-  o.test_list = WriteList(t, "test.list", "c2\n");
+  o.train_list = t.Write("train.list", "c0\nc1\n");
+  o.test_list = t.Write("test.list", "c2\n");
   o.crop = {10, 8, 6};  // crops or pads every axis of some volume
   o.slice_stride = 2;
   auto split = fl::data::LoadNiftiSplit(o);
@@ -254,7 +249,7 @@ TEST_CASE("segdata: nifti splits of volumes of different sizes, cropped and padd
   }
   SECTION("crop of x and y only: the depth may differ between training and test volumes") {
     o.crop = {10, 8};
-    o.train_list = WriteList(t, "c0.list", "c0\n");  // 6 slices
+    o.train_list = t.Write("c0.list", "c0\n");  // 6 slices
     o.slice_stride = 1;
     auto s = fl::data::LoadNiftiSplit(o);  // test: c2, 5 slices
     REQUIRE(s.ok());
@@ -269,8 +264,8 @@ TEST_CASE("segdata: nifti split errors", "[data][segdata]") {
   WriteCases(t.path());
   NiftiOptions o;
   o.dir = t.path();
-  o.train_list = WriteList(t, "train.list", "c0\nc1\n");
-  o.test_list = WriteList(t, "test.list", "c2\n");
+  o.train_list = t.Write("train.list", "c0\nc1\n");
+  o.test_list = t.Write("test.list", "c2\n");
   o.crop = {10, 8, 6};
 
   SECTION("volumes of different sizes without crop") {
@@ -283,7 +278,7 @@ TEST_CASE("segdata: nifti split errors", "[data][segdata]") {
   }
   SECTION("test slices of another size than training slices") {
     o.crop.clear();
-    o.train_list = WriteList(t, "c0.list", "c0\n");
+    o.train_list = t.Write("c0.list", "c0\n");
     auto s = fl::data::LoadNiftiSplit(o);
     REQUIRE_FALSE(s.ok());
     CHECK(s.status().code() == StatusCode::kInvalidArgument);
@@ -318,7 +313,7 @@ TEST_CASE("segdata: nifti split errors", "[data][segdata]") {
     CHECK(s->train.sample_shape == s->test.sample_shape);
   }
   SECTION("a case in both lists is refused") {
-    o.test_list = WriteList(t, "overlap.list", "c1\n");
+    o.test_list = t.Write("overlap.list", "c1\n");
     auto s = fl::data::LoadNiftiSplit(o);
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.status().message(), Contains("c1") && Contains("both"));
@@ -337,13 +332,13 @@ TEST_CASE("segdata: nifti split errors", "[data][segdata]") {
     CHECK_THAT(s.status().message(), Contains(t.File("c2_image.nii.gz")));
   }
   SECTION("an id listed that has no volume") {
-    o.train_list = WriteList(t, "x.list", "c0\nc9\n");
+    o.train_list = t.Write("x.list", "c0\nc9\n");
     auto s = fl::data::LoadNiftiSplit(o);
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.status().message(), Contains(t.File("c9_image.nii.gz")));
   }
   SECTION("a path-like id in a list") {
-    o.train_list = WriteList(t, "x.list", "c0\n../c1\n");
+    o.train_list = t.Write("x.list", "c0\n../c1\n");
     auto s = fl::data::LoadNiftiSplit(o);
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.status().message(), Contains("'../c1' is not a plain name"));
@@ -388,7 +383,7 @@ TEST_CASE("segdata: a prepared label restores exactly after crop and pad", "[dat
   const Dims dims{13, 11, 7};
   WriteCase(t.path(), "v", Make(dims, {1.5, 1, 2}, [](int64_t x, int64_t y, int64_t z) { return Intensity(3, x, y, z); }),
             Make(dims, {1.5, 1, 2}, Box({3, 2, 1}, {8, 8, 5})));
-  const std::string list = WriteList(t, "v.list", "v\n");
+  const std::string list = t.Write("v.list", "v\n");
   NiftiOptions o;
   o.dir = t.path();
   o.crop = {10, 14, 0};
@@ -473,7 +468,7 @@ TEST_CASE("segdata: resampled masks restore onto the original grid", "[data][seg
     o.dir = t.path();
     o.spacing = {1.0, 1.0, 1.0};
     o.crop = {12, 18, 0};
-    RoundTrip r = DoRoundTrip(o, WriteList(t, "e.list", "e\n"), "e");
+    RoundTrip r = DoRoundTrip(o, t.Write("e.list", "e\n"), "e");
     CHECK(r.p.resampled_dims == Dims{13, 15, 20});
     CHECK(r.p.prepared.dims == Dims{12, 18, 20});
     CHECK(r.p.prepared.spacing == std::array<double, 3>{1, 1, 1});
@@ -496,7 +491,7 @@ TEST_CASE("segdata: resampled masks restore onto the original grid", "[data][seg
     NiftiOptions o;
     o.dir = t.path();
     o.spacing = {1.0, 1.0, 1.0};
-    RoundTrip r = DoRoundTrip(o, WriteList(t, "h.list", "h\n"), "h");
+    RoundTrip r = DoRoundTrip(o, t.Write("h.list", "h\n"), "h");
     CHECK(r.p.resampled_dims == Dims{6, 6, 4});
     REQUIRE(r.restored.dims == dims);
     std::string got, want;
@@ -520,7 +515,7 @@ TEST_CASE("segdata: real left-atrium volume", "[data][segdata]") {
   REQUIRE(ids->size() == 20);
   const std::string id = ids->front();
   TempDir t;
-  const std::string list = WriteList(t, "one.list", id + "\n");
+  const std::string list = t.Write("one.list", id + "\n");
   NiftiOptions o;
   o.dir = dir + "/volumes";
   o.crop = {96, 80};

@@ -46,11 +46,6 @@ void WriteCase(const TempDir& t, int c, Dims dims, Dims lo, Dims hi) {
   REQUIRE(fl::data::WriteNifti(id + "_label.nii.gz", label, NiftiDtype::kUint8).ok());
 }
 
-std::string WriteList(const TempDir& t, const std::string& name, const std::string& text) {
-  std::ofstream(t.File(name)) << text;
-  return t.File(name);
-}
-
 }  // namespace
 
 TEST_CASE("volumes: whole volumes as samples hold the voxels of their slices", "[data][volumes3d]") {
@@ -60,8 +55,8 @@ TEST_CASE("volumes: whole volumes as samples hold the voxels of their slices", "
   WriteCase(t, 2, {10, 7, 5}, {9, 9, 9}, {0, 0, 0});  // no foreground
   NiftiOptions o;
   o.dir = t.path();
-  o.train_list = WriteList(t, "train.list", "c0\nc1\n");
-  o.test_list = WriteList(t, "test.list", "c2\n");
+  o.train_list = t.Write("train.list", "c0\nc1\n");
+  o.test_list = t.Write("test.list", "c2\n");
   o.crop = {10, 8, 6};
   auto slices = fl::data::LoadNiftiSplit(o);
   REQUIRE(slices.ok());
@@ -84,7 +79,7 @@ TEST_CASE("volumes: whole volumes as samples hold the voxels of their slices", "
   // A predicted volume mask maps back onto the input volume's grid: the test split's own
   // mask restores to the label as written.
   o.train_list.clear();
-  o.test_list = WriteList(t, "one.list", "c1\n");
+  o.test_list = t.Write("one.list", "c1\n");
   auto one = fl::data::LoadNiftiSplit(o);
   REQUIRE(one.ok());
   REQUIRE(one->test.size() == 1);
@@ -117,7 +112,7 @@ TEST_CASE("volumes: errors", "[data][volumes3d]") {
   WriteCase(t, 1, {9, 11, 8}, {2, 3, 2}, {6, 7, 5});
   NiftiOptions o;
   o.dir = t.path();
-  o.train_list = WriteList(t, "train.list", "c0\nc1\n");
+  o.train_list = t.Write("train.list", "c0\nc1\n");
   o.volumes = true;
   // Volumes of different depth cannot be batched: the error points at nifti.crop.
   o.crop = {10, 8};

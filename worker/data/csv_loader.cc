@@ -145,9 +145,6 @@ void MapCsvLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y,
   *class_names = std::move(distinct);
 }
 
-namespace {
-
-// Per class, shuffles the class's rows and moves round(fraction * count) of them to test.
 void StratifiedSplit(const std::vector<size_t>& rows, const std::vector<int64_t>& y,
                      size_t num_classes, double test_fraction, uint64_t seed,
                      std::vector<size_t>* train, std::vector<size_t>* test) {
@@ -164,6 +161,8 @@ void StratifiedSplit(const std::vector<size_t>& rows, const std::vector<int64_t>
   std::sort(train->begin(), train->end());
   std::sort(test->begin(), test->end());
 }
+
+namespace {
 
 // Copies the given rows of the parsed matrix into a Dataset, imputing and scaling.
 Dataset BuildDataset(const std::vector<double>& x, const std::vector<int64_t>& y, size_t nfeat,

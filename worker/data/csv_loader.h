@@ -84,4 +84,10 @@ int64_t FindCsvClass(const std::vector<std::string>& classes, const std::string&
 // is an integer, else sorted distinct strings); class_names[k] is the label of class k.
 void MapCsvLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y, std::vector<std::string>* class_names);
 
+// LoadCsv's stratified train/test split of `rows` (labels y in [0, num_classes)): per class,
+// in class order, the class's rows are shuffled with one SplitMix64(seed) stream and the
+// first round(test_fraction * count) go to test. Both outputs are sorted.
+void StratifiedSplit(const std::vector<size_t>& rows, const std::vector<int64_t>& y, size_t num_classes,
+                     double test_fraction, uint64_t seed, std::vector<size_t>* train, std::vector<size_t>* test);
+
 }  // namespace fl::data

@@ -235,26 +235,18 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
   std::vector<std::vector<size_t>> trains(spec.sites.size()), tests(spec.sites.size());
   for (size_t s = 0; s < spec.sites.size(); ++s) {
     const Site& site = spec.sites[s];
-    std::vector<std::vector<size_t>> by_class(static_cast<size_t>(k));
+    std::vector<size_t> rows;
     for (size_t i = 0; i < kept.size(); ++i) {
-      if (site_of[i] == static_cast<int>(s)) by_class[static_cast<size_t>(y[i])].push_back(i);
+      if (site_of[i] == static_cast<int>(s)) rows.push_back(i);
     }
     std::vector<size_t>& train = trains[s];
     std::vector<size_t>& test = tests[s];
-    data::SplitMix64 rng(spec.seed ^ (0x7e57ULL * (s + 1)));
-    for (auto& members : by_class) {
-      rng.Shuffle(members);
-      const auto n_test = std::min(members.size(), static_cast<size_t>(std::llround(
-                                                       site.test_fraction * static_cast<double>(members.size()))));
-      test.insert(test.end(), members.begin(), members.begin() + static_cast<std::ptrdiff_t>(n_test));
-      train.insert(train.end(), members.begin() + static_cast<std::ptrdiff_t>(n_test), members.end());
-    }
+    data::StratifiedSplit(rows, y, static_cast<size_t>(k), site.test_fraction, spec.seed ^ (0x7e57ULL * (s + 1)), &train,
+                          &test);
     if (train.empty() || test.empty()) {
       return InvalidArgument("site " + site.name + " gets " + std::to_string(train.size()) + " training and " +
                              std::to_string(test.size()) + " test rows; each needs at least one");
     }
-    std::sort(train.begin(), train.end());
-    std::sort(test.begin(), test.end());
   }
   for (size_t s = 0; s < spec.sites.size(); ++s) {
     const Site& site = spec.sites[s];
