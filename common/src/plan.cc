@@ -29,6 +29,7 @@ void ReadPlan(ConfigReader& r, Plan* p) {
   t.Get("min_learning_rate", &p->training.min_learning_rate, 0.0, 10.0);
   t.Get("lr_gamma", &p->training.lr_gamma, 1e-6, 1.0);
   t.Get("proximal_mu", &p->training.proximal_mu, 0.0, 1000.0);
+  t.Get("logit_adjustment", &p->training.logit_adjustment, 0.0, 10.0);
   t.Get("batch_size", &p->training.batch_size, 1, 1 << 20);
   t.Get("seed", &p->training.seed, 0, UINT64_MAX);
   (void)t.Finish();
@@ -92,7 +93,8 @@ nlohmann::json PlanToJson(const Plan& p) {
         {"epochs", p.training.epochs}, {"steps", p.training.steps}, {"batch_size", p.training.batch_size},
         {"seed", p.training.seed}, {"lr_schedule", p.training.lr_schedule},
         {"schedule_rounds", p.training.schedule_rounds}, {"min_learning_rate", p.training.min_learning_rate},
-        {"lr_gamma", p.training.lr_gamma}, {"proximal_mu", p.training.proximal_mu}}},
+        {"lr_gamma", p.training.lr_gamma}, {"proximal_mu", p.training.proximal_mu},
+        {"logit_adjustment", p.training.logit_adjustment}}},
       {"augmentation",
        {{"probability", p.augmentation.probability}, {"flip", p.augmentation.flip},
         {"rotation_deg", p.augmentation.rotation_deg}, {"elastic_alpha", p.augmentation.elastic_alpha},

@@ -145,3 +145,61 @@ TEST_CASE("worker options: the example config parses") {
   CHECK(o->data.csv.partition.weights.size() == 3);
   CHECK(o->min_cohort == 3);
 }
+
+TEST_CASE("trainer: logit adjustment removes the hospital's class prior from predictions") {
+  // Features carry no information and 90% of the labels are 1: a plain model learns to
+  // predict the prior (p(1) = 0.9); with the logit-adjusted loss the raw logits carry no
+  // prior, so predictions are balanced (p(1) = 0.5).
+  data::Split s;
+  for (data::Dataset* d : {&s.train, &s.test}) {
+    d->sample_shape = {2};
+    d->num_classes = 2;
+    for (int i = 0; i < 200; ++i) {
+      d->features.insert(d->features.end(), {0.0f, 0.0f});
+      d->labels.push_back(i % 10 == 0 ? 0 : 1);
+    }
+  }
+  auto mean_p1 = [&](double tau) {
+    Plan plan;
+    plan.model.name = "logreg";
+    plan.training.learning_rate = 0.1;
+    plan.training.epochs = 30;
+    plan.training.logit_adjustment = tau;
+    auto t = Trainer::Create(plan, s, DeviceOptions{"cpu", 1}, 1);
+    REQUIRE(t.ok());
+    REQUIRE((*t)->Train(0).ok());
+    auto p = (*t)->PredictProbabilities(s.test);
+    REQUIRE(p.ok());
+    double sum = 0;
+    for (size_t i = 1; i < p->size(); i += 2) sum += (*p)[i];
+    return sum / 200;
+  };
+  CHECK(mean_p1(0.0) == Approx(0.9).margin(0.03));
+  CHECK(mean_p1(1.0) == Approx(0.5).margin(0.03));
+  // tau scales the adjustment: half of it leaves sqrt(9) = 3 to 1 odds, p(1) = 0.75.
+  CHECK(mean_p1(0.5) == Approx(0.75).margin(0.03));
+}
+
+TEST_CASE("trainer: logit adjustment is refused for segmentation and out of range") {
+  auto bad = ParsePlan(nlohmann::json::parse(R"({"training": {"logit_adjustment": -1}})"), "plan");
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.status().message(), Catch::Contains("plan.training.logit_adjustment"));
+  auto ok = ParsePlan(nlohmann::json::parse(R"({"training": {"logit_adjustment": 1}})"), "plan");
+  REQUIRE(ok.ok());
+  CHECK(ok->training.logit_adjustment == 1.0);
+  CHECK(PlanToJson(*ok)["training"]["logit_adjustment"] == 1.0);
+  data::Split seg;
+  for (data::Dataset* d : {&seg.train, &seg.test}) {
+    d->sample_shape = {1, 8, 8};
+    d->mask_shape = {8, 8};
+    d->num_classes = 2;
+    d->features.assign(64, 0.5f);
+    d->masks.assign(64, 1);
+    d->labels.push_back(0);
+  }
+  Plan p = *ok;
+  p.model.name = "unet";
+  auto t = Trainer::Create(p, seg, DeviceOptions{"cpu", 1}, 1);
+  REQUIRE_FALSE(t.ok());
+  CHECK_THAT(t.status().message(), Catch::Contains("logit_adjustment"));
+}

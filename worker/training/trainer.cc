@@ -90,6 +90,13 @@ class TorchTrainer : public Trainer {
     test_x_ = FeaturesTensor(data.test).to(device_);
     test_y_ = TargetsTensor(data.test).to(device_);
     test_cases_ = data.test.cases;
+    if (!seg_ && plan_.training.logit_adjustment > 0) {
+      // tau * log of this hospital's training class shares, add-one smoothed so that a
+      // class the hospital has never seen gets a finite, strongly negative offset.
+      const torch::Tensor counts = torch::bincount(train_y_, {}, num_classes_).to(torch::kFloat64);
+      log_prior_ = (plan_.training.logit_adjustment * ((counts + 1) / (counts.sum() + num_classes_)).log())
+                       .to(torch::kFloat32).unsqueeze(0).to(device_);
+    }
     if (test_cases_.size() != data.test.size()) {
       test_cases_.resize(data.test.size());
       for (size_t i = 0; i < test_cases_.size(); ++i) test_cases_[i] = static_cast<int32_t>(i);
@@ -198,9 +205,10 @@ class TorchTrainer : public Trainer {
 
   // Cross-entropy; for segmentation plus the soft Dice loss of the foreground classes
   // (pooled over the batch), which keeps small structures from drowning in background.
+  // A classifier with plan.training.logit_adjustment trains on the adjusted logits.
   torch::Tensor Loss(const torch::Tensor& logits, const torch::Tensor& y) {
+    if (!seg_) return F::cross_entropy(log_prior_.defined() ? logits + log_prior_ : logits, y);
     torch::Tensor ce = F::cross_entropy(logits, y);
-    if (!seg_) return ce;
     const torch::Tensor p = torch::softmax(logits, 1).slice(1, 1);
     // One-hot [B, *spatial, K] -> [B, K, *spatial]; sums run over the batch and every spatial axis.
     std::vector<int64_t> order = {0, y.dim()}, reduce = {0};
@@ -364,6 +372,7 @@ class TorchTrainer : public Trainer {
   bool seg_;
   std::vector<int64_t> sample_shape_;
   torch::Tensor train_x_, train_y_, test_x_, test_y_;
+  torch::Tensor log_prior_;  // [1, K] logit adjustment (classifiers), undefined when off
   std::vector<int32_t> test_cases_;
   double lo_ = 0, hi_ = 1;
 };
@@ -382,6 +391,9 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const Plan& plan, data::Split
     return InvalidArgument(data.train.segmentation()
                                ? "the data has masks (segmentation) but model " + plan.model.name + " is a classifier; use unet"
                                : "model " + plan.model.name + " segments images but the data has no masks");
+  }
+  if (data.train.segmentation() && plan.training.logit_adjustment > 0) {
+    return InvalidArgument("training.logit_adjustment applies to classifiers, not to segmentation models");
   }
   if (data.test.size() > 0 && data.test.mask_shape != data.train.mask_shape) {
     return InvalidArgument("train and test masks have different shapes");

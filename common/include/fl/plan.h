@@ -41,6 +41,12 @@ struct TrainingPlan {
   double lr_gamma = 0.1;
   // FedProx (Li et al. 2020): adds mu/2 |w - w_global|^2 to the local loss; 0 = FedAvg.
   double proximal_mu = 0.0;
+  // Label-skew calibration for classifiers (the logit-adjusted loss of Menon et al. 2021,
+  // applied per hospital as in FedLC, Zhang et al. 2022): each hospital trains on
+  // logits + tau * log(its own training class shares), so a hospital whose patients are
+  // almost all of one class does not pull the shared model towards that class. Predictions
+  // use the plain logits: class-balanced decisions. 0 = off; 1 = the standard setting.
+  double logit_adjustment = 0.0;
 };
 
 // Training-time augmentation of image batches, drawn from the training seed (reproducible).
