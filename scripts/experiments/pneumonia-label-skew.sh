@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Experiment 1 (docs/results.md): PneumoniaMNIST split by fl-prep across three hospitals
 # (50/30/20% of the images) with label skew (each class's share per hospital ~
-# Dirichlet(0.5), configs/prep-pneumonia.json), ResNet, 10 rounds of 2 local epochs. Federated (secure aggregation on) against each hospital
-# alone and against pooled training, on each hospital's test split and on the official
+# Dirichlet(0.5), configs/prep-pneumonia.json), ResNet, 10 rounds of 2 local epochs with
+# label-skew calibration and light augmentation (configs/experiments/pneumonia-plan.json).
+# Federated (secure aggregation on) against each hospital alone and against pooled training, on each hospital's test split and on the official
 # test set (the union of the hospitals' test splits).
 #   bash scripts/experiments/pneumonia-label-skew.sh [ROUNDS]
 set -euo pipefail

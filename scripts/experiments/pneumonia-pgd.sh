@@ -23,6 +23,18 @@ python3 "$ROOT/scripts/fl-launch" --sites "$SITES" --rounds "${1:-10}" --no-base
 
 echo
 echo "Clean-trained federated model (experiment 1) on the official test set:"
-MODEL="$CLEAN/state/$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["file"])' "$CLEAN/state/latest.json")"
+MODEL="$CLEAN/state/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["file"])' "$CLEAN/state/latest.json")"
 "$ROOT/build/worker/fl-worker" evaluate --config "$CLEAN/worker-global_test.json" --model "$MODEL" \
   --robust-eps 0.0078,0.0157 --log-level warning
+
+# Both federated models on the validation split (524 images from the training
+# distribution, used by neither training nor the choice of the test figures).
+echo
+echo "Validation split: clean-trained (experiment 1), then PGD-trained:"
+for RUN in "$CLEAN" "$ROOT/runs/pneumonia-pgd"; do
+  python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); c["data"].setdefault("npz", {})["test_prefix"]="val"; json.dump(c, open(sys.argv[2], "w"), indent=2)' \
+    "$RUN/worker-global_test.json" "$RUN/worker-validation.json"
+  MODEL="$RUN/state/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["file"])' "$RUN/state/latest.json")"
+  "$ROOT/build/worker/fl-worker" evaluate --config "$RUN/worker-validation.json" --model "$MODEL" \
+    --robust-eps 0.0078,0.0157 --log-level warning
+done
