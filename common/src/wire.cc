@@ -80,23 +80,3 @@ StatusOr<RingVector> ReadRingFrame(const zmq::message_t& frame, size_t expected,
 std::string TypeName(wire::MessageType t) { return wire::MessageType_Name(t); }
 
 }  // namespace fl
-
-namespace fl {
-Status AddRingFrame(const zmq::message_t& frame, RingVector* sum, const char* what) {
-  const size_t n = sum->size();
-  if (frame.size() != n * sizeof(uint32_t)) {
-    return InvalidArgument(std::string(what) + ": payload of " + std::to_string(frame.size()) +
-                           " bytes, expected " + std::to_string(n * sizeof(uint32_t)));
-  }
-  const auto* src = static_cast<const uint8_t*>(frame.data());
-  uint32_t* dst = sum->data();
-  constexpr size_t kChunk = 4096;
-  uint32_t buf[kChunk];
-  for (size_t off = 0; off < n; off += kChunk) {
-    const size_t len = std::min(kChunk, n - off);
-    std::memcpy(buf, src + off * sizeof(uint32_t), len * sizeof(uint32_t));
-    for (size_t i = 0; i < len; ++i) dst[off + i] += buf[i];
-  }
-  return Status::Ok();
-}
-}  // namespace fl

@@ -206,29 +206,6 @@ TEST_CASE("wire: float and ring frames are size- and value-checked", "[wire]") {
   CHECK_FALSE(fl::ReadRingFrame(zmq::message_t(11), 3, "masked").ok());
 }
 
-TEST_CASE("wire: AddRingFrame checks the size and adds mod 2^32", "[wire]") {
-  const size_t n = 5000;  // crosses the 4096-word chunk
-  RingVector sum(n), add(n);
-  for (size_t i = 0; i < n; ++i) {
-    sum[i] = 0xFFFFFFF0u + static_cast<uint32_t>(i);
-    add[i] = static_cast<uint32_t>(3 * i + 0x20);
-  }
-  const RingVector before = sum;
-  RingVector shorter(n - 1);
-  fl::Status s = fl::AddRingFrame(fl::RingFrame(shorter), &sum, "masked input");
-  CHECK(s.code() == StatusCode::kInvalidArgument);
-  CHECK_THAT(s.message(), Contains("masked input"));
-  CHECK(sum.words() == before.words());
-  CHECK_FALSE(fl::AddRingFrame(zmq::message_t(n * 4 + 1), &sum, "x").ok());
-  CHECK(sum.words() == before.words());
-
-  REQUIRE(fl::AddRingFrame(fl::RingFrame(add), &sum, "masked input").ok());
-  size_t bad = 0;
-  for (size_t i = 0; i < n; ++i) bad += sum[i] != static_cast<uint32_t>(before[i] + add[i]);
-  CHECK(bad == 0);
-  CHECK(sum[0] == 0x10u);  // wrapped
-}
-
 TEST_CASE("wire: ExpectPayloadFrames counts frames", "[wire]") {
   Message m = fl::MakeMessage(wire::INIT_MODEL, kSession, 0, 1);
   CHECK(fl::ExpectPayloadFrames(m, 0).ok());

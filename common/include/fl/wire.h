@@ -58,9 +58,3 @@ StatusOr<RingVector> ReadRingFrame(const zmq::message_t& frame, size_t expected,
 std::string TypeName(wire::MessageType t);
 
 }  // namespace fl
-
-namespace fl {
-// sum += frame (mod 2^32) without an intermediate copy of the vector; the frame must hold
-// exactly sum->size() words.
-Status AddRingFrame(const zmq::message_t& frame, RingVector* sum, const char* what);
-}  // namespace fl
