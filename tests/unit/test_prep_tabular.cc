@@ -277,6 +277,35 @@ TEST_CASE("prep tabular: csv site column after the label column, by negative ind
   }
 }
 
+TEST_CASE("prep tabular: csv site column classes are those of the assigned rows", "[prep_tabular]") {
+  // Site "east" is not a hospital and is the only one with class "9": the hospitals'
+  // models get classes 1 and 2, not an output that no hospital trains.
+  TempDir dir;
+  const std::string out = dir.File("out");
+  std::string text = "id,site,x,y\n";
+  for (int i = 0; i < 60; ++i) {
+    const char* site = i % 3 == 0 ? "north" : i % 3 == 1 ? "south" : "east";
+    const std::string label = i % 3 == 2 && i % 2 ? "9" : std::to_string(i % 2 + 1);
+    text += std::to_string(i) + "," + site + "," + std::to_string(i * 0.5) + "," + label + "\n";
+  }
+  json j = CsvSpec(dir.Write("in.csv", text), out);
+  j["split"] = "column";
+  j["column"] = "site";
+  j["sites"] = {{{"name", "north"}}, {{"name", "south"}}};
+  auto summary = RunSpec(j);
+  REQUIRE(summary.ok());
+  CHECK((*summary)["unassigned_rows"] == 20);
+  CHECK((*summary)["sites"]["north"]["train_classes"].size() == 2);
+  const json sites = ReadJson(out + "/sites.json");
+  for (const char* section : {"north", "south"}) CHECK(sites["sites"][section]["csv"]["classes"] == json::array({"1", "2"}));
+  CHECK(sites["pooled"]["csv"]["classes"] == json::array({"1", "2"}));
+  CsvReport report;
+  auto s = fl::data::LoadCsv(FromSection(sites["sites"]["south"]), &report);
+  REQUIRE(s.ok());
+  CHECK(s->train.num_classes == 2);
+  for (int64_t y : s->train.labels) CHECK((y == 0 || y == 1));
+}
+
 TEST_CASE("prep tabular: csv site column errors", "[prep_tabular]") {
   TempDir dir;
   const std::string out = dir.File("out");

@@ -172,19 +172,27 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
   std::vector<int64_t> y;
   std::vector<std::string> class_names;
   data::MapCsvLabels(raw, &y, &class_names);
-  const auto k = static_cast<int64_t>(class_names.size());
+  auto k = static_cast<int64_t>(class_names.size());
 
   std::vector<int> site_of(kept.size(), -1);
   if (spec.split == "column") {
+    std::vector<std::string> assigned_raw;
     for (size_t i = 0; i < kept.size(); ++i) {
       const std::string& v = table.records[kept[i]].fields[site_col];
       for (size_t s = 0; s < spec.sites.size() && site_of[i] < 0; ++s) {
         const std::vector<std::string>& vals = spec.sites[s].values;
         if (vals.empty() ? v == spec.sites[s].name : std::count(vals.begin(), vals.end(), v) > 0) {
           site_of[i] = static_cast<int>(s);
+          assigned_raw.push_back(raw[i]);
         }
       }
     }
+    // The classes are those of the hospitals' rows: a class that only unassigned rows have
+    // would be a model output that no hospital trains. (Unassigned rows are never written.)
+    std::vector<int64_t> assigned_y;
+    data::MapCsvLabels(assigned_raw, &assigned_y, &class_names);
+    k = static_cast<int64_t>(class_names.size());
+    for (size_t i = 0, j = 0; i < kept.size(); ++i) y[i] = site_of[i] >= 0 ? assigned_y[j++] : -1;
   } else {
     FL_ASSIGN_OR_RETURN(const auto site_classes, SiteClasses(spec, class_names, y));
     FL_ASSIGN_OR_RETURN(site_of, Deal(spec, y, k, site_classes));
