@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Experiment 1 (docs/results.md): PneumoniaMNIST split by fl-prep across three hospitals
-# (50/30/20% of the images) with label skew (each class's share per hospital ~
-# Dirichlet(0.5), configs/prep-pneumonia.json), ResNet, 10 rounds of 2 local epochs with
+# (weights 50/30/20%) with label skew (each class's shares over the hospitals ~
+# Dirichlet(alpha K w), alpha 0.5; configs/prep-pneumonia.json), ResNet, 10 rounds of 2 local epochs with
 # label-skew calibration and light augmentation (configs/experiments/pneumonia-plan.json).
 # Federated (secure aggregation on) against each hospital alone and against pooled training, on each hospital's test split and on the official
 # test set (the union of the hospitals' test splits).

@@ -2,8 +2,8 @@
 # Experiment 2 (docs/results.md): the label-skew federation of experiment 1 trained with
 # PGD (eps 4/255, 3 steps of 2/255 from a random start, half of each batch adversarial),
 # against the clean-trained federated model of experiment 1 (run it first). Both are scored
-# on the official test set: clean accuracy and robust accuracy under PGD-20 at 2/255 and
-# 4/255. PGD training costs about 2.5 times clean training, so the single-hospital and
+# on the official test set and on the validation split: clean accuracy and robust accuracy
+# under PGD-20 at 2/255 and 4/255. PGD training costs about 2 times clean training, so the single-hospital and
 # pooled PGD baselines are not trained here (experiment 1 has the clean ones).
 #   bash scripts/experiments/pneumonia-pgd.sh [ROUNDS]
 set -euo pipefail
@@ -28,7 +28,7 @@ MODEL="$CLEAN/state/$(python3 -c 'import json,sys; print(json.load(open(sys.argv
   --robust-eps 0.0078,0.0157 --log-level warning
 
 # Both federated models on the validation split (524 images from the training
-# distribution, used by neither training nor the choice of the test figures).
+# distribution; not used for training, used to choose the plan).
 echo
 echo "Validation split: clean-trained (experiment 1), then PGD-trained:"
 for RUN in "$CLEAN" "$ROOT/runs/pneumonia-pgd"; do
