@@ -32,6 +32,10 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   sa.Get("max_dropout", &o.security.max_dropout, 0.0, 0.49);
   sa.Get("max_corrupt", &o.security.max_corrupt, 0.0, 0.49);
   (void)sa.Finish();
+  ConfigReader so = r.Child("server_optimizer");
+  so.Get("learning_rate", &o.server.learning_rate, 1e-3, 100.0);
+  so.Get("momentum", &o.server.momentum, 0.0, 0.999);
+  (void)so.Finish();
   ConfigReader plan = r.Child("plan");
   ReadPlan(plan, &o.plan);
   (void)plan.Finish();

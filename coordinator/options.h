@@ -8,6 +8,7 @@
 #include "fl/fixed_point.h"
 #include "fl/plan.h"
 #include "fl/secagg/params.h"
+#include "fl/server_optimizer.h"
 #include "fl/status.h"
 
 namespace fl::coordinator {
@@ -32,6 +33,9 @@ struct CoordinatorOptions {
   uint64_t max_model_parameters = 100'000'000;
   FixedPointParams secagg;           // clip, max_total_weight; max_cohort = max_workers
   secagg::SecurityParams security;   // tolerated dropout and corrupt fractions -> k, t
+  // How the aggregate moves the global model: FedAvg by default, or with server momentum
+  // (FedAvgM). The velocity lives in memory: a restarted coordinator starts it at zero.
+  ServerOptimizerParams server;
   std::string roster;                // optional roster file: only its names are admitted
   Plan plan;                         // sent to every worker
 };

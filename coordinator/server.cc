@@ -52,7 +52,7 @@ std::string VersionFile(uint64_t v) {
 }  // namespace
 
 Coordinator::Coordinator(CoordinatorOptions options, std::string audit_dir)
-    : options_(std::move(options)), audit_dir_(std::move(audit_dir)) {}
+    : options_(std::move(options)), audit_dir_(std::move(audit_dir)), server_optimizer_(options_.server) {}
 
 Status Coordinator::Start() {
   FL_RETURN_IF_ERROR(crypto::Init());
@@ -436,9 +436,7 @@ Status Coordinator::CompleteRound(RingVector sum, double seconds) {
                                        std::string_view(reinterpret_cast<const char*>(sum.data()), sum.size() * 4)));
   }
   FL_ASSIGN_OR_RETURN(DecodedAverage avg, DecodeWeightedSum(sum, options_.secagg));
-  for (size_t i = 0; i < avg.average.size(); ++i) {
-    model_->values[i] = static_cast<float>(model_->values[i] + avg.average[i]);
-  }
+  FL_RETURN_IF_ERROR(server_optimizer_.Step(avg.average, &model_->values));
   ++model_version_;
   FL_RETURN_IF_ERROR(WriteCheckpoint());
 

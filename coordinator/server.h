@@ -77,6 +77,7 @@ class Coordinator {
   uint32_t next_round_id_ = 1;
 
   std::optional<Checkpoint> model_;  // the global model, version = model_version_
+  ServerOptimizer server_optimizer_;  // moves model_ by each round's aggregate
   uint64_t model_version_ = 0;
   std::optional<uint32_t> init_worker_;  // worker asked for the initial model
 

@@ -36,6 +36,9 @@ void ReadPlan(ConfigReader& r, Plan* p) {
   if (p->training.min_learning_rate > p->training.learning_rate) {
     t.Error("min_learning_rate", "must not exceed learning_rate");
   }
+  if (p->training.logit_adjustment > 0 && p->model.name == "unet") {
+    t.Error("logit_adjustment", "applies to classifiers, not to the segmentation model unet");
+  }
   ConfigReader g = r.Child("augmentation");
   g.Get("probability", &p->augmentation.probability, 0.0, 1.0);
   g.Get("flip", &p->augmentation.flip);

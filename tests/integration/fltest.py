@@ -114,10 +114,9 @@ def worker_dumps(audit, protocol_round, names=None):
     return dumps
 
 
-def check_weighted_average(test, state, audit, line):
-    """Checks that the global model of `line` (a metrics.jsonl round) is the previous one
-    plus the n_k-weighted average of the survivors' plaintext updates, within the
-    quantisation bound, and that the coordinator's sum is their exact ring sum."""
+def weighted_mean_update(test, audit, line):
+    """The n_k-weighted mean of the survivors' plaintext updates in the round of `line` (a
+    metrics.jsonl round), from their audit dumps, and its quantisation error bound."""
     survivors = sorted(line["hospitals"])
     dumps = worker_dumps(audit, line["protocol_round"], survivors)
     test.assertEqual(len(dumps), line["cohort_size"])
@@ -133,9 +132,17 @@ def check_weighted_average(test, state, audit, line):
         q = as_signed(update[:d])
         for i in range(d):  # each worker's own update x_k = q_k / (scale n_k), weighted n_k / N
             expected[i] += (q[i] / (scale * n_k)) * n_k / total
+    coord_sum = read_u32(os.path.join(audit, "coordinator", "round-%06d" % line["protocol_round"], "sum.u32"))
+    test.assertEqual(coord_sum, ring_sum([u for _, u in dumps]))
+    return expected, len(dumps) / (scale * total)
+
+
+def check_model_step(test, state, line, expected, bound):
+    """Checks that the global model of `line` is the previous one plus `expected`, within
+    `bound` and float32 storage error, and that most parameters moved."""
     before = flat_model(os.path.join(state, "model-v%06d.safetensors" % (line["round"] - 1)))
     after = flat_model(os.path.join(state, "model-v%06d.safetensors" % line["round"]))
-    bound = len(dumps) / (scale * total)
+    d = len(expected)
     moved = 0
     for i in range(d):
         tol = bound + 2e-7 * (abs(after[i]) + abs(before[i])) + 1e-9  # float32 storage
@@ -143,5 +150,11 @@ def check_weighted_average(test, state, audit, line):
                              "round %d coordinate %d" % (line["round"], i))
         moved += abs(expected[i]) > 1e-4
     test.assertGreater(moved, d // 2, "the updates should move most parameters")
-    coord_sum = read_u32(os.path.join(audit, "coordinator", "round-%06d" % line["protocol_round"], "sum.u32"))
-    test.assertEqual(coord_sum, ring_sum([u for _, u in dumps]))
+
+
+def check_weighted_average(test, state, audit, line):
+    """Checks that the global model of `line` (a metrics.jsonl round) is the previous one
+    plus the n_k-weighted average of the survivors' plaintext updates, within the
+    quantisation bound, and that the coordinator's sum is their exact ring sum."""
+    expected, bound = weighted_mean_update(test, audit, line)
+    check_model_step(test, state, line, expected, bound)

@@ -7,11 +7,14 @@
   pairwise masks cancel and the self masks are removed), while the masked payloads it
   received do not sum to it on their own;
 - no payload in the coordinator's transcript equals or correlates with any worker's
-  plaintext update.
+  plaintext update;
+- with server momentum (FedAvgM), each model step is the server learning rate times the
+  velocity built from those averages.
 """
 import glob
 import json
 import os
+import shutil
 import sys
 import unittest
 
@@ -77,6 +80,30 @@ class AuditTest(unittest.TestCase):
                     self.assertLess(abs(r), 0.2, "%s correlates with a plaintext update (r=%.3f)" % (path, r))
                     same = sum(1 for a, b in zip(payload, plain) if a == b)
                     self.assertLess(same, len(plain) // 100 + 2, path)
+
+
+class ServerMomentumAuditTest(unittest.TestCase):
+    """fl-launch --server-momentum/--server-lr: model_r = model_{r-1} + eta v_r with
+    v_r = beta v_{r-1} + (weighted mean update of round r), checked from the plaintext dumps."""
+    BETA, ETA = 0.5, 0.8
+
+    def test_model_steps_follow_the_velocity(self):
+        fltest.require_file(fltest.BREAST_CANCER)
+        run_dir = fltest.temp_dir("fl-audit-momentum-")
+        self.addCleanup(shutil.rmtree, run_dir, True)
+        audit = os.path.join(run_dir, "audit")
+        p = fltest.launch(["--run-dir", run_dir, "--audit", audit, "--rounds", "3", "--no-baseline",
+                           "--server-momentum", str(self.BETA), "--server-lr", str(self.ETA)])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        state = os.path.join(run_dir, "state")
+        lines = [l for l in fltest.read_metrics(state) if "round" in l]
+        self.assertEqual([l["round"] for l in lines], [1, 2, 3])
+        velocity, bound_v = None, 0.0
+        for line in lines:
+            mean, bound = fltest.weighted_mean_update(self, audit, line)
+            velocity = mean if velocity is None else [self.BETA * v + m for v, m in zip(velocity, mean)]
+            bound_v = self.BETA * bound_v + bound  # quantisation errors carried by the velocity
+            fltest.check_model_step(self, state, line, [self.ETA * v for v in velocity], self.ETA * bound_v)
 
 
 if __name__ == "__main__":

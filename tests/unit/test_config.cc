@@ -197,6 +197,18 @@ TEST_CASE("config: coordinator options default from an empty object", "[config]"
   CHECK(o->secagg.Validate().ok());
   CHECK(o->plan.model.name == "mlp");
   CHECK(o->state_dir == "state");
+  CHECK(o->server.learning_rate == 1.0);  // plain FedAvg
+  CHECK(o->server.momentum == 0.0);
+}
+
+TEST_CASE("config: server optimizer section", "[config]") {
+  auto o = ParseCoordinatorOptions(J(R"({"server_optimizer": {"learning_rate": 0.5, "momentum": 0.9}})"), "c.json");
+  REQUIRE(o.ok());
+  CHECK(o->server.learning_rate == 0.5);
+  CHECK(o->server.momentum == 0.9);
+  CHECK_THAT(OptionsError(R"({"server_optimizer": {"momentum": 1.0}})"), Contains("server_optimizer.momentum"));
+  CHECK_THAT(OptionsError(R"({"server_optimizer": {"learning_rate": 0}})"), Contains("server_optimizer.learning_rate"));
+  CHECK_THAT(OptionsError(R"({"server_optimizer": {"beta": 0.9}})"), Contains("server_optimizer.beta"));
 }
 
 TEST_CASE("config: coordinator options reject bad values with clear messages", "[config]") {

@@ -188,6 +188,10 @@ TEST_CASE("trainer: logit adjustment is refused for segmentation and out of rang
   REQUIRE(ok.ok());
   CHECK(ok->training.logit_adjustment == 1.0);
   CHECK(PlanToJson(*ok)["training"]["logit_adjustment"] == 1.0);
+  // The coordinator refuses it for a segmentation plan at start-up...
+  auto unet = ParsePlan(nlohmann::json::parse(R"({"model": {"name": "unet"}, "training": {"logit_adjustment": 1}})"), "plan");
+  REQUIRE_FALSE(unet.ok());
+  CHECK_THAT(unet.status().message(), Catch::Contains("plan.training.logit_adjustment") && Catch::Contains("unet"));
   data::Split seg;
   for (data::Dataset* d : {&seg.train, &seg.test}) {
     d->sample_shape = {1, 8, 8};
@@ -197,6 +201,7 @@ TEST_CASE("trainer: logit adjustment is refused for segmentation and out of rang
     d->masks.assign(64, 1);
     d->labels.push_back(0);
   }
+  // ... and a worker refuses it too (a plan built in code, not parsed).
   Plan p = *ok;
   p.model.name = "unet";
   auto t = Trainer::Create(p, seg, DeviceOptions{"cpu", 1}, 1);

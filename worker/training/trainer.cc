@@ -92,7 +92,7 @@ class TorchTrainer : public Trainer {
     test_cases_ = data.test.cases;
     if (!seg_ && plan_.training.logit_adjustment > 0) {
       // tau * log of this hospital's training class shares, add-one smoothed so that a
-      // class the hospital has never seen gets a finite, strongly negative offset.
+      // class the hospital has never seen gets a finite offset.
       const torch::Tensor counts = torch::bincount(train_y_, {}, num_classes_).to(torch::kFloat64);
       log_prior_ = (plan_.training.logit_adjustment * ((counts + 1) / (counts.sum() + num_classes_)).log())
                        .to(torch::kFloat32).unsqueeze(0).to(device_);

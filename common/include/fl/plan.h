@@ -32,7 +32,7 @@ struct TrainingPlan {
   int64_t epochs = 1;                // local epochs per round (when steps == 0)
   int64_t steps = 0;                 // > 0: exactly this many local batches per round instead
   int64_t batch_size = 32;
-  uint64_t seed = 1;                 // data order and dropout; each worker adds its id
+  uint64_t seed = 1;                 // data order and augmentation; each hospital adds a hash of its name
   // Learning rate by round r (0-based): "constant"; "cosine" from learning_rate down to
   // min_learning_rate over schedule_rounds; "step": times lr_gamma every schedule_rounds.
   std::string lr_schedule = "constant";
@@ -42,7 +42,8 @@ struct TrainingPlan {
   // FedProx (Li et al. 2020): adds mu/2 |w - w_global|^2 to the local loss; 0 = FedAvg.
   double proximal_mu = 0.0;
   // Label-skew calibration for classifiers (the logit-adjusted loss of Menon et al. 2021,
-  // applied per hospital as in FedLC, Zhang et al. 2022): each hospital trains on
+  // with each hospital's own prior, in the spirit of FedLC, Zhang et al. 2022, whose offset
+  // is tau * n_k^(-1/4) instead): each hospital trains on
   // logits + tau * log(its own training class shares), so a hospital whose patients are
   // almost all of one class does not pull the shared model towards that class. Predictions
   // use the plain logits: class-balanced decisions. 0 = off; 1 = the standard setting.
