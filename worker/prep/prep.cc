@@ -305,11 +305,7 @@ StatusOr<nlohmann::json> Run(const Spec& spec) {
       FL_ASSIGN_OR_RETURN(source_masks[src.name], data::ListImages(src.dir + "/masks"));
     }
   }
-  for (const Site& site : spec.sites) {
-    if (fs::exists(spec.output + "/" + site.name)) {
-      return FailedPrecondition(spec.output + "/" + site.name + " exists; remove it or choose another output");
-    }
-  }
+  FL_RETURN_IF_ERROR(CheckOutput(spec, false));
   nlohmann::json summary = nlohmann::json::object();
   data::SplitMix64 rng(spec.seed);
   for (const Site& site : spec.sites) {

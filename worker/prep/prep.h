@@ -103,4 +103,8 @@ StatusOr<nlohmann::json> Run(const Spec& spec);
 // and "global_test". Refuses to write into an existing site folder.
 StatusOr<nlohmann::json> RunTabular(const Spec& spec);
 
+// FailedPrecondition if a site folder (and with `pooled` the pooled/ folder) already
+// exists under spec.output: fl-prep never writes into an earlier run's files.
+Status CheckOutput(const Spec& spec, bool pooled);
+
 }  // namespace fl::prep

@@ -102,18 +102,6 @@ StatusOr<std::vector<std::vector<int64_t>>> SiteClasses(const Spec& spec, const 
   return out;
 }
 
-Status CheckOutput(const Spec& spec, bool pooled) {
-  std::vector<std::string> dirs;
-  for (const Site& s : spec.sites) dirs.push_back(s.name);
-  if (pooled) dirs.push_back("pooled");
-  for (const std::string& d : dirs) {
-    if (fs::exists(spec.output + "/" + d)) {
-      return FailedPrecondition(spec.output + "/" + d + " exists; remove it or choose another output");
-    }
-  }
-  return Status::Ok();
-}
-
 // ---- csv ----
 
 // A field as the CSV reader will read it back: quoted when it holds the delimiter, a quote
@@ -374,6 +362,18 @@ StatusOr<nlohmann::json> RunNpz(const Spec& spec) {
 }
 
 }  // namespace
+
+Status CheckOutput(const Spec& spec, bool pooled) {
+  std::vector<std::string> dirs;
+  for (const Site& s : spec.sites) dirs.push_back(s.name);
+  if (pooled) dirs.push_back("pooled");
+  for (const std::string& d : dirs) {
+    if (fs::exists(spec.output + "/" + d)) {
+      return FailedPrecondition(spec.output + "/" + d + " exists; remove it or choose another output");
+    }
+  }
+  return Status::Ok();
+}
 
 StatusOr<nlohmann::json> RunTabular(const Spec& spec) {
   if (spec.format == "csv") return RunCsv(spec);
