@@ -24,6 +24,7 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   r.Get("state_dir", &o.state_dir);
   r.Get("keep_checkpoints", &o.keep_checkpoints, 0, 1'000'000);
   r.Get("init_checkpoint", &o.init_checkpoint);
+  r.Get("resume", &o.resume);
   r.Get("roster", &o.roster);
   r.Get("max_model_parameters", &o.max_model_parameters, 1, 1ull << 31);
   ConfigReader sa = r.Child("secagg");

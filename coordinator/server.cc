@@ -12,6 +12,7 @@
 #include "fl/file_util.h"
 #include "fl/fixed_point.h"
 #include "fl/log.h"
+#include "state.h"
 
 namespace fl::coordinator {
 namespace {
@@ -43,12 +44,6 @@ StatusOr<nlohmann::json> MetricsToJson(const wire::Metrics& m) {
   return j;
 }
 
-std::string VersionFile(uint64_t v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "model-v%06" PRIu64 ".safetensors", v);
-  return buf;
-}
-
 }  // namespace
 
 Coordinator::Coordinator(CoordinatorOptions options, std::string audit_dir)
@@ -65,7 +60,24 @@ Status Coordinator::Start() {
   }
   session_.resize(kSessionIdBytes);
   crypto::RandomBytes(session_.data(), session_.size());
-  if (!options_.init_checkpoint.empty()) {
+  StatusOr<SavedState> saved = LoadSavedState(options_.state_dir, options_.plan, options_.max_model_parameters);
+  if (saved.ok()) {
+    if (!options_.resume) {
+      return FailedPrecondition(options_.state_dir + " holds an earlier run (model version " +
+                                std::to_string(saved->model_version) +
+                                "); set \"resume\": true to continue it, or choose another state_dir");
+    }
+    model_ = std::move(saved->model);
+    model_version_ = saved->model_version;
+    metrics_lines_ = std::move(saved->metrics_lines);
+    loss_history_ = std::move(saved->loss_history);
+    kept_versions_ = std::move(saved->versions_on_disk);
+    next_round_id_ = saved->last_protocol_round + 1;
+    FL_LOG(kInfo) << "resuming from " << options_.state_dir << " at model version " << model_version_ << " of "
+                  << options_.rounds << (options_.init_checkpoint.empty() ? "" : " (init_checkpoint not used)");
+  } else if (saved.status().code() != StatusCode::kNotFound) {
+    return saved.status();
+  } else if (!options_.init_checkpoint.empty()) {
     FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(options_.init_checkpoint));
     FL_RETURN_IF_ERROR(c.layout.Validate(options_.max_model_parameters).WithContext(options_.init_checkpoint));
     model_ = std::move(c);
@@ -89,6 +101,7 @@ int Coordinator::Run() {
     return 1;
   }
   int failures = 0;
+  const bool already_trained = model_version_ >= options_.rounds;  // a resumed, finished run
   while (model_version_ < options_.rounds) {
     const WaitResult admitted = PumpUntil(
         [&] { return AliveWorkers().size() >= options_.min_workers; }, After(options_.admission_timeout_s));
@@ -113,6 +126,16 @@ int Coordinator::Run() {
     } else if (++failures > kMaxConsecutiveFailedRounds) {
       FL_LOG(kError) << "giving up after " << failures << " failed rounds in a row";
       return 4;
+    }
+  }
+  if (already_trained) {
+    // A resumed run that had already reached its rounds: hand its final model out again
+    // for the final reports.
+    const WaitResult admitted = PumpUntil(
+        [&] { return AliveWorkers().size() >= options_.min_workers; }, After(options_.admission_timeout_s));
+    if (admitted != WaitResult::kReady) {
+      FL_LOG(kError) << "no workers connected for the final reports within " << options_.admission_timeout_s << " s";
+      return 3;
     }
   }
   FinishTraining();

@@ -199,6 +199,7 @@ TEST_CASE("config: coordinator options default from an empty object", "[config]"
   CHECK(o->state_dir == "state");
   CHECK(o->server.learning_rate == 1.0);  // plain FedAvg
   CHECK(o->server.momentum == 0.0);
+  CHECK(o->resume);  // a restarted coordinator continues its state_dir
 }
 
 TEST_CASE("config: server optimizer section", "[config]") {

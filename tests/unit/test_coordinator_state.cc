@@ -1,0 +1,119 @@
+// Tests for what a restarted coordinator reads back from its state_dir (coordinator/state.h).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "fl/plan.h"
+#include "fl/safetensors.h"
+#include "state.h"
+#include "temp_dir.h"
+
+using Catch::Matchers::Contains;
+using fl::StatusCode;
+using fl::coordinator::LoadSavedState;
+using fl::coordinator::VersionFile;
+
+namespace {
+
+fl::Plan MlpPlan() {
+  fl::Plan p;
+  p.model.name = "mlp";
+  p.model.hidden = {4};
+  return p;
+}
+
+// A checkpoint of `plan` with a 3-parameter layout, as the coordinator writes it.
+void WriteModel(const fl::testing::TempDir& dir, uint64_t version, const fl::Plan& plan, float value) {
+  fl::Checkpoint c;
+  c.layout.tensors = {{"fc1.weight", {3}}};
+  c.values = {value, value, value};
+  c.metadata = fl::ModelMetadata(plan);
+  c.metadata["model_version"] = std::to_string(version);
+  REQUIRE(fl::WriteSafetensors(dir.File(VersionFile(version)), c).ok());
+}
+
+void WriteLatest(const fl::testing::TempDir& dir, uint64_t version) {
+  dir.Write("latest.json", "{\"model_version\":" + std::to_string(version) + ",\"file\":\"" + VersionFile(version) + "\"}\n");
+}
+
+}  // namespace
+
+TEST_CASE("coordinator state: an empty state_dir has nothing to resume", "[coordinator_state]") {
+  fl::testing::TempDir dir;
+  auto s = LoadSavedState(dir.path(), MlpPlan(), 1000);
+  CHECK(s.status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("coordinator state: the newest checkpoint, metrics and kept versions come back", "[coordinator_state]") {
+  fl::testing::TempDir dir;
+  const fl::Plan plan = MlpPlan();
+  for (uint64_t v : {0, 2, 3}) WriteModel(dir, v, plan, static_cast<float>(v));  // v1 removed by keep_checkpoints
+  WriteLatest(dir, 3);
+  dir.Write("metrics.jsonl",
+            "{\"round\":1,\"protocol_round\":1,\"mean_train_loss\":0.5}\n"
+            "{\"round\":2,\"protocol_round\":3,\"mean_train_loss\":0.25}\n"
+            "{\"round\":3,\"protocol_round\":4,\"mean_train_loss\":0.125}\n"
+            "{\"final\":true,\"model_version\":3,\"hospitals\":{}}\n");
+  dir.Write("model-v000002.safetensors.tmp", "partial");  // not a version file
+  auto s = LoadSavedState(dir.path(), plan, 1000);
+  REQUIRE(s.ok());
+  CHECK(s->model_version == 3);
+  CHECK(s->model.values == std::vector<float>{3, 3, 3});
+  CHECK(s->model.metadata.empty());
+  CHECK(s->metrics_lines.size() == 4);  // the earlier run's final report is kept
+  CHECK(s->loss_history == std::vector<double>{0.5, 0.25, 0.125});
+  CHECK(s->last_protocol_round == 4);
+  CHECK(s->versions_on_disk == std::vector<uint64_t>{0, 2, 3});
+
+  SECTION("training settings may change between runs") {
+    fl::Plan more = plan;
+    more.training.learning_rate = 0.5;
+    CHECK(LoadSavedState(dir.path(), more, 1000).ok());
+  }
+  SECTION("another model is refused") {
+    fl::Plan other = plan;
+    other.model.hidden = {8};
+    auto o = LoadSavedState(dir.path(), other, 1000);
+    CHECK(o.status().code() == StatusCode::kFailedPrecondition);
+    CHECK_THAT(o.status().message(), Contains(VersionFile(3)) && Contains("another plan"));
+  }
+  SECTION("a model larger than allowed is refused") {
+    CHECK_FALSE(LoadSavedState(dir.path(), plan, 2).ok());
+  }
+}
+
+TEST_CASE("coordinator state: inconsistent or tampered files are clear errors", "[coordinator_state]") {
+  fl::testing::TempDir dir;
+  const fl::Plan plan = MlpPlan();
+  WriteModel(dir, 2, plan, 1.0f);
+  SECTION("latest.json naming another file") {
+    dir.Write("latest.json", "{\"model_version\":2,\"file\":\"../../etc/passwd\"}");
+    auto s = LoadSavedState(dir.path(), plan, 1000);
+    CHECK(s.status().code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(s.status().message(), Contains("latest.json") && Contains(VersionFile(2)));
+  }
+  SECTION("latest.json that is not JSON") {
+    dir.Write("latest.json", "{model");
+    CHECK(LoadSavedState(dir.path(), plan, 1000).status().code() == StatusCode::kInvalidArgument);
+  }
+  SECTION("a missing checkpoint") {
+    WriteLatest(dir, 5);
+    auto s = LoadSavedState(dir.path(), plan, 1000);
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.status().message(), Contains(VersionFile(5)));
+  }
+  SECTION("a metrics line that is not JSON, with its line number") {
+    WriteLatest(dir, 2);
+    dir.Write("metrics.jsonl", "{\"round\":1}\nnot json\n");
+    auto s = LoadSavedState(dir.path(), plan, 1000);
+    CHECK(s.status().code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(s.status().message(), Contains("metrics.jsonl:2"));
+  }
+  SECTION("metrics of a round newer than the checkpoint") {
+    WriteLatest(dir, 2);
+    dir.Write("metrics.jsonl", "{\"round\":1}\n{\"round\":3}\n");
+    auto s = LoadSavedState(dir.path(), plan, 1000);
+    CHECK(s.status().code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(s.status().message(), Contains("newer"));
+  }
+}
