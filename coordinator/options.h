@@ -30,8 +30,8 @@ struct CoordinatorOptions {
   std::string state_dir = "state";   // checkpoints and metrics.jsonl
   uint64_t keep_checkpoints = 0;     // keep the newest N model versions (0 = all)
   std::string init_checkpoint;       // optional safetensors file to start from
-  // A state_dir that already holds a run (latest.json): continue from its newest checkpoint
-  // and keep its metrics (true), or refuse to start (false). Never overwritten either way.
+  // A state_dir that already holds a run: continue from its newest checkpoint and keep its
+  // metrics (true), or refuse to start (false). Never overwritten either way.
   bool resume = true;
   uint64_t max_model_parameters = 100'000'000;
   FixedPointParams secagg;           // clip, max_total_weight; max_cohort = max_workers

@@ -60,24 +60,8 @@ Status Coordinator::Start() {
   }
   session_.resize(kSessionIdBytes);
   crypto::RandomBytes(session_.data(), session_.size());
-  StatusOr<SavedState> saved = LoadSavedState(options_.state_dir, options_.plan, options_.max_model_parameters);
-  if (saved.ok()) {
-    if (!options_.resume) {
-      return FailedPrecondition(options_.state_dir + " holds an earlier run (model version " +
-                                std::to_string(saved->model_version) +
-                                "); set \"resume\": true to continue it, or choose another state_dir");
-    }
-    model_ = std::move(saved->model);
-    model_version_ = saved->model_version;
-    metrics_lines_ = std::move(saved->metrics_lines);
-    loss_history_ = std::move(saved->loss_history);
-    kept_versions_ = std::move(saved->versions_on_disk);
-    next_round_id_ = saved->last_protocol_round + 1;
-    FL_LOG(kInfo) << "resuming from " << options_.state_dir << " at model version " << model_version_ << " of "
-                  << options_.rounds << (options_.init_checkpoint.empty() ? "" : " (init_checkpoint not used)");
-  } else if (saved.status().code() != StatusCode::kNotFound) {
-    return saved.status();
-  } else if (!options_.init_checkpoint.empty()) {
+  FL_ASSIGN_OR_RETURN(const bool resumed, ResumeFromStateDir());
+  if (!resumed && !options_.init_checkpoint.empty()) {
     FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(options_.init_checkpoint));
     FL_RETURN_IF_ERROR(c.layout.Validate(options_.max_model_parameters).WithContext(options_.init_checkpoint));
     model_ = std::move(c);
@@ -101,8 +85,14 @@ int Coordinator::Run() {
     return 1;
   }
   int failures = 0;
-  const bool already_trained = model_version_ >= options_.rounds;  // a resumed, finished run
-  while (model_version_ < options_.rounds) {
+  // A resumed run that has reached its rounds or converged trains no further.
+  const bool already_trained = resumed_ && (model_version_ >= options_.rounds || Converged());
+  if (already_trained && resumed_finished_) {
+    FL_LOG(kInfo) << "the run in " << options_.state_dir << " finished at model version " << model_version_
+                  << "; nothing to do (raise rounds, or patience, to continue it)";
+    return 0;
+  }
+  while (!already_trained && model_version_ < options_.rounds) {
     const WaitResult admitted = PumpUntil(
         [&] { return AliveWorkers().size() >= options_.min_workers; }, After(options_.admission_timeout_s));
     if (admitted != WaitResult::kReady) {
@@ -129,8 +119,7 @@ int Coordinator::Run() {
     }
   }
   if (already_trained) {
-    // A resumed run that had already reached its rounds: hand its final model out again
-    // for the final reports.
+    // A resumed run that stopped before its final reports: collect them now.
     const WaitResult admitted = PumpUntil(
         [&] { return AliveWorkers().size() >= options_.min_workers; }, After(options_.admission_timeout_s));
     if (admitted != WaitResult::kReady) {

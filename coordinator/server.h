@@ -42,6 +42,8 @@ class Coordinator {
   enum class WaitResult { kReady, kTimeout };
 
   Status Start();
+  // Loads an earlier run from state_dir (coordinator/state.cc); false if there is none.
+  StatusOr<bool> ResumeFromStateDir();
   // Processes messages until `ready()` holds or the deadline passes.
   WaitResult PumpUntil(const std::function<bool()>& ready, Clock::time_point deadline);
   void Dispatch(Incoming in);
@@ -79,6 +81,8 @@ class Coordinator {
   std::optional<Checkpoint> model_;  // the global model, version = model_version_
   ServerOptimizer server_optimizer_;  // moves model_ by each round's aggregate
   uint64_t model_version_ = 0;
+  bool resumed_ = false;           // continuing a run found in state_dir
+  bool resumed_finished_ = false;  // ... whose final report is already written
   std::optional<uint32_t> init_worker_;  // worker asked for the initial model
 
   std::optional<secagg::Roster> roster_;

@@ -19,15 +19,24 @@ std::string VersionFile(uint64_t version);
 struct SavedState {
   Checkpoint model;                        // the newest checkpoint (latest.json), metadata cleared
   uint64_t model_version = 0;
-  std::vector<std::string> metrics_lines;  // metrics.jsonl as written, up to model_version
+  std::vector<std::string> metrics_lines;  // metrics.jsonl as written
   std::vector<double> loss_history;        // mean_train_loss of those rounds, in order
   std::vector<uint64_t> versions_on_disk;  // model versions whose files exist, ascending
   uint32_t last_protocol_round = 0;        // highest protocol_round in the metrics
+  bool finished = false;        // the last metrics line is the final report of model_version
+  bool metrics_behind = false;  // the newest round's line is missing (stopped between the two writes)
 };
 
-// NotFound when state_dir has no latest.json (nothing to resume). Otherwise the saved
-// state, or an error naming the file when it is unreadable, inconsistent, or holds a
-// different model (name or parameter layout) from `plan`'s.
+// True if state_dir holds any file of a run: latest.json, metrics.jsonl or a checkpoint.
+StatusOr<bool> HoldsRun(const std::string& state_dir);
+
+// NotFound only when state_dir holds no run (a fresh start). Otherwise the saved state, or
+// an error naming the file when it is missing, unreadable, inconsistent, or holds another
+// model than `plan`'s (its whole model section must match).
 StatusOr<SavedState> LoadSavedState(const std::string& state_dir, const Plan& plan, uint64_t max_parameters);
+
+// The highest protocol round recorded under audit_dir/coordinator (0 if none), so that a
+// resumed run's audit folders never mix with the earlier run's.
+uint32_t HighestAuditRound(const std::string& audit_dir);
 
 }  // namespace fl::coordinator

@@ -5,8 +5,8 @@
 - with --resume and more rounds, the federation continues from the newest checkpoint:
   the earlier checkpoints and metrics lines are kept byte for byte, and the new rounds
   follow them;
-- resuming a federation that has reached its rounds hands the final model out again for
-  the final reports.
+- resuming a federation that has finished trains nothing and writes nothing, in
+  fl-launch and in fl-coordinator itself.
 """
 import json
 import os
@@ -52,11 +52,13 @@ class ResumeTest(unittest.TestCase):
             json.dump(cfg, f)
         c = subprocess.run([fltest.COORDINATOR, "--config", cfg_path], capture_output=True, text=True, timeout=60)
         self.assertNotEqual(c.returncode, 0)
-        self.assertIn("holds an earlier run (model version 2)", c.stdout + c.stderr)
+        self.assertIn("holds an earlier run", c.stdout + c.stderr)
         self.assertEqual(read(os.path.join(state, "metrics.jsonl")).splitlines(), first_metrics)
 
-        # --resume with 4 rounds in total: rounds 3 and 4 follow the kept history.
-        p = fltest.launch(base + ["--rounds", "4", "--resume"])
+        # --resume with 4 rounds in total: rounds 3 and 4 follow the kept history, starting
+        # from the saved model (checked against the workers' plaintext updates).
+        audit = os.path.join(run_dir, "audit")
+        p = fltest.launch(base + ["--rounds", "4", "--resume", "--audit", audit])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("resuming from", read(os.path.join(run_dir, "coordinator.log")))
         lines = read(os.path.join(state, "metrics.jsonl")).splitlines()
@@ -71,16 +73,25 @@ class ResumeTest(unittest.TestCase):
         self.assertEqual(read(os.path.join(state, "model-v000002.safetensors"), "rb"), v2)
         self.assertNotEqual(read(os.path.join(state, "model-v000003.safetensors"), "rb"), v2)
         self.assertEqual(json.loads(read(os.path.join(state, "latest.json")))["model_version"], 4)
+        for line in rounds[:2]:
+            fltest.check_weighted_average(self, state, audit, line)
 
-        # Resuming a finished federation: no training, a fresh final report of version 4.
+        # Resuming a finished federation: nothing to do, nothing written.
         p = fltest.launch(base + ["--rounds", "4", "--resume"])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        again = read(os.path.join(state, "metrics.jsonl")).splitlines()
-        self.assertEqual(again[:-1], lines)
-        final = json.loads(again[-1])
-        self.assertTrue(final["final"])
-        self.assertEqual(final["model_version"], 4)
-        self.assertEqual(len(final["hospitals"]), 3)
+        self.assertIn("nothing to do", p.stdout)
+        cfg = json.loads(read(os.path.join(run_dir, "coordinator.json")))
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        c = subprocess.run([fltest.COORDINATOR, "--config", cfg_path], capture_output=True, text=True, timeout=60)
+        self.assertEqual(c.returncode, 0, c.stdout + c.stderr)
+        self.assertIn("nothing to do", c.stdout + c.stderr)
+        self.assertEqual(read(os.path.join(state, "metrics.jsonl")).splitlines(), lines)
+
+        # --resume where there is nothing to continue is an error.
+        p = fltest.launch(["--run-dir", os.path.join(run_dir, "empty"), "--resume", "--no-baseline"])
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("no federation to continue", p.stderr)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 // Tests for what a restarted coordinator reads back from its state_dir (coordinator/state.h).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 
 #include "fl/plan.h"
@@ -64,6 +65,8 @@ TEST_CASE("coordinator state: the newest checkpoint, metrics and kept versions c
   CHECK(s->loss_history == std::vector<double>{0.5, 0.25, 0.125});
   CHECK(s->last_protocol_round == 4);
   CHECK(s->versions_on_disk == std::vector<uint64_t>{0, 2, 3});
+  CHECK(s->finished);
+  CHECK_FALSE(s->metrics_behind);
 
   SECTION("training settings may change between runs") {
     fl::Plan more = plan;
@@ -96,11 +99,44 @@ TEST_CASE("coordinator state: inconsistent or tampered files are clear errors", 
     dir.Write("latest.json", "{model");
     CHECK(LoadSavedState(dir.path(), plan, 1000).status().code() == StatusCode::kInvalidArgument);
   }
+  // A run whose files are damaged is an error, never "nothing to resume", which would
+  // start afresh and overwrite it.
   SECTION("a missing checkpoint") {
     WriteLatest(dir, 5);
     auto s = LoadSavedState(dir.path(), plan, 1000);
-    REQUIRE_FALSE(s.ok());
+    CHECK(s.status().code() == StatusCode::kDataLoss);
     CHECK_THAT(s.status().message(), Contains(VersionFile(5)));
+  }
+  SECTION("checkpoints without latest.json") {
+    CHECK(fl::coordinator::HoldsRun(dir.path()).value());
+    auto s = LoadSavedState(dir.path(), plan, 1000);
+    CHECK(s.status().code() == StatusCode::kDataLoss);
+    CHECK_THAT(s.status().message(), Contains("no latest.json"));
+  }
+  SECTION("a protocol round near the uint32 wrap") {
+    WriteLatest(dir, 2);
+    dir.Write("metrics.jsonl", "{\"round\":1,\"protocol_round\":4294967295}\n");
+    CHECK_THAT(LoadSavedState(dir.path(), plan, 1000).status().message(), Contains("protocol_round out of range"));
+  }
+  SECTION("wrong JSON types are errors, not crashes") {
+    dir.Write("latest.json", "{\"model_version\":\"2\",\"file\":7}");
+    CHECK(LoadSavedState(dir.path(), plan, 1000).status().code() == StatusCode::kInvalidArgument);
+    dir.Write("latest.json", "[1, 2]");
+    CHECK(LoadSavedState(dir.path(), plan, 1000).status().code() == StatusCode::kInvalidArgument);
+    WriteLatest(dir, 2);
+    dir.Write("metrics.jsonl", "{\"round\":-1,\"protocol_round\":\"x\",\"mean_train_loss\":[1],\"final\":{}}\n");
+    auto s = LoadSavedState(dir.path(), plan, 1000);
+    REQUIRE(s.ok());
+    CHECK(s->loss_history.empty());
+    CHECK(s->metrics_behind);
+  }
+  SECTION("a checkpoint whose metrics line is missing") {
+    WriteLatest(dir, 2);
+    dir.Write("metrics.jsonl", "{\"round\":1,\"protocol_round\":1}\n");
+    auto s = LoadSavedState(dir.path(), plan, 1000);
+    REQUIRE(s.ok());
+    CHECK(s->metrics_behind);
+    CHECK_FALSE(s->finished);
   }
   SECTION("a metrics line that is not JSON, with its line number") {
     WriteLatest(dir, 2);
@@ -116,4 +152,22 @@ TEST_CASE("coordinator state: inconsistent or tampered files are clear errors", 
     CHECK(s.status().code() == StatusCode::kInvalidArgument);
     CHECK_THAT(s.status().message(), Contains("newer"));
   }
+}
+
+TEST_CASE("coordinator state: what counts as an earlier run, and audit round numbers", "[coordinator_state]") {
+  fl::testing::TempDir dir;
+  CHECK_FALSE(fl::coordinator::HoldsRun(dir.File("absent")).value());
+  CHECK_FALSE(fl::coordinator::HoldsRun(dir.path()).value());
+  dir.Write("notes.txt", "x");
+  CHECK_FALSE(fl::coordinator::HoldsRun(dir.path()).value());
+  dir.Write("metrics.jsonl", "");
+  CHECK(fl::coordinator::HoldsRun(dir.path()).value());
+
+  fl::testing::TempDir audit;
+  CHECK(fl::coordinator::HighestAuditRound(audit.path()) == 0);
+  std::filesystem::create_directories(audit.File("coordinator/round-000007"));
+  std::filesystem::create_directories(audit.File("coordinator/round-000012"));
+  std::filesystem::create_directories(audit.File("coordinator/round-99999999999"));  // out of range: ignored
+  audit.Write("coordinator/transcript.jsonl", "");
+  CHECK(fl::coordinator::HighestAuditRound(audit.path()) == 12);
 }
