@@ -147,41 +147,39 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
   }
   if (ncols < (site_col < ncols ? 3u : 2u)) return InvalidArgument(ctx + ": no feature column left");
 
-  // Rows with a label, and their classes.
+  // Rows with a label. With a site column only the rows of a listed site are kept (the
+  // rest are counted), so the classes are those of the hospitals' rows: a class that only
+  // unlisted rows have would be a model output that no hospital trains.
+  auto column_site = [&](const std::string& v) {
+    for (size_t s = 0; s < spec.sites.size(); ++s) {
+      const std::vector<std::string>& vals = spec.sites[s].values;
+      if (vals.empty() ? v == spec.sites[s].name : std::count(vals.begin(), vals.end(), v) > 0) {
+        return static_cast<int>(s);
+      }
+    }
+    return -1;
+  };
   std::vector<size_t> kept;
   std::vector<std::string> raw;
+  std::vector<int> site_of;  // with a site column; the other splits deal the rows below
+  size_t labelled = 0;
   for (size_t r = 0; r < table.records.size(); ++r) {
     const std::string& l = table.records[r].fields[label_col];
     if (std::find(spec.missing_values.begin(), spec.missing_values.end(), l) != spec.missing_values.end()) continue;
+    ++labelled;
+    const int site = spec.split == "column" ? column_site(table.records[r].fields[site_col]) : -1;
+    if (spec.split == "column" && site < 0) continue;
     kept.push_back(r);
     raw.push_back(l);
+    site_of.push_back(site);
   }
-  if (kept.empty()) return InvalidArgument(ctx + ": every row has a missing label");
+  if (labelled == 0) return InvalidArgument(ctx + ": every row has a missing label");
+  const size_t unassigned = labelled - kept.size();
   std::vector<int64_t> y;
   std::vector<std::string> class_names;
   data::MapCsvLabels(raw, &y, &class_names);
-  auto k = static_cast<int64_t>(class_names.size());
-
-  std::vector<int> site_of(kept.size(), -1);
-  if (spec.split == "column") {
-    std::vector<std::string> assigned_raw;
-    for (size_t i = 0; i < kept.size(); ++i) {
-      const std::string& v = table.records[kept[i]].fields[site_col];
-      for (size_t s = 0; s < spec.sites.size() && site_of[i] < 0; ++s) {
-        const std::vector<std::string>& vals = spec.sites[s].values;
-        if (vals.empty() ? v == spec.sites[s].name : std::count(vals.begin(), vals.end(), v) > 0) {
-          site_of[i] = static_cast<int>(s);
-          assigned_raw.push_back(raw[i]);
-        }
-      }
-    }
-    // The classes are those of the hospitals' rows: a class that only unassigned rows have
-    // would be a model output that no hospital trains. (Unassigned rows are never written.)
-    std::vector<int64_t> assigned_y;
-    data::MapCsvLabels(assigned_raw, &assigned_y, &class_names);
-    k = static_cast<int64_t>(class_names.size());
-    for (size_t i = 0, j = 0; i < kept.size(); ++i) y[i] = site_of[i] >= 0 ? assigned_y[j++] : -1;
-  } else {
+  const auto k = static_cast<int64_t>(class_names.size());
+  if (spec.split != "column") {
     FL_ASSIGN_OR_RETURN(const auto site_classes, SiteClasses(spec, class_names, y));
     FL_ASSIGN_OR_RETURN(site_of, Deal(spec, y, k, site_classes));
   }
@@ -224,8 +222,6 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
     for (size_t i : rows) text += CsvLine(table.records[kept[i]].fields, skip, delim);
     return AtomicWriteFile(dir + "/" + name, text);
   };
-  size_t unassigned = 0;
-  for (int s : site_of) unassigned += s < 0 ? 1 : 0;
   // Every site's stratified train/test split first, so that a site that would get an empty
   // split stops the run before anything is written.
   std::vector<std::vector<size_t>> trains(spec.sites.size()), tests(spec.sites.size());
@@ -266,7 +262,7 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
   FL_RETURN_IF_ERROR(write(pooled, pooled_train, "train.csv"));
   FL_RETURN_IF_ERROR(write(pooled, pooled_test, "test.csv"));
   summary["unassigned_rows"] = unassigned;
-  summary["dropped_rows"] = table.records.size() - kept.size();
+  summary["dropped_rows"] = table.records.size() - labelled;
   const nlohmann::json launch = {{"sites", sites_json}, {"pooled", data_section(pooled)},
                                  {"global_test", data_section(pooled)}};
   FL_RETURN_IF_ERROR(AtomicWriteFile(spec.output + "/sites.json", launch.dump(2) + "\n"));
