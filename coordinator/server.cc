@@ -93,13 +93,7 @@ int Coordinator::Run() {
     return 0;
   }
   while (!already_trained && model_version_ < options_.rounds) {
-    const WaitResult admitted = PumpUntil(
-        [&] { return AliveWorkers().size() >= options_.min_workers; }, After(options_.admission_timeout_s));
-    if (admitted != WaitResult::kReady) {
-      FL_LOG(kError) << "only " << AliveWorkers().size() << " of the " << options_.min_workers
-                     << " required workers connected within " << options_.admission_timeout_s << " s";
-      return 3;
-    }
+    if (!AwaitWorkers()) return 3;
     if (!model_) {
       if (Status s = ObtainInitialModel(); !s.ok()) {
         FL_LOG(kWarning) << "initial model: " << s.ToString();
@@ -118,17 +112,19 @@ int Coordinator::Run() {
       return 4;
     }
   }
-  if (already_trained) {
-    // A resumed run that stopped before its final reports: collect them now.
-    const WaitResult admitted = PumpUntil(
-        [&] { return AliveWorkers().size() >= options_.min_workers; }, After(options_.admission_timeout_s));
-    if (admitted != WaitResult::kReady) {
-      FL_LOG(kError) << "no workers connected for the final reports within " << options_.admission_timeout_s << " s";
-      return 3;
-    }
-  }
+  // A resumed run that stopped before its final reports collects them now.
+  if (already_trained && !AwaitWorkers()) return 3;
   FinishTraining();
   return 0;
+}
+
+bool Coordinator::AwaitWorkers() {
+  const WaitResult admitted = PumpUntil(
+      [&] { return AliveWorkers().size() >= options_.min_workers; }, After(options_.admission_timeout_s));
+  if (admitted == WaitResult::kReady) return true;
+  FL_LOG(kError) << "only " << AliveWorkers().size() << " of the " << options_.min_workers
+                 << " required workers connected within " << options_.admission_timeout_s << " s";
+  return false;
 }
 
 Coordinator::WaitResult Coordinator::PumpUntil(const std::function<bool()>& ready,

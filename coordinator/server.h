@@ -44,6 +44,8 @@ class Coordinator {
   Status Start();
   // Loads an earlier run from state_dir (coordinator/state.cc); false if there is none.
   StatusOr<bool> ResumeFromStateDir();
+  // Waits (admitting workers) until min_workers are connected; false, logged, on timeout.
+  bool AwaitWorkers();
   // Processes messages until `ready()` holds or the deadline passes.
   WaitResult PumpUntil(const std::function<bool()>& ready, Clock::time_point deadline);
   void Dispatch(Incoming in);
