@@ -122,8 +122,12 @@ bool Coordinator::AwaitWorkers() {
   const WaitResult admitted = PumpUntil(
       [&] { return AliveWorkers().size() >= options_.min_workers; }, After(options_.admission_timeout_s));
   if (admitted == WaitResult::kReady) return true;
-  FL_LOG(kError) << "only " << AliveWorkers().size() << " of the " << options_.min_workers
-                 << " required workers connected within " << options_.admission_timeout_s << " s";
+  const std::string reason = "the federation stopped: too few hospitals (" + std::to_string(AliveWorkers().size()) +
+                             " of the " + std::to_string(options_.min_workers) + " required) within " +
+                             std::to_string(static_cast<int>(options_.admission_timeout_s)) + " s";
+  FL_LOG(kError) << reason;
+  // The connected workers are told why rather than left waiting for a round.
+  for (WorkerRecord* w : AliveWorkers()) DropWorker(*w, reason, true);
   return false;
 }
 

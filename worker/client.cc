@@ -244,6 +244,7 @@ Status WorkerClient::OnRoundStart(const Message& m) {
   cc.identity = &identity_;
   cc.roster = &roster_;
   cc.min_cohort = options_.min_cohort;
+  cc.min_survivors = options_.min_survivors;
   cc.security = options_.security;
   r.secagg = std::make_unique<secagg::SecAggClient>(cc);
   FL_ASSIGN_OR_RETURN(wire::SecAggClientMessage advertise, r.secagg->Start());

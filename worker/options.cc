@@ -11,6 +11,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   r.Get("coordinator", &o.coordinator);
   r.Get("seed", &o.seed, 0, UINT64_MAX);
   r.Get("min_cohort", &o.min_cohort, 3, 1u << 20);
+  r.Get("min_survivors", &o.min_survivors, 3, 1u << 20);
   r.Get("output_model", &o.output_model);
   r.Get("identity_key", &o.identity_key);
   r.Get("roster", &o.roster);

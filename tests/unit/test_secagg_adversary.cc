@@ -257,3 +257,32 @@ TEST_CASE("secagg adversary: the server with a roster rejects forged advertiseme
   CHECK(s.code() == StatusCode::kPermissionDenied);
   CHECK_THAT(s.message(), Catch::Contains("does not verify"));
 }
+
+TEST_CASE("secagg adversary: a worker refuses to sign or unmask a sum of two inputs") {
+  // With three workers t = 2, so the threshold alone would allow a survivor set of two,
+  // whose sum reveals each one's input to the other.
+  ManualRound r(3);
+  auto consistency = r.Step(r.Step(r.Advertise()));
+  Outgoing two = ManualRound::For(consistency, 1);
+  auto* survivors = two.message.mutable_consistency()->mutable_survivors();
+  survivors->Clear();
+  survivors->Add(1);
+  survivors->Add(2);
+  auto res = r.client(1).Handle(two.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK_THAT(res.status().message(), Catch::Contains("survivor minimum is 3"));
+  CHECK(r.client(1).aborted());
+
+  ManualRound r2(3);
+  auto unmask = r2.Step(r2.Step(r2.Step(r2.Advertise())));
+  Outgoing small = ManualRound::For(unmask, 1);
+  auto* req = small.message.mutable_unmask();
+  req->clear_survivors();
+  req->add_survivors(1);
+  req->add_survivors(2);
+  req->add_dropped(3);
+  auto res2 = r2.client(1).Handle(small.message);
+  REQUIRE_FALSE(res2.ok());
+  CHECK(res2.status().code() == StatusCode::kPermissionDenied);
+  CHECK_THAT(res2.status().message(), Catch::Contains("refusing to unmask a sum of 2 inputs"));
+}

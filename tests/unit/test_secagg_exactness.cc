@@ -57,16 +57,18 @@ std::optional<std::set<uint32_t>> CompleteGraphOracle(uint32_t n, const std::map
   for (uint32_t id = 1; id <= n; ++id) {
     if (reached(id) >= 1) u1.insert(id);
   }
-  if (u1.size() < std::max<uint32_t>(2, min_cohort)) return std::nullopt;
+  if (u1.size() < std::max<uint32_t>(3, min_cohort)) return std::nullopt;
   const uint32_t t = static_cast<uint32_t>(u1.size()) / 2 + 1;
+  // No sum of fewer than max(t, min_cohort, 3) inputs is ever published.
+  const uint32_t minimum = std::max({t, min_cohort, 3u});
   for (uint32_t id : u1) {
     if (reached(id) >= 2) u2.insert(id);
   }
-  if (u2.size() < t) return std::nullopt;
+  if (u2.size() < minimum) return std::nullopt;
   for (uint32_t id : u2) {  // a worker needs t live holders of its shares (itself included)
     if (reached(id) >= 3 && u2.size() >= t) u3.insert(id);
   }
-  if (u3.size() < t) return std::nullopt;
+  if (u3.size() < minimum) return std::nullopt;
   for (uint32_t id : u3) {
     if (reached(id) >= 4) u4.insert(id);
   }
@@ -100,6 +102,7 @@ void RunSchedules(uint64_t first_seed, int count) {
                  << " status " << r.status.ToString());
     if (r.status.ok()) {
       ++successes;
+      CHECK(r.survivors.size() >= std::max<uint32_t>(3, r.params.t));
       // Exactly the workers whose input went into the sum are the survivors...
       for (uint32_t id = 1; id <= o.n; ++id) {
         auto it = o.drops.find(id);
@@ -155,5 +158,56 @@ TEST_CASE("secagg exactness: too few survivors abort cleanly", "[secagg]") {
   SimulationResult r = RunSimulation(o, [](uint32_t id) { return Input(3, id, 9); });
   CHECK(r.status.code() == StatusCode::kAborted);
   CHECK_THAT(r.status.message(), Catch::Contains("threshold"));
+  CHECK(r.sum.size() == 0);
+}
+
+// A published sum of two inputs would reveal each survivor's input to the other.
+TEST_CASE("secagg exactness: no round completes with fewer than 3 survivors, at any step", "[secagg]") {
+  const DropPoint points[] = {DropPoint::kBeforeAdvertise, DropPoint::kBeforeShare, DropPoint::kBeforeMaskedInput,
+                              DropPoint::kAfterMaskedInput, DropPoint::kBeforeUnmask};
+  for (uint32_t n : {3u, 4u}) {
+    for (DropPoint first : points) {
+      for (DropPoint second : points) {
+        SimulationOptions o;
+        o.n = n;
+        o.vector_length = 5;
+        o.drops[n] = first;
+        if (n == 4) o.drops[3] = second;
+        SimulationResult r = RunSimulation(o, [](uint32_t id) { return Input(11, id, 5); });
+        INFO("n=" << n << " drops " << DropPointName(first) << ", " << DropPointName(second) << ": "
+                  << r.status.ToString());
+        if (r.status.ok()) {
+          CHECK(r.survivors.size() >= 3);
+        } else {
+          CHECK(r.status.code() == StatusCode::kAborted);
+          CHECK(r.sum.size() == 0);
+        }
+        // Exactly the rounds that would sum fewer than 3 inputs abort.
+        const auto oracle = CompleteGraphOracle(o.n, o.drops, 3);
+        CHECK(oracle.has_value() == r.status.ok());
+      }
+    }
+  }
+}
+
+TEST_CASE("secagg exactness: three hospitals, one lost before its masked input: no sum of two", "[secagg]") {
+  SimulationOptions o;
+  o.n = 3;  // t = 2: the threshold alone would let two survivors finish
+  o.vector_length = 9;
+  o.drops = {{3, DropPoint::kBeforeMaskedInput}};
+  SimulationResult r = RunSimulation(o, [](uint32_t id) { return Input(5, id, 9); });
+  CHECK(r.params.t == 2);
+  CHECK(r.status.code() == StatusCode::kAborted);
+  CHECK_THAT(r.status.message(), Catch::Contains("only 2 masked inputs; the survivor minimum is 3"));
+  CHECK(r.sum.size() == 0);
+}
+
+TEST_CASE("secagg exactness: four invited, one never advertises and one is lost: no sum of two", "[secagg]") {
+  SimulationOptions o;
+  o.n = 4;
+  o.vector_length = 9;
+  o.drops = {{4, DropPoint::kBeforeAdvertise}, {3, DropPoint::kBeforeMaskedInput}};
+  SimulationResult r = RunSimulation(o, [](uint32_t id) { return Input(6, id, 9); });
+  CHECK(r.status.code() == StatusCode::kAborted);
   CHECK(r.sum.size() == 0);
 }

@@ -15,6 +15,14 @@ StatusOr<ClientOutput> ConsistencyState::Handle(ClientContext& ctx, const wire::
   FL_RETURN_IF_ERROR(CheckSortedIds(req.survivors(), "survivors"));
   FL_RETURN_IF_ERROR(CheckSortedIds(req.dropped(), "dropped workers"));
   const std::vector<uint32_t> survivors(req.survivors().begin(), req.survivors().end());
+  // Checked again here, not only when signing: the shares revealed below unmask the sum of
+  // exactly these survivors.
+  const uint32_t minimum = MinimumSurvivors(ctx.params, ctx.config.min_survivors);
+  if (survivors.size() < minimum) {
+    FL_LOG(kWarning) << "refused to unmask a sum of only " << survivors.size() << " inputs";
+    return PermissionDenied("refusing to unmask a sum of " + std::to_string(survivors.size()) +
+                            " inputs; the survivor minimum is " + std::to_string(minimum));
+  }
   if (survivors != ctx.signed_survivors) {
     return PermissionDenied("unmasking request names a survivor set other than the one this worker signed");
   }

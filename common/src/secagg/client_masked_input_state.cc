@@ -18,8 +18,12 @@ StatusOr<ClientOutput> MaskedInputState::Handle(ClientContext& ctx, const wire::
   if (!std::binary_search(u3.begin(), u3.end(), ctx.config.worker_id)) {
     return InvalidArgument("survivor set omits this worker");
   }
-  if (u3.size() < ctx.params.t) {
-    return Aborted("only " + std::to_string(u3.size()) + " survivors, threshold is " + std::to_string(ctx.params.t));
+  // Signing a survivor set commits to unmasking its sum: never for fewer inputs than the
+  // survivor minimum (t, min_survivors, 3), whatever the coordinator announces.
+  const uint32_t minimum = MinimumSurvivors(ctx.params, ctx.config.min_survivors);
+  if (u3.size() < minimum) {
+    return Aborted("only " + std::to_string(u3.size()) + " survivors; this worker's survivor minimum is " +
+                   std::to_string(minimum) + " (t " + std::to_string(ctx.params.t) + ")");
   }
   ctx.signed_survivors = std::move(u3);
   ctx.consistency_transcript = ConsistencyTranscript(ctx.config.round, ctx.signed_survivors);

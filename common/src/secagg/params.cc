@@ -1,5 +1,6 @@
 #include "fl/secagg/params.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -47,6 +48,10 @@ StatusOr<RoundParams> ChooseParameters(uint32_t n, const SecurityParams& sp) {
     if (t <= k && LiveEnough(n, k, t, sp)) return RoundParams{n, k, t, false};
   }
   return RoundParams{n, n - 1, n / 2 + 1, true};
+}
+
+uint32_t MinimumSurvivors(const RoundParams& p, uint32_t min_survivors) {
+  return std::max({p.t, min_survivors, uint32_t{3}});
 }
 
 Status CheckParameters(const RoundParams& p, uint32_t min_cohort, const SecurityParams& own) {

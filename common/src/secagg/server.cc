@@ -16,6 +16,21 @@ Status Admit(ServerContext& ctx, const std::set<uint32_t>& expected, uint32_t fr
   return Status::Ok();
 }
 
+std::set<uint32_t> LiveResponders(const ServerContext& ctx) {
+  std::set<uint32_t> out;
+  for (uint32_t id : ctx.responded) {
+    if (ctx.alive.count(id)) out.insert(id);
+  }
+  return out;
+}
+
+Status RequireAtLeast(size_t have, uint32_t need, const std::string& what, const char* bound) {
+  if (have >= need) return Status::Ok();
+  return Aborted("only " + std::to_string(have) + " " + what + "; the " + bound + " is " + std::to_string(need));
+}
+
+uint32_t SurvivorMinimum(const ServerContext& ctx) { return MinimumSurvivors(ctx.params, ctx.config.min_survivors); }
+
 SecAggServer::SecAggServer(ServerConfig config) {
   ctx_.config = std::move(config);
   ctx_.u0.insert(ctx_.config.cohort.begin(), ctx_.config.cohort.end());

@@ -36,10 +36,8 @@ StatusOr<std::vector<Outgoing>> ServerAdvertiseKeysState::Close(ServerContext& c
   for (const auto& [id, k] : ctx.keys) ctx.u1.push_back(id);
   ctx.u1_set.insert(ctx.u1.begin(), ctx.u1.end());
   const uint32_t n = static_cast<uint32_t>(ctx.u1.size());
-  if (n < std::max<uint32_t>(3, ctx.config.min_cohort)) {
-    return Aborted("only " + std::to_string(n) + " workers advertised keys; at least " +
-                   std::to_string(std::max<uint32_t>(3, ctx.config.min_cohort)) + " needed");
-  }
+  FL_RETURN_IF_ERROR(
+      RequireAtLeast(n, std::max<uint32_t>(3, ctx.config.min_cohort), "workers advertised keys", "minimum cohort"));
   FL_ASSIGN_OR_RETURN(ctx.params, ChooseParameters(n, ctx.config.security));
   if (ctx.config.force_complete) {
     ctx.params = RoundParams{n, n - 1, n / 2 + 1, true};

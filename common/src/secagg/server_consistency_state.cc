@@ -18,13 +18,8 @@ Status ServerConsistencyState::Receive(ServerContext& ctx, uint32_t from, const 
 }
 
 StatusOr<std::vector<Outgoing>> ServerConsistencyState::Close(ServerContext& ctx, std::unique_ptr<ServerState>* next) {
-  for (uint32_t id : ctx.responded) {
-    if (ctx.alive.count(id)) ctx.u4.insert(id);
-  }
-  if (ctx.u4.size() < ctx.params.t) {
-    return Aborted("only " + std::to_string(ctx.u4.size()) + " consistency signatures; threshold is " +
-                   std::to_string(ctx.params.t));
-  }
+  ctx.u4 = LiveResponders(ctx);
+  FL_RETURN_IF_ERROR(RequireAtLeast(ctx.u4.size(), ctx.params.t, "consistency signatures", "threshold"));
   std::vector<uint32_t> dropped;
   for (uint32_t id : ctx.u2) {
     if (!ctx.u3.count(id)) dropped.push_back(id);

@@ -19,10 +19,9 @@ Status ServerMaskedInputState::Receive(ServerContext& ctx, uint32_t from, const 
 StatusOr<std::vector<Outgoing>> ServerMaskedInputState::Close(ServerContext& ctx, std::unique_ptr<ServerState>* next) {
   // A worker that sent its input and then dropped still counts: its input is in the sum.
   ctx.u3 = ctx.responded;
-  if (ctx.u3.size() < ctx.params.t) {
-    return Aborted("only " + std::to_string(ctx.u3.size()) + " masked inputs; threshold is " +
-                   std::to_string(ctx.params.t));
-  }
+  // Never publish a sum of fewer inputs than the survivor minimum: with two, each
+  // survivor would learn the other's input from the published model.
+  FL_RETURN_IF_ERROR(RequireAtLeast(ctx.u3.size(), SurvivorMinimum(ctx), "masked inputs", "survivor minimum"));
   std::vector<Outgoing> out;
   for (uint32_t u : ctx.u3) {
     Outgoing o{u, {}};

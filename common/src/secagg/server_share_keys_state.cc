@@ -29,13 +29,10 @@ Status ServerShareKeysState::Receive(ServerContext& ctx, uint32_t from, const wi
 }
 
 StatusOr<std::vector<Outgoing>> ServerShareKeysState::Close(ServerContext& ctx, std::unique_ptr<ServerState>* next) {
-  for (uint32_t id : ctx.responded) {
-    if (ctx.alive.count(id)) ctx.u2.insert(id);
-  }
-  if (ctx.u2.size() < ctx.params.t) {
-    return Aborted("only " + std::to_string(ctx.u2.size()) + " workers shared keys; threshold is " +
-                   std::to_string(ctx.params.t));
-  }
+  ctx.u2 = LiveResponders(ctx);
+  // Only workers that shared keys can send inputs: below the survivor minimum here, the
+  // sum could only ever be of too few inputs.
+  FL_RETURN_IF_ERROR(RequireAtLeast(ctx.u2.size(), SurvivorMinimum(ctx), "workers shared keys", "survivor minimum"));
   std::vector<Outgoing> out;
   for (uint32_t v : ctx.u2) {
     Outgoing o{v, {}};

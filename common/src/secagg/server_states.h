@@ -43,4 +43,12 @@ Status Admit(ServerContext& ctx, const std::set<uint32_t>& expected, uint32_t fr
              wire::SecAggClientMessage::StepCase got, wire::SecAggClientMessage::StepCase want);
 std::string Who(uint32_t id);
 
+// The workers that answered in the phase now closing and are still alive.
+std::set<uint32_t> LiveResponders(const ServerContext& ctx);
+// Aborts the round (kAborted) when `have` workers are fewer than `need`; `what` names the
+// step's set, e.g. "masked inputs".
+Status RequireAtLeast(size_t have, uint32_t need, const std::string& what, const char* bound);
+// The survivor minimum of this round (params.h, MinimumSurvivors).
+uint32_t SurvivorMinimum(const ServerContext& ctx);
+
 }  // namespace fl::secagg

@@ -28,6 +28,7 @@ struct ClientConfig {
   const Identity* identity = nullptr;  // must outlive the client
   const Roster* roster = nullptr;      // must outlive the client
   uint32_t min_cohort = 3;             // refuse smaller cohorts
+  uint32_t min_survivors = 3;          // never sign or unmask a sum of fewer inputs (with t)
   SecurityParams security;             // this worker's own bounds on k and t
 };
 

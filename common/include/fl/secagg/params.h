@@ -40,6 +40,13 @@ double BinomialTail(uint32_t k, double p, uint32_t m);
 
 StatusOr<RoundParams> ChooseParameters(uint32_t n, const SecurityParams& sp);
 
+// The fewest workers whose inputs may ever be summed and published: the threshold t, the
+// configured minimum (`min_survivors`), and never fewer than 3 (with two, each would learn
+// the other's input from the sum). Both sides enforce it at every step: the coordinator aborts a round
+// whose key-sharing set or survivor set falls below it, and a worker refuses to sign or
+// unmask such a survivor set.
+uint32_t MinimumSurvivors(const RoundParams& p, uint32_t min_survivors);
+
 // A worker's check of the parameters the coordinator announced, against its own bounds:
 // fails (PermissionDenied) if the round would weaken this worker's protection.
 Status CheckParameters(const RoundParams& p, uint32_t min_cohort, const SecurityParams& own);

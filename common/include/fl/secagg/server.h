@@ -26,7 +26,8 @@ struct ServerConfig {
   std::vector<uint32_t> cohort;       // U0: workers asked to take part
   uint64_t vector_length = 0;         // d + 1 words
   SecurityParams security;            // for the choice of k and t
-  uint32_t min_cohort = 3;            // abort below this many survivors of round 0
+  uint32_t min_cohort = 3;            // abort when fewer workers advertise keys (U1)
+  uint32_t min_survivors = 3;         // never unmask a sum of fewer inputs (with t: params.h)
   uint32_t forced_k = 0;              // benchmarks: force this degree (0 = choose)
   bool force_complete = false;        // benchmarks: force the complete graph
   const Roster* roster = nullptr;     // optional: reject forged signatures early
