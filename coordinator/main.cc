@@ -5,10 +5,13 @@
 
 #include "fl/cli.h"
 #include "fl/config_reader.h"
+#include "fl/env.h"
+#include "fl/exit_codes.h"
 #include "fl/log.h"
 #include "fl/secagg/simulation.h"
+#include "fl/zmq_transport.h"
 #include "options.h"
-#include "server.h"
+#include "coordinator.h"
 
 namespace {
 
@@ -122,7 +125,7 @@ int main(int argc, char** argv) {
   auto args = fl::ParseArgs(argc, argv, 1, kFlags);
   if (!args.ok()) {
     std::fprintf(stderr, "fl-coordinator: %s\n", args.status().message().c_str());
-    return fl::kConfigErrorExit;
+    return fl::kExitConfigError;
   }
   if (args->Has("help")) {
     Usage(stdout);
@@ -130,31 +133,37 @@ int main(int argc, char** argv) {
   }
   if (!args->positional.empty()) {
     std::fprintf(stderr, "fl-coordinator: unexpected argument '%s' (see --help)\n", args->positional[0].c_str());
-    return fl::kConfigErrorExit;
+    return fl::kExitConfigError;
   }
   fl::LogLevel level = fl::LogLevel::kInfo;
   if (args->Has("log-level") && !fl::ParseLogLevel(args->Get("log-level"), &level)) {
     std::fprintf(stderr, "fl-coordinator: --log-level must be debug, info, warning or error\n");
-    return fl::kConfigErrorExit;
+    return fl::kExitConfigError;
   }
   fl::SetLogLevel(level);
   if (!args->Has("config")) {
     std::fprintf(stderr, "fl-coordinator: --config FILE is required (see --help)\n");
-    return fl::kConfigErrorExit;
+    return fl::kExitConfigError;
   }
   const std::string path = args->Get("config");
   auto json = fl::ParseJsonFile(path);
   if (!json.ok()) {
     std::fprintf(stderr, "fl-coordinator: config error: %s\n", json.status().message().c_str());
-    return fl::kConfigErrorExit;
+    return fl::kExitConfigError;
   }
   auto options = fl::coordinator::ParseCoordinatorOptions(*json, path);
   if (!options.ok()) {
     std::fprintf(stderr, "fl-coordinator: config error: %s\n", options.status().message().c_str());
-    return fl::kConfigErrorExit;
+    return fl::kExitConfigError;
   }
   if (args->Has("listen")) options->listen = args->Get("listen");
   if (args->Has("state-dir")) options->state_dir = args->Get("state-dir");
-  fl::coordinator::Coordinator coordinator(std::move(options).value(), args->Get("audit-dir"));
+  auto transport = fl::ListenZmq(options->listen, fl::coordinator::CoordinatorTransportOptions(*options));
+  if (!transport.ok()) {
+    std::fprintf(stderr, "fl-coordinator: %s\n", transport.status().message().c_str());
+    return fl::kExitRuntimeError;
+  }
+  fl::coordinator::Coordinator coordinator(std::move(options).value(), **transport, fl::Env::Default(),
+                                           args->Get("audit-dir"));
   return coordinator.Run();
 }

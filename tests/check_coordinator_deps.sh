@@ -8,7 +8,7 @@ status=0
 if ldd "$bin" | grep -Ei 'libtorch|libc10|libcaffe2|libATen'; then
   echo "FAIL: $bin links LibTorch (above)"; status=1
 fi
-if grep -rnE '#include *[<"](torch|ATen|c10|fl/models|training/|data/|client\.h)' "$src/coordinator" "$src/common"; then
+if grep -rnE '#include *[<"](torch|ATen|c10|fl/models|training/|data/|worker_client\.h|round_participant\.h)' "$src/coordinator" "$src/common"; then
   echo "FAIL: coordinator/ or common/ includes LibTorch, models/ or worker/ headers (above)"; status=1
 fi
 [ $status -eq 0 ] && echo "OK: $(basename "$bin") is free of LibTorch, models/ and worker/"

@@ -8,21 +8,13 @@
 #include "data/image_folder.h"
 #include "data/image_ops.h"
 #include "data/volume.h"
-#include "fl/file_util.h"
+#include "eval_metrics.h"
+#include "fl/env.h"
 
 namespace fl::worker {
 namespace fs = std::filesystem;
 
 namespace {
-
-nlohmann::json MetricsJson(const EvalMetrics& m) {
-  nlohmann::json j = {{"test_loss", m.loss}, {"test_accuracy", m.accuracy}, {"test_samples", m.samples}};
-  if (std::isfinite(m.auroc)) j["test_auroc"] = m.auroc;
-  if (std::isfinite(m.dice)) j["test_dice"] = m.dice;
-  if (std::isfinite(m.iou)) j["test_iou"] = m.iou;
-  for (const auto& [name, v] : m.robust) j[name] = v;
-  return j;
-}
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -30,16 +22,18 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 
 // The inputs to predict on: one file, or the matching files of a folder, sorted.
 StatusOr<std::vector<std::string>> InputFiles(const std::string& input, const std::string& suffix, bool images) {
-  if (fs::is_regular_file(input)) return std::vector<std::string>{input};
-  if (!fs::is_directory(input)) return NotFound("no such input file or folder: " + input);
+  Env& env = Env::Default();
+  if (env.FileSize(input).ok()) return std::vector<std::string>{input};  // a regular file
+  if (!env.IsDirectory(input)) return NotFound("no such input file or folder: " + input);
   std::vector<std::string> files;
   if (images) {
-    const std::string dir = fs::is_directory(input + "/images") ? input + "/images" : input;
+    const std::string dir = env.IsDirectory(input + "/images") ? input + "/images" : input;
     FL_ASSIGN_OR_RETURN(std::vector<std::string> names, data::ListImages(dir));
     for (const auto& n : names) files.push_back(dir + "/" + n);
   } else {
-    for (const auto& e : fs::directory_iterator(input)) {
-      if (EndsWith(e.path().filename().string(), suffix)) files.push_back(e.path().string());
+    FL_ASSIGN_OR_RETURN(const std::vector<std::string> names, env.ListDir(input));
+    for (const std::string& name : names) {
+      if (EndsWith(name, suffix)) files.push_back((fs::path(input) / name).string());
     }
     std::sort(files.begin(), files.end());
   }
@@ -128,7 +122,7 @@ StatusOr<nlohmann::json> PredictTable(Trainer& t, const data::Dataset& test, con
     csv << "\n";
   }
   const std::string dst = out + "/predictions.csv";
-  FL_RETURN_IF_ERROR(AtomicWriteFile(dst, csv.str()));
+  FL_RETURN_IF_ERROR(Env::Default().WriteFile(dst, csv.str()));
   return nlohmann::json{{"written", {dst}}, {"samples", test.size()}};
 }
 
@@ -137,7 +131,7 @@ StatusOr<nlohmann::json> PredictTable(Trainer& t, const data::Dataset& test, con
 StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, data::Split split,
                                              const DeviceOptions& device, const std::vector<double>& robust_eps,
                                              int64_t robust_steps) {
-  FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(checkpoint));
+  FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(Env::Default(), checkpoint));
   auto it = c.metadata.find("plan");
   if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");
   nlohmann::json plan_json = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
@@ -161,7 +155,7 @@ StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::s
   s.train = data::Subset(s.test, {0});  // sizes the model; training data is not needed here
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(s), o.device, robust_eps, robust_steps));
   FL_ASSIGN_OR_RETURN(EvalMetrics m, t->Evaluate());
-  nlohmann::json j = MetricsJson(m);
+  nlohmann::json j = TestMetricsJson(m);
   j["name"] = o.name;
   j["model"] = checkpoint;
   return j;
@@ -180,7 +174,7 @@ StatusOr<data::Split> ShapeOnly(const data::Split& like) {
 
 StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& checkpoint, const std::string& input,
                                  const std::string& out) {
-  FL_RETURN_IF_ERROR(MakeDirs(out));
+  FL_RETURN_IF_ERROR(Env::Default().MakeDirs(out));
   if (o.data.format == "images" || o.data.format == "nifti") {
     // The model is sized from the configured data's sample shape.
     FL_ASSIGN_OR_RETURN(data::Split like, LoadData(o.data));

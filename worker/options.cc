@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "fl/config_reader.h"
+#include "fl/names.h"
 
 namespace fl::worker {
 
@@ -135,14 +136,8 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   to.Get("idle_s", &o.idle_timeout_s, 1.0, 7 * 86400.0);
   to.Get("heartbeat_interval_s", &o.heartbeat_interval_s, 0.05, 60.0);
   (void)to.Finish();
-  if (!o.name.empty()) {
-    for (char c : o.name) {
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
-        r.Error("name", "use 1-64 characters of [A-Za-z0-9._-], got \"" + o.name + "\"");
-        break;
-      }
-    }
-    if (o.name.size() > 64) r.Error("name", "at most 64 characters");
+  if (!o.name.empty() && !IsValidName(o.name)) {
+    r.Error("name", "use 1-64 characters of [A-Za-z0-9._-], got \"" + o.name.substr(0, 64) + "\"");
   }
   Status s = r.Finish();
   if (!s.ok()) return InvalidArgument(what + ": " + s.message());

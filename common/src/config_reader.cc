@@ -3,7 +3,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "fl/file_util.h"
+#include "fl/env.h"
 
 namespace fl {
 
@@ -15,10 +15,12 @@ StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std::strin
   }
 }
 
-StatusOr<nlohmann::json> ParseJsonFile(const std::string& path) {
-  FL_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 16u << 20));
+StatusOr<nlohmann::json> ParseJsonFile(Env& env, const std::string& path) {
+  FL_ASSIGN_OR_RETURN(std::string text, env.ReadFile(path, 16u << 20));
   return ParseJsonText(text, path);
 }
+
+StatusOr<nlohmann::json> ParseJsonFile(const std::string& path) { return ParseJsonFile(Env::Default(), path); }
 
 ConfigReader::ConfigReader(const nlohmann::json& object, std::string prefix)
     : ConfigReader(object, std::move(prefix), std::make_shared<std::vector<std::string>>()) {}

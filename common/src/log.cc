@@ -1,5 +1,7 @@
 #include "fl/log.h"
 
+#include "fl/env.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -43,7 +45,7 @@ bool ParseLogLevel(const std::string& name, LogLevel* level) {
 
 LogLine::~LogLine() {
   using namespace std::chrono;
-  const auto now = system_clock::now();
+  const auto now = Env::Default().WallTime();
   const std::time_t t = system_clock::to_time_t(now);
   const int ms = static_cast<int>(duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000);
   std::tm tm{};

@@ -5,9 +5,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fl/file_util.h"
+#include "fl/env.h"
 
 namespace fl {
+namespace {
+constexpr size_t kMaxCheckpointBytes = size_t{1} << 33;  // 8 GiB: far above any model here
+}  // namespace
 
 uint64_t TensorInfo::numel() const {
   uint64_t n = 1;
@@ -108,13 +111,13 @@ StatusOr<Checkpoint> DecodeSafetensors(const std::string& bytes, const std::stri
   return c;
 }
 
-Status WriteSafetensors(const std::string& path, const Checkpoint& c) {
+Status WriteSafetensors(Env& env, const std::string& path, const Checkpoint& c) {
   if (c.layout.dimension() != c.values.size()) return Internal("checkpoint size does not match its layout");
-  return AtomicWriteFile(path, EncodeSafetensors(c));
+  return env.WriteFile(path, EncodeSafetensors(c));
 }
 
-StatusOr<Checkpoint> ReadSafetensors(const std::string& path) {
-  FL_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+StatusOr<Checkpoint> ReadSafetensors(Env& env, const std::string& path) {
+  FL_ASSIGN_OR_RETURN(std::string bytes, env.ReadFile(path, kMaxCheckpointBytes));
   return DecodeSafetensors(bytes, path);
 }
 

@@ -41,6 +41,32 @@ StatusOr<wire::Envelope> ParseEnvelope(const void* data, size_t size) {
   return e;
 }
 
+std::vector<Frame> EncodeFrames(Message m) {
+  m.envelope.set_payload_frames(static_cast<uint32_t>(m.payload.size()));
+  std::vector<Frame> frames;
+  frames.reserve(1 + m.payload.size());
+  frames.emplace_back(m.envelope.SerializeAsString());
+  for (Frame& f : m.payload) frames.push_back(std::move(f));
+  return frames;
+}
+
+StatusOr<Message> DecodeFrames(std::vector<Frame> frames) {
+  if (frames.empty()) return InvalidArgument("message without an envelope frame");
+  if (frames.size() > 1 + kMaxPayloadFrames) {
+    return InvalidArgument("message with " + std::to_string(frames.size()) + " frames");
+  }
+  FL_ASSIGN_OR_RETURN(wire::Envelope envelope, ParseEnvelope(frames[0].data(), frames[0].size()));
+  const size_t payloads = frames.size() - 1;
+  if (payloads != envelope.payload_frames()) {
+    return InvalidArgument("envelope announces " + std::to_string(envelope.payload_frames()) +
+                           " payload frames, got " + std::to_string(payloads));
+  }
+  Message m;
+  m.envelope = std::move(envelope);
+  for (size_t i = 1; i < frames.size(); ++i) m.payload.push_back(std::move(frames[i]));
+  return m;
+}
+
 Status ExpectPayloadFrames(const Message& m, size_t n) {
   if (m.payload.size() != n) {
     return InvalidArgument(TypeName(m.type()) + " needs " + std::to_string(n) +
@@ -49,12 +75,11 @@ Status ExpectPayloadFrames(const Message& m, size_t n) {
   return Status::Ok();
 }
 
-zmq::message_t FloatFrame(const float* data, size_t n) { return zmq::message_t(data, n * sizeof(float)); }
+Frame FloatFrame(const float* data, size_t n) { return Frame(data, n * sizeof(float)); }
 
-zmq::message_t RingFrame(const RingVector& v) { return zmq::message_t(v.data(), v.size() * sizeof(uint32_t)); }
+Frame RingFrame(const RingVector& v) { return Frame(v.data(), v.size() * sizeof(uint32_t)); }
 
-StatusOr<std::vector<float>> ReadFloatFrame(const zmq::message_t& frame, size_t expected,
-                                            const char* what) {
+StatusOr<std::vector<float>> ReadFloatFrame(const Frame& frame, size_t expected, const char* what) {
   if (frame.size() != expected * sizeof(float)) {
     return InvalidArgument(std::string(what) + ": payload of " + std::to_string(frame.size()) +
                            " bytes, expected " + std::to_string(expected * sizeof(float)));
@@ -67,7 +92,7 @@ StatusOr<std::vector<float>> ReadFloatFrame(const zmq::message_t& frame, size_t 
   return out;
 }
 
-StatusOr<RingVector> ReadRingFrame(const zmq::message_t& frame, size_t expected, const char* what) {
+StatusOr<RingVector> ReadRingFrame(const Frame& frame, size_t expected, const char* what) {
   if (frame.size() != expected * sizeof(uint32_t)) {
     return InvalidArgument(std::string(what) + ": payload of " + std::to_string(frame.size()) +
                            " bytes, expected " + std::to_string(expected * sizeof(uint32_t)));

@@ -66,6 +66,7 @@ class CliTest(unittest.TestCase):
             ({k: v for k, v in base.items() if k != "name"}, "name: is required"),
             (dict(base, name="bad name!"), "name: use 1-64 characters"),
             (dict(base, min_cohort=2), "min_cohort: expected an integer in [3,"),
+            (dict(base, min_survivors=2), "min_survivors: expected an integer in [3,"),
             (dict(base, device={"type": "tpu"}), 'device.type: expected "auto", "cpu", "cuda" or "cuda:N"'),
             (dict(base, data=dict(base["data"], format="parquet")), 'data.format: expected one of "csv", "npz"'),
             (dict(base, data=dict(base["data"], csv={"label_column": "-1", "test_fraction": 2})),

@@ -1,4 +1,5 @@
-// Tests for what a restarted coordinator reads back from its state_dir (coordinator/state.h).
+// Tests for what a restarted coordinator reads back from its state_dir
+// (coordinator/saved_state.h) and its audit directory (coordinator/audit_log.h).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -6,15 +7,22 @@
 
 #include "fl/plan.h"
 #include "fl/safetensors.h"
-#include "state.h"
+#include "audit_log.h"
+#include "fl/env.h"
+#include "saved_state.h"
 #include "temp_dir.h"
 
 using Catch::Matchers::Contains;
 using fl::StatusCode;
-using fl::coordinator::LoadSavedState;
 using fl::coordinator::VersionFile;
 
 namespace {
+
+fl::StatusOr<fl::coordinator::SavedState> LoadSavedState(const std::string& dir, const fl::Plan& plan, uint64_t max) {
+  return fl::coordinator::LoadSavedState(fl::Env::Default(), dir, plan, max);
+}
+
+fl::StatusOr<bool> HoldsRun(const std::string& dir) { return fl::coordinator::HoldsRun(fl::Env::Default(), dir); }
 
 fl::Plan MlpPlan() {
   fl::Plan p;
@@ -30,7 +38,7 @@ void WriteModel(const fl::testing::TempDir& dir, uint64_t version, const fl::Pla
   c.values = {value, value, value};
   c.metadata = fl::ModelMetadata(plan);
   c.metadata["model_version"] = std::to_string(version);
-  REQUIRE(fl::WriteSafetensors(dir.File(VersionFile(version)), c).ok());
+  REQUIRE(fl::WriteSafetensors(fl::Env::Default(), dir.File(VersionFile(version)), c).ok());
 }
 
 void WriteLatest(const fl::testing::TempDir& dir, uint64_t version) {
@@ -108,7 +116,7 @@ TEST_CASE("coordinator state: inconsistent or tampered files are clear errors", 
     CHECK_THAT(s.status().message(), Contains(VersionFile(5)));
   }
   SECTION("checkpoints without latest.json") {
-    CHECK(fl::coordinator::HoldsRun(dir.path()).value());
+    CHECK(HoldsRun(dir.path()).value());
     auto s = LoadSavedState(dir.path(), plan, 1000);
     CHECK(s.status().code() == StatusCode::kDataLoss);
     CHECK_THAT(s.status().message(), Contains("no latest.json"));
@@ -145,29 +153,37 @@ TEST_CASE("coordinator state: inconsistent or tampered files are clear errors", 
     CHECK(s.status().code() == StatusCode::kInvalidArgument);
     CHECK_THAT(s.status().message(), Contains("metrics.jsonl:2"));
   }
-  SECTION("metrics of a round newer than the checkpoint") {
+  // latest.json is the commit point of a round (run_store.h): a line of a newer round
+  // belongs to a round that never committed, and is dropped with what follows it.
+  SECTION("metrics of a round newer than the checkpoint never committed") {
     WriteLatest(dir, 2);
-    dir.Write("metrics.jsonl", "{\"round\":1}\n{\"round\":3}\n");
+    dir.Write("metrics.jsonl", "{\"round\":1}\n{\"round\":2,\"mean_train_loss\":0.5}\n{\"round\":3,"
+                               "\"mean_train_loss\":0.25}\n{\"final\":true,\"model_version\":3}\n");
     auto s = LoadSavedState(dir.path(), plan, 1000);
-    CHECK(s.status().code() == StatusCode::kInvalidArgument);
-    CHECK_THAT(s.status().message(), Contains("newer"));
+    REQUIRE(s.ok());
+    CHECK(s->metrics_lines.size() == 2);
+    CHECK(s->uncommitted_lines == 2);
+    CHECK(s->loss_history == std::vector<double>{0.5});
+    CHECK_FALSE(s->metrics_behind);
+    CHECK_FALSE(s->finished);
   }
 }
 
 TEST_CASE("coordinator state: what counts as an earlier run, and audit round numbers", "[coordinator_state]") {
   fl::testing::TempDir dir;
-  CHECK_FALSE(fl::coordinator::HoldsRun(dir.File("absent")).value());
-  CHECK_FALSE(fl::coordinator::HoldsRun(dir.path()).value());
+  CHECK_FALSE(HoldsRun(dir.File("absent")).value());
+  CHECK_FALSE(HoldsRun(dir.path()).value());
   dir.Write("notes.txt", "x");
-  CHECK_FALSE(fl::coordinator::HoldsRun(dir.path()).value());
+  CHECK_FALSE(HoldsRun(dir.path()).value());
   dir.Write("metrics.jsonl", "");
-  CHECK(fl::coordinator::HoldsRun(dir.path()).value());
+  CHECK(HoldsRun(dir.path()).value());
 
   fl::testing::TempDir audit;
-  CHECK(fl::coordinator::HighestAuditRound(audit.path()) == 0);
+  fl::coordinator::AuditLog log(fl::Env::Default(), audit.path());
+  CHECK(log.HighestRound() == 0);
   std::filesystem::create_directories(audit.File("coordinator/round-000007"));
   std::filesystem::create_directories(audit.File("coordinator/round-000012"));
   std::filesystem::create_directories(audit.File("coordinator/round-99999999999"));  // out of range: ignored
   audit.Write("coordinator/transcript.jsonl", "");
-  CHECK(fl::coordinator::HighestAuditRound(audit.path()) == 12);
+  CHECK(log.HighestRound() == 12);
 }

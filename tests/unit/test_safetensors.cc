@@ -1,4 +1,4 @@
-// Tests for safetensors checkpoints (fl/safetensors.h) and atomic file writes (fl/file_util.h).
+// Tests for safetensors checkpoints (fl/safetensors.h).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fl/file_util.h"
+#include "fl/env.h"
 #include "fl/safetensors.h"
 
 using Catch::Matchers::Contains;
@@ -240,9 +240,9 @@ TEST_CASE("safetensors: WriteSafetensors and ReadSafetensors through a temp dir"
   TempDir dir;
   const std::string path = dir.File("model-v000001.safetensors");
   Checkpoint c = SmallCheckpoint();
-  REQUIRE(fl::WriteSafetensors(path, c).ok());
+  REQUIRE(fl::WriteSafetensors(fl::Env::Default(), path, c).ok());
   CHECK(dir.Entries() == std::vector<std::string>{"model-v000001.safetensors"});
-  auto r = fl::ReadSafetensors(path);
+  auto r = fl::ReadSafetensors(fl::Env::Default(), path);
   REQUIRE(r.ok());
   CHECK(r->values == c.values);
   CHECK(r->metadata == c.metadata);
@@ -252,9 +252,9 @@ TEST_CASE("safetensors: WriteSafetensors and ReadSafetensors through a temp dir"
   // Overwrite in place: still a single file, new contents.
   c.values[5] = 123.f;
   c.metadata["model_version"] = "8";
-  REQUIRE(fl::WriteSafetensors(path, c).ok());
+  REQUIRE(fl::WriteSafetensors(fl::Env::Default(), path, c).ok());
   CHECK(dir.Entries() == std::vector<std::string>{"model-v000001.safetensors"});
-  r = fl::ReadSafetensors(path);
+  r = fl::ReadSafetensors(fl::Env::Default(), path);
   REQUIRE(r.ok());
   CHECK(r->values[5] == 123.f);
   CHECK(r->metadata.at("model_version") == "8");
@@ -262,40 +262,10 @@ TEST_CASE("safetensors: WriteSafetensors and ReadSafetensors through a temp dir"
   // Values that do not match the layout: nothing written.
   Checkpoint broken = c;
   broken.values.pop_back();
-  CHECK(fl::WriteSafetensors(dir.File("broken.safetensors"), broken).code() == StatusCode::kInternal);
+  CHECK(fl::WriteSafetensors(fl::Env::Default(), dir.File("broken.safetensors"), broken).code() == StatusCode::kInternal);
   CHECK(dir.Entries() == std::vector<std::string>{"model-v000001.safetensors"});
 
-  CHECK(fl::ReadSafetensors(dir.File("missing.safetensors")).status().code() == StatusCode::kNotFound);
-  REQUIRE(fl::AtomicWriteFile(dir.File("garbage.safetensors"), "not a checkpoint").ok());
-  CHECK(fl::ReadSafetensors(dir.File("garbage.safetensors")).status().code() == StatusCode::kDataLoss);
-}
-
-TEST_CASE("safetensors: AtomicWriteFile leaves no temporary files behind", "[safetensors][file_util]") {
-  TempDir dir;
-  for (int i = 0; i < 20; ++i) {
-    REQUIRE(fl::AtomicWriteFile(dir.File("latest.json"), "{\"v\": " + std::to_string(i) + "}").ok());
-  }
-  REQUIRE(fl::AtomicWriteFile(dir.File("empty"), "").ok());
-  CHECK(dir.Entries() == std::vector<std::string>{"empty", "latest.json"});
-  auto text = fl::ReadFile(dir.File("latest.json"));
-  REQUIRE(text.ok());
-  CHECK(*text == "{\"v\": 19}");
-  auto empty = fl::ReadFile(dir.File("empty"));
-  REQUIRE(empty.ok());
-  CHECK(empty->empty());
-
-  // Into a directory that does not exist: an error and nothing created.
-  CHECK_FALSE(fl::AtomicWriteFile(dir.File("no/such/dir/f"), "x").ok());
-  // Over a directory: the rename fails and the temporary is removed.
-  REQUIRE(fl::MakeDirs(dir.File("sub/deeper")).ok());
-  CHECK(fl::FileExists(dir.File("sub/deeper")));
-  CHECK_FALSE(fl::AtomicWriteFile(dir.File("sub"), "x").ok());
-  CHECK(dir.Entries() == std::vector<std::string>{"empty", "latest.json", "sub"});
-
-  // ReadFile size limit.
-  REQUIRE(fl::AtomicWriteFile(dir.File("big"), std::string(100, 'b')).ok());
-  CHECK(fl::ReadFile(dir.File("big"), 99).status().code() == StatusCode::kOutOfRange);
-  CHECK(fl::ReadFile(dir.File("big"), 100).ok());
-  CHECK(fl::ReadFile(dir.File("nope")).status().code() == StatusCode::kNotFound);
-  CHECK_FALSE(fl::FileExists(dir.File("nope")));
+  CHECK(fl::ReadSafetensors(fl::Env::Default(), dir.File("missing.safetensors")).status().code() == StatusCode::kNotFound);
+  REQUIRE(fl::Env::Default().WriteFile(dir.File("garbage.safetensors"), "not a checkpoint").ok());
+  CHECK(fl::ReadSafetensors(fl::Env::Default(), dir.File("garbage.safetensors")).status().code() == StatusCode::kDataLoss);
 }

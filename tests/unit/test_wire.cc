@@ -1,4 +1,5 @@
-// Tests for message framing (fl/wire.h) and the ZeroMQ transport (fl/transport.h).
+// Tests for message framing (fl/wire.h); the transports are tested by
+// test_transport_conformance.cc.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -10,11 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <zmq.hpp>
-
 #include "fl.pb.h"
 #include "fl/ring.h"
-#include "fl/transport.h"
 #include "fl/wire.h"
 
 using Catch::Matchers::Contains;
@@ -177,7 +175,7 @@ TEST_CASE("wire: ParseEnvelope survives random garbage", "[wire]") {
 
 TEST_CASE("wire: float and ring frames are size- and value-checked", "[wire]") {
   const std::vector<float> x = {1.5f, -2.f, 0.f, 3.25f};
-  zmq::message_t f = fl::FloatFrame(x.data(), x.size());
+  fl::Frame f = fl::FloatFrame(x.data(), x.size());
   REQUIRE(f.size() == 16);
   auto r = fl::ReadFloatFrame(f, 4, "update");
   REQUIRE(r.ok());
@@ -186,24 +184,24 @@ TEST_CASE("wire: float and ring frames are size- and value-checked", "[wire]") {
   CHECK(s.code() == StatusCode::kInvalidArgument);
   CHECK_THAT(s.message(), Contains("update: payload of 16 bytes, expected 12"));
   CHECK_FALSE(fl::ReadFloatFrame(f, 5, "update").ok());
-  CHECK_FALSE(fl::ReadFloatFrame(zmq::message_t(15), 4, "update").ok());
+  CHECK_FALSE(fl::ReadFloatFrame(fl::Frame(size_t{15}), 4, "update").ok());
   for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     std::vector<float> y = x;
     y[3] = bad;
     auto rb = fl::ReadFloatFrame(fl::FloatFrame(y.data(), y.size()), 4, "model");
     CHECK_THAT(rb.status().message(), Contains("model: non-finite"));
   }
-  CHECK(fl::ReadFloatFrame(zmq::message_t(), 0, "empty").ok());
+  CHECK(fl::ReadFloatFrame(fl::Frame(), 0, "empty").ok());
 
   RingVector v(std::vector<uint32_t>{1, 0xFFFFFFFFu, 7});
-  zmq::message_t rf = fl::RingFrame(v);
+  fl::Frame rf = fl::RingFrame(v);
   REQUIRE(rf.size() == 12);
   auto rv = fl::ReadRingFrame(rf, 3, "masked");
   REQUIRE(rv.ok());
   CHECK(rv->words() == v.words());
   CHECK_THAT(fl::ReadRingFrame(rf, 4, "masked").status().message(),
              Contains("masked: payload of 12 bytes, expected 16"));
-  CHECK_FALSE(fl::ReadRingFrame(zmq::message_t(11), 3, "masked").ok());
+  CHECK_FALSE(fl::ReadRingFrame(fl::Frame(size_t{11}), 3, "masked").ok());
 }
 
 TEST_CASE("wire: ExpectPayloadFrames counts frames", "[wire]") {
@@ -215,157 +213,26 @@ TEST_CASE("wire: ExpectPayloadFrames counts frames", "[wire]") {
   CHECK(fl::ExpectPayloadFrames(m, 1).ok());
 }
 
-// ---------------------------------------------------------------------------
-// Transport over tcp://127.0.0.1 (each endpoint has its own zmq context).
+TEST_CASE("wire: EncodeFrames and DecodeFrames round-trip and reject malformed lists", "[wire]") {
+  wire::Hello hello;
+  hello.set_name("hospital-a");
+  Message m = fl::MakeMessage(wire::HELLO, kSession, 4, 9, &hello);
+  m.payload.push_back(fl::Frame(std::string("abc")));
+  std::vector<fl::Frame> frames = fl::EncodeFrames(std::move(m));
+  REQUIRE(frames.size() == 2);
+  auto back = fl::DecodeFrames(frames);
+  REQUIRE(back.ok());
+  CHECK(back->type() == wire::HELLO);
+  CHECK(back->round() == 4);
+  CHECK(back->envelope.payload_frames() == 1);
+  REQUIRE(back->payload.size() == 1);
+  CHECK(back->payload[0].bytes() == "abc");
 
-namespace {
-
-fl::TransportOptions FastOptions() {
-  fl::TransportOptions o;
-  o.linger_ms = 0;
-  o.send_timeout_ms = 2000;
-  return o;
-}
-
-std::unique_ptr<fl::RouterEndpoint> BindRouter(const fl::TransportOptions& o = FastOptions()) {
-  auto r = fl::RouterEndpoint::Bind("tcp://127.0.0.1:0", o);
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
-
-Message MaskedInputMessage(const RingVector& v) {
-  wire::SecAggClientMessage body;
-  (*body.mutable_masked_input()->mutable_metrics()->mutable_values())["accuracy"] = 0.75;
-  Message m = fl::MakeMessage(wire::SECAGG_CLIENT, kSession, 2, 7, &body);
-  m.payload.push_back(fl::RingFrame(v));
-  return m;
-}
-
-}  // namespace
-
-TEST_CASE("wire: transport delivers a valid message both ways", "[wire][transport]") {
-  auto router = BindRouter();
-  const std::string ep = router->bound_endpoint();
-  CHECK_THAT(ep, StartsWith("tcp://127.0.0.1:"));
-  CHECK(ep != "tcp://127.0.0.1:0");
-  auto dealer = fl::DealerEndpoint::Connect(ep, FastOptions());
-  REQUIRE(dealer.ok());
-
-  const RingVector v(std::vector<uint32_t>{1, 2, 0xFFFFFFFFu, 42});
-  REQUIRE((*dealer)->Send(MaskedInputMessage(v)).ok());
-  auto in = router->Receive(5000);
-  REQUIRE(in.has_value());
-  REQUIRE(in->status.ok());
-  CHECK_FALSE(in->peer.empty());
-  CHECK(in->message.type() == wire::SECAGG_CLIENT);
-  CHECK(in->message.round() == 2);
-  CHECK(in->message.envelope.sender() == 7);
-  CHECK(in->message.envelope.payload_frames() == 1);
-  REQUIRE(in->message.payload.size() == 1);
-  auto got = fl::ReadRingFrame(in->message.payload[0], 4, "masked");
-  REQUIRE(got.ok());
-  CHECK(got->words() == v.words());
-  wire::SecAggClientMessage body;
-  REQUIRE(fl::UnpackBody(in->message, &body).ok());
-  REQUIRE(body.has_masked_input());
-  CHECK(body.masked_input().metrics().values().at("accuracy") == 0.75);
-
-  // Reply to the peer.
-  wire::Abort abort;
-  abort.set_reason("done");
-  REQUIRE(router->Send(in->peer, fl::MakeMessage(wire::ABORT, kSession, 2, 0, &abort)).ok());
-  auto back = (*dealer)->Receive(5000);
-  REQUIRE(back.has_value());
-  REQUIRE(back->status.ok());
-  CHECK(back->message.type() == wire::ABORT);
-  CHECK(back->message.payload.empty());
-
-  // Unknown peer: router_mandatory makes this an error, not a silent drop.
-  CHECK_FALSE(router->Send("no-such-peer", fl::MakeMessage(wire::ABORT, kSession, 2, 0)).ok());
-}
-
-TEST_CASE("wire: router Receive times out with nullopt", "[wire][transport]") {
-  auto router = BindRouter();
-  const auto t0 = std::chrono::steady_clock::now();
-  CHECK_FALSE(router->Receive(50).has_value());
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - t0).count();
-  CHECK(ms >= 40);
-  CHECK(ms < 2000);
-}
-
-TEST_CASE("wire: router rejects malformed multipart messages and keeps working", "[wire][transport]") {
-  auto router = BindRouter();
-  zmq::context_t ctx(1);
-  zmq::socket_t raw(ctx, zmq::socket_type::dealer);
-  raw.set(zmq::sockopt::linger, 0);
-  raw.set(zmq::sockopt::routing_id, "raw-peer");
-  raw.connect(router->bound_endpoint());
-
-  auto send_parts = [&](const std::vector<std::string>& parts) {
-    for (size_t i = 0; i < parts.size(); ++i) {
-      auto flag = i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
-      REQUIRE(raw.send(zmq::buffer(parts[i]), flag));
-    }
-  };
-  wire::Envelope one = ValidEnvelope();  // announces 1 payload frame
-  wire::Envelope zero = ValidEnvelope();
-  zero.set_payload_frames(0);
-  const std::string payload(16, '\0');
-
-  struct Case {
-    const char* name;
-    std::vector<std::string> parts;
-    const char* needle;
-  };
-  const std::vector<Case> cases = {
-      {"garbage", {"this is not a protobuf"}, "does not parse"},
-      {"empty frame", {std::string()}, "empty envelope"},
-      {"missing payload", {Bytes(one)}, "announces 1 payload frames, got 0"},
-      {"extra payload", {Bytes(zero), payload}, "announces 0 payload frames, got 1"},
-      {"ten frames", std::vector<std::string>(10, Bytes(zero)), "message with 10 frames"},
-      {"four frames", {Bytes(one), payload, payload, payload}, "message with 4 frames"},
-      {"bad version", {Bytes([] { auto e = ValidEnvelope(); e.set_version(9); return e; }()), payload},
-       "protocol version 9"},
-  };
-  for (const auto& c : cases) {
-    INFO("case: " << c.name);
-    send_parts(c.parts);
-    auto in = router->Receive(5000);
-    REQUIRE(in.has_value());
-    CHECK_FALSE(in->status.ok());
-    CHECK(in->status.code() == StatusCode::kInvalidArgument);
-    CHECK_THAT(in->status.message(), Contains(c.needle));
-    CHECK(in->peer == "raw-peer");
-    CHECK(in->message.payload.empty());
-
-    // The next, valid message from the same peer still goes through.
-    send_parts({Bytes(one), payload});
-    auto ok = router->Receive(5000);
-    REQUIRE(ok.has_value());
-    CHECK(ok->status.ok());
-    CHECK(ok->message.type() == wire::HELLO);
-    CHECK(ok->message.payload.size() == 1);
-  }
-  CHECK_FALSE(router->Receive(20).has_value());  // nothing left over
-}
-
-TEST_CASE("wire: router drops messages above max_message_bytes", "[wire][transport]") {
-  fl::TransportOptions o = FastOptions();
-  o.max_message_bytes = 4096;
-  auto router = BindRouter(o);
-  {
-    auto big = fl::DealerEndpoint::Connect(router->bound_endpoint(), FastOptions());
-    REQUIRE(big.ok());
-    RingVector v(4000);  // 16000-byte payload frame
-    REQUIRE((*big)->Send(MaskedInputMessage(v)).ok());
-    CHECK_FALSE(router->Receive(300).has_value());
-  }
-  auto small = fl::DealerEndpoint::Connect(router->bound_endpoint(), FastOptions());
-  REQUIRE(small.ok());
-  REQUIRE((*small)->Send(MaskedInputMessage(RingVector(10))).ok());
-  auto in = router->Receive(5000);
-  REQUIRE(in.has_value());
-  CHECK(in->status.ok());
-  CHECK(in->message.payload.at(0).size() == 40);
+  CHECK_THAT(fl::DecodeFrames({}).status().message(), Contains("without an envelope"));
+  CHECK_THAT(fl::DecodeFrames({frames[0]}).status().message(), Contains("announces 1 payload frames, got 0"));
+  CHECK_THAT(fl::DecodeFrames({frames[0], frames[1], frames[1]}).status().message(),
+             Contains("announces 1 payload frames, got 2"));
+  CHECK_THAT(fl::DecodeFrames(std::vector<fl::Frame>(4, frames[0])).status().message(),
+             Contains("message with 4 frames"));
+  CHECK_THAT(fl::DecodeFrames({fl::Frame(std::string("garbage!"))}).status().message(), Contains("does not parse"));
 }

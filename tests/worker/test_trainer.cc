@@ -144,6 +144,7 @@ TEST_CASE("worker options: the example config parses") {
   CHECK(o->data.csv.skip_rows == 1);
   CHECK(o->data.csv.partition.weights.size() == 3);
   CHECK(o->min_cohort == 3);
+  CHECK(o->min_survivors == 3);
 }
 
 TEST_CASE("trainer: logit adjustment removes the hospital's class prior from predictions") {

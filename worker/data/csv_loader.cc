@@ -1,17 +1,15 @@
+// LoadCsv: a CSV table parsed, imputed and standardised into this site's train/test split.
 #include "data/csv_loader.h"
 
 #include <algorithm>
 #include <cfloat>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <exception>
 #include <limits>
-#include <string_view>
 #include <utility>
 
+#include "data/csv_fields.h"
 #include "data/csv_table.h"
-#include "data/rng.h"
 
 namespace fl::data {
 namespace {
@@ -20,149 +18,8 @@ constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
 
 std::string FileCtx(const std::string& path) { return "csv file '" + path + "'"; }
 
-// Echoes a field in an error message without flooding the log.
-std::string Clip(const std::string& s) {
-  constexpr size_t kMax = 40;
-  return s.size() <= kMax ? s : s.substr(0, kMax) + "...";
-}
-
-// Drops one leading '+' (which std::from_chars does not accept). False for "+-1" or "++1".
-bool StripPlus(std::string_view* v) {
-  if (v->empty() || v->front() != '+') return true;
-  v->remove_prefix(1);
-  return v->empty() || (v->front() != '+' && v->front() != '-');
-}
-
-// Parses a whole field as a double (locale independent, a leading '+' allowed). False for
-// anything that is not entirely a number. "inf"/"nan" and overflowing values parse to
-// non-finite numbers, which the caller rejects.
-bool ParseDouble(const std::string& s, double* out) {
-  std::string_view v(s);
-  if (!StripPlus(&v) || v.empty()) return false;
-  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
-  if (end != v.data() + v.size()) return false;
-  if (ec == std::errc::result_out_of_range) {
-    // Overflow or underflow: strtod tells which (+-HUGE_VAL, or a tiny value / 0).
-    *out = std::strtod(std::string(v).c_str(), nullptr);
-    return true;
-  }
-  return ec == std::errc();
-}
-
-// An integer label: a decimal integer, or a number with an integral value such as "2.0".
-bool ParseIntegerLabel(const std::string& s, int64_t* out) {
-  std::string_view v(s);
-  if (!StripPlus(&v) || v.empty()) return false;
-  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
-  if (ec == std::errc() && end == v.data() + v.size()) return true;
-  double d = 0.0;
-  if (!ParseDouble(s, &d) || !std::isfinite(d) || std::floor(d) != d) return false;
-  if (std::fabs(d) >= 9.0e18) return false;
-  *out = static_cast<int64_t>(d);
-  return true;
-}
-
-// "30", "-1", "+2": a decimal column index. Absurdly long ones become LLONG_MAX (out of range).
-bool ParseColumnIndex(const std::string& s, long long* out) {
-  std::string_view v(s);
-  if (!StripPlus(&v) || v.empty()) return false;
-  const bool negative = v.front() == '-';
-  const std::string_view digits = negative ? v.substr(1) : v;
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
-    return false;
-  }
-  if (digits.size() > 12) {
-    *out = std::numeric_limits<long long>::max();
-    return true;
-  }
-  return std::from_chars(v.data(), v.data() + v.size(), *out).ec == std::errc();
-}
-
-}  // namespace
-
-StatusOr<size_t> ResolveCsvColumn(const std::string& column, const std::vector<std::string>& header, bool has_header,
-                                  size_t ncols, const std::string& ctx) {
-  if (has_header) {
-    const auto it = std::find(header.begin(), header.end(), column);
-    if (it != header.end()) return static_cast<size_t>(it - header.begin());
-  }
-  long long idx = 0;
-  if (ParseColumnIndex(column, &idx)) {
-    const long long n = static_cast<long long>(ncols);
-    const long long resolved = idx < 0 ? idx + n : idx;
-    if (resolved < 0 || resolved >= n) {
-      return InvalidArgument(ctx + ": column " + column + " is out of range (" + std::to_string(ncols) +
-                             " columns; use 0.." + std::to_string(ncols - 1) + " or -1..-" + std::to_string(ncols) +
-                             ")");
-    }
-    return static_cast<size_t>(resolved);
-  }
-  if (!has_header) {
-    return InvalidArgument(ctx + ": column '" + column + "' is a name, which needs header=true (or give a column index)");
-  }
-  std::string names;
-  for (size_t i = 0; i < header.size() && i < 20; ++i) names += (i ? ", '" : "'") + Clip(header[i]) + "'";
-  if (header.size() > 20) names += ", ...";
-  return NotFound(ctx + ": no column named '" + column + "' in the header (columns: " + names + ")");
-}
-
-bool SameCsvLabel(const std::string& a, const std::string& b) {
-  if (a == b) return true;
-  int64_t x = 0, y = 0;
-  return ParseIntegerLabel(a, &x) && ParseIntegerLabel(b, &y) && x == y;
-}
-
-int64_t FindCsvClass(const std::vector<std::string>& classes, const std::string& label) {
-  const auto exact = std::find(classes.begin(), classes.end(), label);
-  if (exact != classes.end()) return exact - classes.begin();
-  const auto same = std::find_if(classes.begin(), classes.end(), [&](const std::string& c) { return SameCsvLabel(c, label); });
-  return same == classes.end() ? -1 : same - classes.begin();
-}
-
-void MapCsvLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y,
-               std::vector<std::string>* class_names) {
-  y->assign(raw.size(), 0);
-  class_names->clear();
-  std::vector<int64_t> ints(raw.size());
-  bool all_int = true;
-  for (size_t i = 0; i < raw.size() && all_int; ++i) all_int = ParseIntegerLabel(raw[i], &ints[i]);
-  if (all_int) {
-    std::vector<int64_t> distinct = ints;
-    std::sort(distinct.begin(), distinct.end());
-    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    for (size_t i = 0; i < raw.size(); ++i) {
-      (*y)[i] = std::lower_bound(distinct.begin(), distinct.end(), ints[i]) - distinct.begin();
-    }
-    for (int64_t v : distinct) class_names->push_back(std::to_string(v));
-    return;
-  }
-  std::vector<std::string> distinct = raw;
-  std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    (*y)[i] = std::lower_bound(distinct.begin(), distinct.end(), raw[i]) - distinct.begin();
-  }
-  *class_names = std::move(distinct);
-}
-
-void StratifiedSplit(const std::vector<size_t>& rows, const std::vector<int64_t>& y,
-                     size_t num_classes, double test_fraction, uint64_t seed,
-                     std::vector<size_t>* train, std::vector<size_t>* test) {
-  std::vector<std::vector<size_t>> by_class(num_classes);
-  for (size_t r : rows) by_class[static_cast<size_t>(y[r])].push_back(r);
-  SplitMix64 rng(seed);
-  for (auto& members : by_class) {
-    rng.Shuffle(members);
-    const double want = std::round(test_fraction * static_cast<double>(members.size()));
-    const size_t n_test = std::min(members.size(), static_cast<size_t>(want));
-    test->insert(test->end(), members.begin(), members.begin() + n_test);
-    train->insert(train->end(), members.begin() + n_test, members.end());
-  }
-  std::sort(train->begin(), train->end());
-  std::sort(test->begin(), test->end());
-}
-
-namespace {
+using internal::Clip;
+using internal::ParseDouble;
 
 // Copies the given rows of the parsed matrix into a Dataset, imputing and scaling.
 Dataset BuildDataset(const std::vector<double>& x, const std::vector<int64_t>& y, size_t nfeat,

@@ -1,12 +1,9 @@
 #include "data/csv_table.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <memory>
-#include <system_error>
+#include <limits>
 #include <utility>
+
+#include "fl/env.h"
 
 namespace fl::data::internal {
 namespace {
@@ -165,27 +162,21 @@ StatusOr<CsvTable> ParseCsvText(const std::string& text, const std::string& path
 }
 
 StatusOr<CsvTable> ReadCsvFile(const std::string& path, const CsvFormat& format) {
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(st)) {
+  Env& env = Env::Default();
+  if (!env.FileExists(path)) {
     return NotFound("csv file '" + path + "': no such file");
   }
-  if (!std::filesystem::is_regular_file(st)) {
+  if (env.IsDirectory(path)) {
     return InvalidArgument("csv file '" + path + "': not a regular file");
   }
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                       &std::fclose);
-  if (!file) {
-    return NotFound("csv file '" + path + "': cannot open: " + std::strerror(errno));
+  StatusOr<std::string> text = env.ReadFile(path, std::numeric_limits<size_t>::max());
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) {
+      return NotFound("csv file '" + path + "': cannot open: " + text.status().message());
+    }
+    return DataLoss("csv file '" + path + "': read error: " + text.status().message());
   }
-  std::string text;
-  char buf[1 << 16];
-  size_t got = 0;
-  while ((got = std::fread(buf, 1, sizeof(buf), file.get())) > 0) text.append(buf, got);
-  if (std::ferror(file.get())) {
-    return DataLoss("csv file '" + path + "': read error: " + std::strerror(errno));
-  }
-  return ParseCsvText(text, path, format);
+  return ParseCsvText(*text, path, format);
 }
 
 }  // namespace fl::data::internal

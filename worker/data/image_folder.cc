@@ -7,11 +7,11 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <system_error>
 #include <thread>
 #include <utility>
 
 #include "data/image_ops.h"
+#include "fl/env.h"
 
 namespace fl::data {
 namespace {
@@ -129,8 +129,7 @@ StatusOr<Dataset> LoadImageFolderImpl(const ImageFolderOptions& o) {
     return InvalidArgument("image folder: height and width must both be 0 (keep) or both in 1.." +
                            std::to_string(kMaxSide) + ", got " + SizeText(o.height, o.width));
   }
-  std::error_code ec;
-  if (!fs::is_directory(o.path, ec)) return NotFound("image folder '" + o.path + "' does not exist");
+  if (!Env::Default().IsDirectory(o.path)) return NotFound("image folder '" + o.path + "' does not exist");
   const std::string images_dir = (fs::path(o.path) / o.images_dir).string();
   const std::string masks_dir = (fs::path(o.path) / o.masks_dir).string();
   FL_ASSIGN_OR_RETURN(std::vector<std::string> images, ListImages(images_dir));
@@ -229,22 +228,17 @@ std::string ImageStem(const std::string& file_name) {
 }
 
 StatusOr<std::vector<std::string>> ListImages(const std::string& dir) {
-  std::error_code ec;
-  const fs::file_status st = fs::status(dir, ec);
-  if (st.type() == fs::file_type::not_found) return NotFound("folder '" + dir + "' does not exist");
-  if (ec) return Internal("folder '" + dir + "': " + ec.message());
-  if (!fs::is_directory(st)) return InvalidArgument("'" + dir + "' is not a folder");
-  std::vector<std::string> names;
-  fs::directory_iterator it(dir, ec), end;
-  for (; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
+  Env& env = Env::Default();
+  if (!env.FileExists(dir)) return NotFound("folder '" + dir + "' does not exist");
+  if (!env.IsDirectory(dir)) return InvalidArgument("'" + dir + "' is not a folder");
+  StatusOr<std::vector<std::string>> entries = env.ListDir(dir);
+  if (!entries.ok()) return Internal("cannot list folder '" + dir + "': " + entries.status().message());
+  std::vector<std::string> names;  // sorted, as ListDir's
+  for (const std::string& name : *entries) {
     if (name.empty() || name[0] == '.' || !HasImageExtension(name)) continue;
-    std::error_code type_ec;
-    if (!it->is_regular_file(type_ec)) continue;  // follows links
+    if (!env.FileSize((fs::path(dir) / name).string()).ok()) continue;  // regular files only; follows links
     names.push_back(name);
   }
-  if (ec) return Internal("cannot list folder '" + dir + "': " + ec.message());
-  std::sort(names.begin(), names.end());
   return names;
 }
 

@@ -7,13 +7,11 @@
 #include <climits>
 #include <cmath>
 #include <exception>
-#include <filesystem>
 #include <new>
 #include <string_view>
-#include <system_error>
 #include <utility>
 
-#include "fl/file_util.h"
+#include "fl/env.h"
 
 namespace fl::data {
 namespace {
@@ -193,14 +191,12 @@ StatusOr<Image8> ReadImage(const std::string& path, int desired_channels) {
     return InvalidArgument("image '" + path + "': desired channels must be 0..4, got " +
                            std::to_string(desired_channels));
   }
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (st.type() == std::filesystem::file_type::not_found) return NotFound("image '" + path + "' does not exist");
-  if (ec) return DataLoss("image '" + path + "': " + ec.message());
-  if (std::filesystem::is_directory(st)) return InvalidArgument("image '" + path + "' is a directory");
+  Env& env = Env::Default();
+  if (!env.FileExists(path)) return NotFound("image '" + path + "' does not exist");
+  if (env.IsDirectory(path)) return InvalidArgument("image '" + path + "' is a directory");
 
   constexpr size_t kMaxFileBytes = size_t{1} << 30;
-  auto bytes = ReadFile(path, kMaxFileBytes);
+  auto bytes = env.ReadFile(path, kMaxFileBytes);
   if (!bytes.ok()) return DataLoss("image '" + path + "': " + bytes.status().message());
   const std::string& data = *bytes;
   if (data.empty()) return DataLoss("image '" + path + "' is empty");
@@ -251,7 +247,7 @@ Status WritePng(const std::string& path, const uint8_t* data, int64_t h, int64_t
   const int ok = stbi_write_png_to_func(AppendBytes, &encoded, static_cast<int>(w), static_cast<int>(h),
                                         static_cast<int>(channels), data, static_cast<int>(w * channels));
   if (!ok || encoded.failed || encoded.bytes.empty()) return Internal("png '" + path + "': encoding failed");
-  return AtomicWriteFile(path, encoded.bytes, 0644);
+  return Env::Default().WriteFile(path, encoded.bytes);
 }
 
 }  // namespace fl::data

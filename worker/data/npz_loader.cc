@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <exception>
-#include <filesystem>
+#include <limits>
 #include <memory>
-#include <system_error>
 #include <utility>
 
 #include "data/npy_util.h"
+#include "fl/env.h"
 
 namespace fl::data {
 namespace {
@@ -28,14 +28,6 @@ using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFclose>;
 std::string FileCtx(const std::string& path) { return "npz file '" + path + "'"; }
 std::string MemberCtx(const std::string& path, const std::string& entry) {
   return FileCtx(path) + " member '" + entry + "'";
-}
-
-std::string ZipErrorString(int code) {
-  zip_error_t e;
-  zip_error_init_with_code(&e, code);
-  std::string s = zip_error_strerror(&e);
-  zip_error_fini(&e);
-  return s;
 }
 
 // Deflate cannot expand data by more than ~1032x; a larger claim means a corrupt directory
@@ -91,19 +83,28 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
 StatusOr<std::map<std::string, NpyArray>> ReadNpzImpl(const std::string& path,
                                                       const std::vector<std::string>& members) {
   const std::string ctx = FileCtx(path);
-  std::error_code ec;
-  const auto fst = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(fst)) return NotFound(ctx + ": no such file");
-  if (!std::filesystem::is_regular_file(fst)) return InvalidArgument(ctx + ": not a regular file");
-
-  int err = 0;
-  ZipPtr za(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
+  Env& env = Env::Default();
+  if (!env.FileExists(path)) return NotFound(ctx + ": no such file");
+  if (env.IsDirectory(path)) return InvalidArgument(ctx + ": not a regular file");
+  // The archive is read whole and opened from memory; `bytes` outlives `za`.
+  StatusOr<std::string> bytes = env.ReadFile(path, std::numeric_limits<size_t>::max());
+  if (!bytes.ok()) {
+    if (bytes.status().code() == StatusCode::kNotFound) return NotFound(ctx + ": " + bytes.status().message());
+    return DataLoss(ctx + ": cannot read: " + bytes.status().message());
+  }
+  zip_error_t zerr;
+  zip_error_init(&zerr);
+  zip_source_t* src = zip_source_buffer_create(bytes->data(), bytes->size(), 0, &zerr);
+  ZipPtr za(src == nullptr ? nullptr : zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &zerr));
   if (!za) {
-    const std::string why = ZipErrorString(err);
-    if (err == ZIP_ER_NOENT) return NotFound(ctx + ": " + why);
-    if (err == ZIP_ER_OPEN || err == ZIP_ER_READ) return DataLoss(ctx + ": cannot read: " + why);
+    if (src != nullptr) zip_source_free(src);  // not taken over by a failed open
+    const int err = zip_error_code_zip(&zerr);
+    const std::string why = zip_error_strerror(&zerr);
+    zip_error_fini(&zerr);
+    if (err == ZIP_ER_READ) return DataLoss(ctx + ": cannot read: " + why);
     return DataLoss(ctx + ": not a valid (or a truncated) zip archive: " + why);
   }
+  zip_error_fini(&zerr);
 
   // (key, entry index) pairs to read.
   std::vector<std::pair<std::string, zip_uint64_t>> todo;

@@ -1,15 +1,45 @@
 // Writing .npy arrays and uncompressed .npz archives (fl-prep's per-hospital MedMNIST files).
 #include <zip.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <memory>
+#include <string>
 
 #include "data/npy_util.h"
 #include "data/npz_loader.h"
+#include "fl/env.h"
 
 namespace fl::data {
+namespace {
+
+struct ZipSourceFree {
+  void operator()(zip_source_t* s) const { zip_source_free(s); }
+};
+using ZipSourcePtr = std::unique_ptr<zip_source_t, ZipSourceFree>;
+
+// The message of a libzip error, which it releases.
+std::string ZipErrorText(zip_error_t* e) {
+  std::string msg = zip_error_strerror(e);
+  zip_error_fini(e);
+  return msg;
+}
+
+// The whole contents of a (closed) libzip source.
+StatusOr<std::string> ReadSource(zip_source_t* src, const std::string& path) {
+  if (zip_source_open(src) != 0) {
+    return Internal("cannot write " + path + ": " + zip_error_strerror(zip_source_error(src)));
+  }
+  std::string out;
+  char buf[1 << 16];
+  zip_int64_t got = 0;
+  while ((got = zip_source_read(src, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(got));
+  const bool failed = got < 0;
+  const std::string msg = failed ? zip_error_strerror(zip_source_error(src)) : "";
+  zip_source_close(src);
+  if (failed) return Internal("cannot write " + path + ": " + msg);
+  return out;
+}
+
+}  // namespace
 
 StatusOr<std::vector<uint8_t>> EncodeNpy(const NpyArray& a) {
   FL_ASSIGN_OR_RETURN(const internal::NpyDtype t, internal::ParseNpyDtype(a.dtype, "array"));
@@ -42,26 +72,23 @@ Status WriteNpz(const std::string& path, const std::map<std::string, NpyArray>& 
     if (!bytes.ok()) return InvalidArgument("npz file '" + path + "' member '" + name + ".npy': " + bytes.status().message());
     members.emplace_back(name + ".npy", std::move(*bytes));
   }
-  const std::string tmp = path + ".tmp";
-  std::remove(tmp.c_str());
-  int err = 0;
-  zip_t* za = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_EXCL, &err);
-  if (za == nullptr) {
-    zip_error_t e;
-    zip_error_init_with_code(&e, err);
-    const std::string msg = zip_error_strerror(&e);
-    zip_error_fini(&e);
-    return Internal("cannot create " + tmp + ": " + msg);
-  }
+  // The archive is built in memory (a libzip buffer source), then written atomically.
+  zip_error_t zerr;
+  zip_error_init(&zerr);
+  ZipSourcePtr src(zip_source_buffer_create(nullptr, 0, 0, &zerr));
+  if (!src) return Internal("cannot create " + path + ": " + ZipErrorText(&zerr));
+  zip_t* za = zip_open_from_source(src.get(), ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+  if (za == nullptr) return Internal("cannot create " + path + ": " + ZipErrorText(&zerr));
+  zip_error_fini(&zerr);
+  zip_source_keep(src.get());  // the archive owns a reference now; ours reads the result back
   for (const auto& [name, bytes] : members) {
     // The buffers outlive zip_close, so libzip need not copy them (freep = 0).
-    zip_source_t* src = zip_source_buffer(za, bytes.data(), bytes.size(), 0);
-    zip_int64_t idx = src == nullptr ? -1 : zip_file_add(za, name.c_str(), src, ZIP_FL_ENC_UTF_8);
+    zip_source_t* member = zip_source_buffer(za, bytes.data(), bytes.size(), 0);
+    zip_int64_t idx = member == nullptr ? -1 : zip_file_add(za, name.c_str(), member, ZIP_FL_ENC_UTF_8);
     if (idx < 0) {
-      if (src != nullptr) zip_source_free(src);
+      if (member != nullptr) zip_source_free(member);
       const std::string msg = zip_strerror(za);
       zip_discard(za);
-      std::remove(tmp.c_str());
       return Internal("cannot add " + name + " to " + path + ": " + msg);
     }
     zip_set_file_compression(za, static_cast<zip_uint64_t>(idx), ZIP_CM_STORE, 0);
@@ -69,15 +96,12 @@ Status WriteNpz(const std::string& path, const std::map<std::string, NpyArray>& 
   if (zip_close(za) != 0) {
     const std::string msg = zip_strerror(za);
     zip_discard(za);
-    std::remove(tmp.c_str());
     return Internal("cannot write " + path + ": " + msg);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string msg = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return Internal("cannot rename " + tmp + " to " + path + ": " + msg);
-  }
-  return Status::Ok();
+  FL_ASSIGN_OR_RETURN(const std::string archive, ReadSource(src.get(), path));
+  // A temporary file that an interrupted run of the earlier, file-based writer left behind.
+  (void)Env::Default().RemoveFile(path + ".tmp");
+  return Env::Default().WriteFile(path, archive);
 }
 
 StatusOr<NpyArray> TakeRows(const NpyArray& a, const std::vector<size_t>& rows) {

@@ -1,9 +1,10 @@
 #include "data/segmentation_data.h"
 
 #include <algorithm>
-#include <fstream>
+#include <limits>
 
 #include "data/volume.h"
+#include "fl/env.h"
 
 namespace fl::data {
 
@@ -27,11 +28,14 @@ StatusOr<Split> LoadImageSplit(const ImageSplitOptions& o) {
 }
 
 StatusOr<std::vector<std::string>> ReadIdList(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound("cannot open id list " + path);
+  StatusOr<std::string> text = Env::Default().ReadFile(path, std::numeric_limits<size_t>::max());
+  if (!text.ok()) return NotFound("cannot open id list " + path);
   std::vector<std::string> ids;
-  std::string line;
-  while (std::getline(in, line)) {
+  for (size_t start = 0; start < text->size();) {
+    size_t end = text->find('\n', start);
+    if (end == std::string::npos) end = text->size();
+    std::string line = text->substr(start, end - start);
+    start = end + 1;
     const auto hash = line.find('#');
     if (hash != std::string::npos) line.resize(hash);
     const auto b = line.find_first_not_of(" \t\r");

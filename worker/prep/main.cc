@@ -4,7 +4,7 @@
 
 #include "fl/cli.h"
 #include "fl/config_reader.h"
-#include "fl/file_util.h"
+#include "fl/env.h"
 #include "prep/prep.h"
 
 int main(int argc, char** argv) {
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   }
   const std::string text = summary->dump(2) + "\n";
   if (args->Has("summary")) {
-    if (auto s = fl::AtomicWriteFile(args->Get("summary"), text); !s.ok()) {
+    if (auto s = fl::Env::Default().WriteFile(args->Get("summary"), text); !s.ok()) {
       std::fprintf(stderr, "fl-prep: %s\n", s.message().c_str());
       return 1;
     }

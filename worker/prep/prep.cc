@@ -1,10 +1,11 @@
+// fl-prep for segmentation data: image folders and NIfTI volumes dealt case by case (Run).
 #include "prep/prep.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <set>
 
 #include "data/image_folder.h"
 #include "data/image_ops.h"
@@ -12,27 +13,18 @@
 #include "data/nifti.h"
 #include "data/rng.h"
 #include "data/segmentation_data.h"
-#include "fl/config_reader.h"
-#include "fl/file_util.h"
+#include "fl/env.h"
 
 namespace fl::prep {
 namespace fs = std::filesystem;
 
 namespace {
 
-bool ValidName(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  }
-  return s != "." && s != "..";
-}
-
 Status Link(const std::string& target, const std::string& link) {
   std::error_code ec;
-  fs::create_symlink(fs::absolute(target, ec), link, ec);
+  const fs::path abs = fs::absolute(target, ec);  // the working directory: no Env call for it
   if (ec) return Internal("cannot link " + link + " -> " + target + ": " + ec.message());
-  return Status::Ok();
+  return Env::Default().Symlink(abs.string(), link).WithContext("cannot link " + link + " -> " + target);
 }
 
 // Applies a list of perturbations to a 0/1 mask; returns the mask and its Dice with the input.
@@ -78,15 +70,14 @@ StatusOr<std::vector<std::string>> SourceCases(const Spec& spec, const Source& s
     if (!src.list.empty()) {
       FL_ASSIGN_OR_RETURN(ids, data::ReadIdList(src.list));
     } else {
-      std::error_code ec;
-      for (const auto& e : fs::directory_iterator(src.dir, ec)) {
-        const std::string f = e.path().filename().string();
+      StatusOr<std::vector<std::string>> names = Env::Default().ListDir(src.dir);
+      if (!names.ok()) return NotFound("cannot list " + src.dir + ": " + names.status().message());
+      for (const std::string& f : *names) {
         const std::string& suf = spec.image_suffix;
         if (f.size() > suf.size() && f.compare(f.size() - suf.size(), suf.size(), suf) == 0) {
           ids.push_back(f.substr(0, f.size() - suf.size()));
         }
       }
-      if (ec) return NotFound("cannot list " + src.dir + ": " + ec.message());
       std::sort(ids.begin(), ids.end());
     }
   } else {
@@ -160,146 +151,13 @@ StatusOr<nlohmann::json> WriteImageCase(const Source& src, const std::vector<std
 
 }  // namespace
 
-namespace {
-
-// A JSON array of strings or numbers (class labels may be written either way) as strings.
-bool StringList(const nlohmann::json& j, std::vector<std::string>* out) {
-  if (!j.is_array()) return false;
-  for (const auto& v : j) {
-    if (v.is_string()) out->push_back(v.get<std::string>());
-    else if (v.is_number_integer()) out->push_back(std::to_string(v.get<int64_t>()));
-    else return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-StatusOr<Spec> ParseSpec(const nlohmann::json& j, const std::string& what) {
-  Spec s;
-  ConfigReader r(j, "");
-  r.Require("format");
-  r.GetEnum("format", &s.format, {"images", "nifti", "csv", "npz"});
-  const bool tabular = s.format == "csv" || s.format == "npz";
-  if (r.Require("output")) r.Get("output", &s.output);
-  r.Get("seed", &s.seed, 0, UINT64_MAX);
-  nlohmann::json sources, sites;
-  if (tabular) {
-    if (r.Require("input")) r.Get("input", &s.input);
-    r.GetEnum("split", &s.split, {"random", "dirichlet", "classes", "column"});
-    r.Get("alpha", &s.alpha, 1e-3, 1e6);
-    r.Get("column", &s.column);
-    r.Get("test_fraction", &s.test_fraction, 0.01, 0.9);
-    if (s.format == "npz" && r.Has("test_fraction")) {
-      r.Error("test_fraction", "does not apply to npz data (each hospital gets its share of the file's own splits)");
-    }
-    if (s.split != "dirichlet" && r.Has("alpha")) r.Error("alpha", "applies to split \"dirichlet\" only");
-    if (s.split != "column" && r.Has("column")) r.Error("column", "applies to split \"column\" only");
-    if (s.format == "csv") {
-      ConfigReader c = r.Child("csv");
-      c.Get("header", &s.header);
-      c.Get("skip_rows", &s.skip_rows, 0, 1'000'000);
-      c.Get("delimiter", &s.delimiter);
-      if (c.Require("label_column")) c.Get("label_column", &s.label_column);
-      c.Get("missing_values", &s.missing_values);
-      if (s.delimiter.size() != 1 || s.delimiter == "\"" || s.delimiter == "\n") {
-        c.Error("delimiter", "expected one character other than a quote or newline");
-      }
-      (void)c.Finish();
-    }
-    if (s.split == "column" && s.format != "csv") r.Error("split", "\"column\" needs csv data");
-    if (s.split == "column" && s.column.empty()) r.Error("column", "is required with split \"column\"");
-  } else {
-    r.Get("image_suffix", &s.image_suffix);
-    r.Get("label_suffix", &s.label_suffix);
-    if (r.Require("sources")) r.GetJson("sources", &sources);
-  }
-  if (r.Require("sites")) r.GetJson("sites", &sites);
-  FL_RETURN_IF_ERROR(r.Finish());
-  auto fail = [&](const std::string& m) { return InvalidArgument(what + ": " + m); };
-  if (!tabular && (!sources.is_object() || sources.empty())) {
-    return fail("sources must be a non-empty object of name -> {dir, list}");
-  }
-  const nlohmann::json& source_json = tabular ? nlohmann::json::object() : sources;  // sources is null then
-  for (const auto& [name, v] : source_json.items()) {
-    Source src;
-    src.name = name;
-    if (!ValidName(name)) return fail("source name '" + name + "' must be 1-64 of [A-Za-z0-9._-]");
-    ConfigReader sr(v, "sources." + name);
-    if (sr.Require("dir")) sr.Get("dir", &src.dir);
-    sr.Get("list", &src.list);
-    sr.GetEnum("order", &src.order, {"random", "name"});
-    if (Status st = sr.Finish(); !st.ok()) return fail(st.message());
-    s.sources.push_back(src);
-  }
-  if (!sites.is_array() || sites.empty()) return fail("sites must be a non-empty array");
-  std::set<std::string> names;
-  for (size_t i = 0; i < sites.size(); ++i) {
-    Site site;
-    const std::string where = "sites[" + std::to_string(i) + "]";
-    ConfigReader sr(sites[i], where);
-    if (sr.Require("name")) sr.Get("name", &site.name);
-    if (tabular) {
-      site.test_fraction = s.test_fraction;
-      sr.Get("weight", &site.weight, 0.0, 1e9);
-      sr.Get("test_fraction", &site.test_fraction, 0.01, 0.9);
-      if (s.format == "npz" && sr.Has("test_fraction")) sr.Error("test_fraction", "does not apply to npz data");
-      nlohmann::json values, classes;
-      sr.GetJson("values", &values);
-      sr.GetJson("classes", &classes);
-      if (!values.is_null() && !StringList(values, &site.values)) sr.Error("values", "expected an array of strings");
-      if (!classes.is_null() && !StringList(classes, &site.classes)) sr.Error("classes", "expected an array of labels");
-      if (s.split == "classes" && site.classes.empty()) sr.Error("classes", "is required with split \"classes\"");
-      if (s.split != "classes" && !site.classes.empty()) sr.Error("classes", "only applies to split \"classes\"");
-      if (s.split != "column" && !site.values.empty()) sr.Error("values", "only applies to split \"column\"");
-    } else {
-      if (sr.Require("source")) sr.Get("source", &site.source);
-      sr.Get("cases", &site.cases, 0, 100000000);
-      sr.Get("test_cases", &site.test_cases, 0, 100000000);
-      sr.Get("test_fraction", &site.test_fraction, 0.0, 1.0);
-      sr.Get("train_perturbation", &site.train_perturbation);
-      sr.Get("test_perturbation", &site.test_perturbation);
-      sr.Get("min_radius", &site.min_radius, 0, 50);
-      sr.Get("max_radius", &site.max_radius, 0, 50);
-    }
-    if (Status st = sr.Finish(); !st.ok()) return fail(st.message());
-    if (!ValidName(site.name) || site.name == "pooled") {
-      return fail(where + ".name must be 1-64 of [A-Za-z0-9._-] and not \"pooled\"");
-    }
-    if (!names.insert(site.name).second) return fail(where + ".name '" + site.name + "' is used twice");
-    if (tabular) {
-      s.sites.push_back(site);
-      continue;
-    }
-    if (std::none_of(s.sources.begin(), s.sources.end(), [&](const Source& x) { return x.name == site.source; })) {
-      return fail(where + ".source '" + site.source + "' is not one of the sources");
-    }
-    if (site.max_radius < site.min_radius) return fail(where + ": max_radius is below min_radius");
-    for (const auto* ops : {&site.train_perturbation, &site.test_perturbation}) {
-      for (const std::string& op : *ops) {
-        if (!data::ParsePerturbation(op).ok()) {
-          return fail(where + ": unknown perturbation '" + op + "' (opening, closing, erosion, dilation)");
-        }
-      }
-    }
-    s.sites.push_back(site);
-  }
-  if (tabular) {
-    double total = 0;
-    for (const Site& site : s.sites) total += site.weight;
-    if (s.sites.size() < 2) return fail("needs at least 2 sites");
-    if (s.split != "column" && !(total > 0)) return fail("the sites' weights are all zero");
-  }
-  return s;
-}
-
 StatusOr<nlohmann::json> Run(const Spec& spec) {
   if (spec.format == "csv" || spec.format == "npz") return RunTabular(spec);
   std::map<std::string, std::vector<std::string>> pool;  // source -> unassigned cases, in draw order
   std::map<std::string, size_t> next;
   std::map<std::string, std::vector<std::string>> source_masks;  // images: each source's mask files, listed once
   for (const Source& src : spec.sources) {
-    if (!fs::is_directory(src.dir)) return NotFound("source " + src.name + ": no folder " + src.dir);
+    if (!Env::Default().IsDirectory(src.dir)) return NotFound("source " + src.name + ": no folder " + src.dir);
     FL_ASSIGN_OR_RETURN(pool[src.name], SourceCases(spec, src));
     if (spec.format == "images") {
       FL_ASSIGN_OR_RETURN(source_masks[src.name], data::ListImages(src.dir + "/masks"));
@@ -342,8 +200,8 @@ StatusOr<nlohmann::json> Run(const Spec& spec) {
       }
       std::string list;
       const std::string dir = spec.format == "nifti" ? root + "/volumes" : root + "/" + split;
-      FL_RETURN_IF_ERROR(MakeDirs(spec.format == "nifti" ? dir : dir + "/images"));
-      if (spec.format == "images") FL_RETURN_IF_ERROR(MakeDirs(dir + "/masks"));
+      FL_RETURN_IF_ERROR(Env::Default().MakeDirs(spec.format == "nifti" ? dir : dir + "/images"));
+      if (spec.format == "images") FL_RETURN_IF_ERROR(Env::Default().MakeDirs(dir + "/masks"));
       for (const std::string& id : *cases) {
         StatusOr<nlohmann::json> c = spec.format == "nifti"
                                          ? WriteNiftiCase(spec, src, site, id, dir, *ops, rng)
@@ -352,7 +210,7 @@ StatusOr<nlohmann::json> Run(const Spec& spec) {
         written.push_back(*c);
         list += id + "\n";
       }
-      if (spec.format == "nifti") FL_RETURN_IF_ERROR(AtomicWriteFile(root + "/" + split + ".list", list));
+      if (spec.format == "nifti") FL_RETURN_IF_ERROR(Env::Default().WriteFile(root + "/" + split + ".list", list));
       js[split] = written;
     }
     summary[site.name] = js;

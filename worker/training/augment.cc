@@ -1,6 +1,9 @@
+// LibTorch perturbations of input batches: training-time augmentation and PGD adversarial samples.
 #include "training/augment.h"
 
 #include <cmath>
+
+#include "training/pgd.h"
 
 namespace fl::worker {
 namespace {
@@ -71,6 +74,31 @@ Augmented Augment(const AugmentationPlan& a, const torch::Tensor& x, const torch
     out_mask = torch::where(volume ? chosen.view({b, 1, 1, 1}) : chosen.view({b, 1, 1}), m, mask);
   }
   return {out, out_mask};
+}
+
+torch::Tensor PgdAttack(models::Net& net, const torch::Tensor& x, const torch::Tensor& y, const PgdOptions& o) {
+  // The attack differentiates with respect to the input only.
+  std::vector<torch::Tensor> params = net.parameters();
+  std::vector<bool> required;
+  for (auto& p : params) {
+    required.push_back(p.requires_grad());
+    p.requires_grad_(false);
+  }
+  const torch::Tensor x0 = x.detach();
+  auto project = [&](const torch::Tensor& a) {
+    return torch::min(torch::max(a, x0 - o.eps), x0 + o.eps).clamp(o.lo, o.hi);
+  };
+  torch::Tensor adv = x0.clone();
+  if (o.random_start && o.eps > 0) adv = project(adv + torch::empty_like(adv).uniform_(-o.eps, o.eps));
+  for (int64_t k = 0; k < o.steps; ++k) {
+    adv = adv.detach().requires_grad_(true);
+    // Cross-entropy over classes, or over pixels for a segmentation model's [B, K, H, W].
+    const torch::Tensor loss = torch::nn::functional::cross_entropy(net.forward(adv), y);
+    const torch::Tensor grad = torch::autograd::grad({loss}, {adv})[0];
+    adv = project(adv.detach() + o.alpha * grad.sign());
+  }
+  for (size_t i = 0; i < params.size(); ++i) params[i].requires_grad_(required[i]);
+  return adv.detach();
 }
 
 }  // namespace fl::worker

@@ -1,6 +1,7 @@
 // Classification and segmentation metrics computed on the CPU (no LibTorch).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <vector>

@@ -1,6 +1,7 @@
 // Projected gradient descent attacks (Madry et al., ICLR 2018) on a classifier, used for
-// adversarial training and for robust accuracy. Includes LibTorch: only the trainer and
-// its tests include this header.
+// adversarial training and for robust accuracy (implemented in augment.cc, beside the
+// other perturbations of input batches). Includes LibTorch: only the trainer, augment.cc
+// and their tests include this header.
 #pragma once
 
 #include <torch/torch.h>

@@ -6,13 +6,14 @@
 #include <cmath>
 #include <cstdio>
 
+#include "fl/env.h"
 #include "fl/log.h"
 
 namespace fl::worker {
 
 Progress::Progress(std::string label, int64_t total, double interval_s)
     : label_(std::move(label)), total_(std::max<int64_t>(total, 1)), interval_s_(interval_s),
-      interactive_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()), last_(start_) {}
+      interactive_(isatty(STDERR_FILENO) == 1), start_(Env::Default().Now()), last_(start_) {}
 
 Progress::~Progress() {
   if (open_line_) std::fputc('\n', stderr);
@@ -38,7 +39,7 @@ std::string Progress::Format(const std::string& label, int64_t done, int64_t tot
 }
 
 void Progress::Update(int64_t done, double loss) {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Env::Default().Now();
   const double since_last = std::chrono::duration<double>(now - last_).count();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   if (interactive_) {

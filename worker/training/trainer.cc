@@ -2,43 +2,18 @@
 #include "training/trainer.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
+#include "fl/env.h"
 #include "fl/log.h"
 #include "fl/models/registry.h"
 #include "training/augment.h"
 #include "training/metrics.h"
 #include "training/pgd.h"
 #include "training/progress.h"
+#include "training/trainer_plan.h"
 
 namespace fl::worker {
-
-torch::Tensor PgdAttack(models::Net& net, const torch::Tensor& x, const torch::Tensor& y, const PgdOptions& o) {
-  // The attack differentiates with respect to the input only.
-  std::vector<torch::Tensor> params = net.parameters();
-  std::vector<bool> required;
-  for (auto& p : params) {
-    required.push_back(p.requires_grad());
-    p.requires_grad_(false);
-  }
-  const torch::Tensor x0 = x.detach();
-  auto project = [&](const torch::Tensor& a) {
-    return torch::min(torch::max(a, x0 - o.eps), x0 + o.eps).clamp(o.lo, o.hi);
-  };
-  torch::Tensor adv = x0.clone();
-  if (o.random_start && o.eps > 0) adv = project(adv + torch::empty_like(adv).uniform_(-o.eps, o.eps));
-  for (int64_t k = 0; k < o.steps; ++k) {
-    adv = adv.detach().requires_grad_(true);
-    // Cross-entropy over classes, or over pixels for a segmentation model's [B, K, H, W].
-    const torch::Tensor loss = torch::nn::functional::cross_entropy(net.forward(adv), y);
-    const torch::Tensor grad = torch::autograd::grad({loss}, {adv})[0];
-    adv = project(adv.detach() + o.alpha * grad.sign());
-  }
-  for (size_t i = 0; i < params.size(); ++i) params[i].requires_grad_(required[i]);
-  return adv.detach();
-}
-
 namespace {
 
 StatusOr<torch::Device> ResolveDevice(const DeviceOptions& o) {
@@ -89,17 +64,13 @@ class TorchTrainer : public Trainer {
     hi_ = std::max(1.0, train_x_.max().item<double>());
     test_x_ = FeaturesTensor(data.test).to(device_);
     test_y_ = TargetsTensor(data.test).to(device_);
-    test_cases_ = data.test.cases;
+    test_cases_ = CaseIds(data.test);
     if (!seg_ && plan_.training.logit_adjustment > 0) {
       // tau * log of this hospital's training class shares, add-one smoothed so that a
       // class the hospital has never seen gets a finite offset.
       const torch::Tensor counts = torch::bincount(train_y_, {}, num_classes_).to(torch::kFloat64);
       log_prior_ = (plan_.training.logit_adjustment * ((counts + 1) / (counts.sum() + num_classes_)).log())
                        .to(torch::kFloat32).unsqueeze(0).to(device_);
-    }
-    if (test_cases_.size() != data.test.size()) {
-      test_cases_.resize(data.test.size());
-      for (size_t i = 0; i < test_cases_.size(); ++i) test_cases_[i] = static_cast<int32_t>(i);
     }
   }
 
@@ -159,32 +130,14 @@ class TorchTrainer : public Trainer {
   }
 
  private:
-  // A segmentation model takes any image (or volume) size with its channel count; a
-  // classifier needs the training sample shape.
-  Status CheckShape(const data::Dataset& d) const {
-    const bool fits = seg_ ? d.sample_shape.size() == sample_shape_.size() && d.sample_shape[0] == sample_shape_[0]
-                           : d.sample_shape == sample_shape_;
-    if (!fits) {
-      auto str = [](const std::vector<int64_t>& v) {
-        std::string s;
-        for (int64_t x : v) s += (s.empty() ? "" : "x") + std::to_string(x);
-        return s;
-      };
-      return InvalidArgument("samples are " + str(d.sample_shape) + " but the model was built for " + str(sample_shape_));
-    }
-    if (d.features.size() != d.size() * static_cast<size_t>(std::max<int64_t>(0, d.SampleNumel()))) {
-      return InvalidArgument("the samples hold " + std::to_string(d.features.size()) + " values, not " +
-                             std::to_string(d.size()) + " x " + std::to_string(d.SampleNumel()));
-    }
-    return Status::Ok();
-  }
+  Status CheckShape(const data::Dataset& d) const { return CheckPredictionSamples(d, seg_, sample_shape_); }
 
   template <typename Fn>
   void ForEachPrediction(const data::Dataset& d, Fn&& fn) {
     torch::NoGradGuard no_grad;
     net_->eval();
     const torch::Tensor x = FeaturesTensor(d);
-    const int64_t batch = std::clamp<int64_t>((int64_t{1} << 22) / std::max<int64_t>(1, d.SampleNumel()), 1, 64);
+    const int64_t batch = PredictionBatchSize(d.SampleNumel());
     for (int64_t off = 0; off < x.size(0); off += batch) {
       fn(net_->forward(x.slice(0, off, std::min(x.size(0), off + batch)).to(device_)));
     }
@@ -223,13 +176,11 @@ class TorchTrainer : public Trainer {
   }
 
   StatusOr<TrainStats> TrainImpl(int64_t round, const std::atomic<bool>* cancel) {
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = Env::Default().Now();
     const TrainingPlan& t = plan_.training;
     const int64_t n = train_x_.size(0);
-    const int64_t bs = std::min(t.batch_size, n);
-    const int64_t batches_per_epoch = (n + bs - 1) / bs;
-    const int64_t total_steps = t.steps > 0 ? t.steps : t.epochs * batches_per_epoch;
-    const int64_t total_samples = t.steps > 0 ? t.steps * bs : t.epochs * n;
+    const LocalSchedule sched = ScheduleFor(t, n);
+    const int64_t bs = sched.batch_size, total_steps = sched.total_steps;
     auto opt = MakeOptimizer(LearningRateAt(t, round));
     // FedProx anchor: the global model this round started from.
     std::vector<torch::Tensor> anchor;
@@ -238,15 +189,12 @@ class TorchTrainer : public Trainer {
     }
     net_->train();
     TrainStats stats;
-    Progress progress("round " + std::to_string(round + 1) + " training", total_samples);
+    Progress progress("round " + std::to_string(round + 1) + " training", sched.total_samples);
     double loss_sum = 0;
     int64_t step = 0;
-    // Data order and augmentation: a generator seeded per pass from the round and the pass,
-    // so runs are reproducible and a worker that restarts and rejoins draws what it would
-    // have drawn for that round, not a replay of round 0.
-    const int64_t passes_per_round = (total_steps + batches_per_epoch - 1) / batches_per_epoch;
+    // Data order and augmentation: a generator seeded per pass from the round and the pass.
     for (int64_t pass = 0; step < total_steps; ++pass) {
-      torch::manual_seed(seed_ + 7919 * static_cast<uint64_t>(std::max<int64_t>(round, 0) * passes_per_round + pass));
+      torch::manual_seed(PassSeed(seed_, round, sched.passes_per_round, pass));
       const torch::Tensor perm = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64)).to(device_);
       for (int64_t off = 0; off < n && step < total_steps; off += bs, ++step) {
         if (cancel && cancel->load()) return Aborted("training cancelled");
@@ -276,7 +224,7 @@ class TorchTrainer : public Trainer {
       }
     }
     stats.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(step, 1));
-    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    stats.seconds = ToSeconds(Env::Default().Now() - started);
     return stats;
   }
 
@@ -286,7 +234,7 @@ class TorchTrainer : public Trainer {
     const AdversarialPlan& a = plan_.adversarial;
     if (!a.enabled) return Loss(net_->forward(x), y);
     const int64_t b = x.size(0);
-    const int64_t n_adv = std::min<int64_t>(b, static_cast<int64_t>(std::llround(a.fraction * static_cast<double>(b))));
+    const int64_t n_adv = AdversarialCount(a, b);
     torch::Tensor loss = torch::zeros({}, x.options());
     if (n_adv < b) loss = loss + Loss(net_->forward(x.slice(0, n_adv)), y.slice(0, n_adv));
     if (n_adv > 0) {
@@ -300,10 +248,8 @@ class TorchTrainer : public Trainer {
   EvalMetrics EvaluateImpl() {
     EvalMetrics m = Score(0.0);
     for (double eps : plan_.evaluation.robust_eps) {
-      char name[64];
-      std::snprintf(name, sizeof name, seg_ ? "robust_dice_eps%.4f" : "robust_accuracy_eps%.4f", eps);
       const EvalMetrics r = Score(eps);
-      m.robust[name] = seg_ ? r.dice : r.accuracy;
+      m.robust[RobustMetricName(seg_, eps)] = seg_ ? r.dice : r.accuracy;
     }
     return m;
   }
@@ -325,9 +271,7 @@ class TorchTrainer : public Trainer {
     SegmentationScorer scorer(num_classes_);
     double loss_sum = 0, units = 0;
     int64_t correct = 0;
-    // Segmentation: up to 32 images, fewer for large volumes (about 4M voxels per batch).
-    const int64_t voxels = std::max<int64_t>(1, test_x_[0].numel());
-    const int64_t batch = seg_ ? std::clamp<int64_t>((int64_t{1} << 22) / voxels, 1, 32) : 256;
+    const int64_t batch = EvaluationBatchSize(seg_, test_x_[0].numel());
     for (int64_t off = 0; off < n; off += batch) {
       torch::Tensor x = test_x_.slice(0, off, std::min(n, off + batch));
       const torch::Tensor y = Targets(test_y_.slice(0, off, std::min(n, off + batch)));
@@ -383,21 +327,7 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const Plan& plan, data::Split
                                                    uint64_t seed) {
   if (device.threads > 0) torch::set_num_threads(device.threads);
   FL_ASSIGN_OR_RETURN(torch::Device dev, ResolveDevice(device));
-  if (data.train.size() == 0) return InvalidArgument("the training split is empty");
-  if (data.test.size() > 0 && data.test.sample_shape != data.train.sample_shape) {
-    return InvalidArgument("train and test samples have different shapes");
-  }
-  if (models::IsSegmentationModel(plan.model.name) != data.train.segmentation()) {
-    return InvalidArgument(data.train.segmentation()
-                               ? "the data has masks (segmentation) but model " + plan.model.name + " is a classifier; use unet"
-                               : "model " + plan.model.name + " segments images but the data has no masks");
-  }
-  if (data.train.segmentation() && plan.training.logit_adjustment > 0) {
-    return InvalidArgument("training.logit_adjustment applies to classifiers, not to segmentation models");
-  }
-  if (data.test.size() > 0 && data.test.mask_shape != data.train.mask_shape) {
-    return InvalidArgument("train and test masks have different shapes");
-  }
+  FL_RETURN_IF_ERROR(CheckTrainerData(plan, models::IsSegmentationModel(plan.model.name), data));
   const int64_t classes = std::max(data.train.num_classes, data.test.num_classes);
   data.train.num_classes = data.test.num_classes = classes;
   FL_ASSIGN_OR_RETURN(std::shared_ptr<models::Net> net, models::BuildModel(plan.model, data.train.sample_shape, classes));

@@ -1,7 +1,7 @@
 // Strict reader for JSON configuration files. Every field read is checked for type and
 // range; a field that is present but never read is reported as unknown. Errors name
 // the field by its full path ("secagg.clip") and the allowed values. Binaries exit with
-// code 2 on a config error (kConfigErrorExit).
+// code 2 on a config error (kExitConfigError, fl/exit_codes.h).
 #pragma once
 
 #include <cstdint>
@@ -14,13 +14,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fl/env.h"
 #include "fl/status.h"
 
 namespace fl {
 
-constexpr int kConfigErrorExit = 2;
-
-// Parses a JSON file; // and /* */ comments are allowed.
+// Parses a JSON file read through `env` (Env::Default() without one); // and /* */
+// comments are allowed.
+StatusOr<nlohmann::json> ParseJsonFile(Env& env, const std::string& path);
 StatusOr<nlohmann::json> ParseJsonFile(const std::string& path);
 StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std::string& what);
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fl/env.h"
 #include "fl/status.h"
 
 namespace fl {
@@ -36,7 +37,7 @@ struct Checkpoint {
 std::string EncodeSafetensors(const Checkpoint& c);
 StatusOr<Checkpoint> DecodeSafetensors(const std::string& bytes, const std::string& what);
 
-Status WriteSafetensors(const std::string& path, const Checkpoint& c);  // atomic
-StatusOr<Checkpoint> ReadSafetensors(const std::string& path);
+Status WriteSafetensors(Env& env, const std::string& path, const Checkpoint& c);  // atomic
+StatusOr<Checkpoint> ReadSafetensors(Env& env, const std::string& path);
 
 }  // namespace fl

@@ -21,6 +21,7 @@ enum class StatusCode {
   kDeadlineExceeded,  // a timeout
   kAborted,           // a protocol session was abandoned
   kDataLoss,          // corrupted or truncated data
+  kResourceExhausted, // out of disk space, memory or a quota
   kInternal,          // a bug or an unexpected library failure
 };
 
@@ -55,6 +56,7 @@ inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std
 inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
 inline Status Aborted(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
 template <typename T>

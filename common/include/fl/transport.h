@@ -1,60 +1,66 @@
-// ZeroMQ transport: ROUTER at the coordinator, DEALER at each worker, over TCP (or
-// inproc/ipc for tests). Sockets are owned by one thread each. Every inbound message is
-// checked (frame count, envelope size and fields, payload count) before it is returned.
+// How messages move between the coordinator and the workers, whatever carries them.
+//
+// A server transport (the coordinator's) talks to many peers, each named by a PeerId the
+// transport chooses; a client transport (a worker's) talks to one server, whose PeerId is
+// kServerPeer. Messages travel as frames (fl/frame.h) and every received list of frames is
+// checked by DecodeFrames (fl/wire.h) before it is returned, so a malformed message is
+// reported as a rejection, never handed on. Backends:
+//   - ZeroMQ (ROUTER/DEALER over tcp:// or ipc://): fl/zmq_transport.h, the only place a
+//     ZeroMQ type appears;
+//   - in-process (no sockets, for tests that run a federation in one process):
+//     fl/inproc_transport.h.
+// tests/unit/test_transport_conformance.cc runs one suite against every backend.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include <zmq.hpp>
-
+#include "fl/frame.h"
 #include "fl/status.h"
 #include "fl/wire.h"
 
 namespace fl {
 
+using PeerId = std::string;
+inline const PeerId kServerPeer;  // the one peer of a client transport
+
 struct TransportOptions {
-  // Largest inbound multipart message in bytes; bigger ones are dropped by ZeroMQ
-  // before they are read (and the sending peer is disconnected).
+  // Largest inbound message (all frames together) in bytes; bigger ones are dropped
+  // before they are read.
   int64_t max_message_bytes = int64_t{1} << 31;
   int send_timeout_ms = 10000;
   int linger_ms = 2000;
 };
 
-struct Incoming {
-  std::string peer;   // ZeroMQ routing id (ROUTER only)
-  Status status;      // not OK: the message was malformed and has been discarded
+struct TransportEvent {
+  enum class Kind {
+    kMessage,       // `message` from `peer`
+    kRejected,      // `peer` sent frames that do not form a valid message: `status` says why
+    kConnected,     // the link to `peer` is up (client side: to the server)
+    kDisconnected,  // the link to `peer` is down (client side: the server is gone)
+  };
+  Kind kind = Kind::kMessage;
+  PeerId peer;
+  Status status;
   Message message;
 };
 
-class RouterEndpoint {
+class Transport {
  public:
-  static StatusOr<std::unique_ptr<RouterEndpoint>> Bind(const std::string& endpoint,
-                                                        const TransportOptions& options);
-  // The endpoint actually bound (resolves "tcp://127.0.0.1:0" to the chosen port).
-  std::string bound_endpoint() const;
-  Status Send(const std::string& peer, Message message);
-  // Waits up to `timeout_ms` for one message; nullopt on timeout.
-  std::optional<Incoming> Receive(int timeout_ms);
-
- private:
-  RouterEndpoint() = default;
-  zmq::context_t ctx_{1};
-  zmq::socket_t socket_;
-};
-
-class DealerEndpoint {
- public:
-  static StatusOr<std::unique_ptr<DealerEndpoint>> Connect(const std::string& endpoint,
-                                                           const TransportOptions& options);
-  Status Send(Message message);
-  std::optional<Incoming> Receive(int timeout_ms);
-
- private:
-  DealerEndpoint() = default;
-  zmq::context_t ctx_{1};
-  zmq::socket_t socket_;
+  virtual ~Transport() = default;
+  // Sends `m` to `peer` (kServerPeer on a client); fails (Unavailable) when the peer is
+  // unknown or gone, or the send times out.
+  Status Send(const PeerId& peer, Message m) { return SendFrames(peer, EncodeFrames(std::move(m))); }
+  // Sends already-encoded frames as one message.
+  virtual Status SendFrames(const PeerId& peer, std::vector<Frame> frames) = 0;
+  // Waits up to `timeout` for the next event; nullopt when none came.
+  virtual std::optional<TransportEvent> Receive(std::chrono::milliseconds timeout) = 0;
+  // The endpoint bound or connected to (a server bound to port 0 reports the real port).
+  virtual std::string endpoint() const = 0;
 };
 
 }  // namespace fl

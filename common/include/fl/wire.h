@@ -1,14 +1,14 @@
 // Message framing: a protobuf Envelope frame followed by raw payload frames. Every
-// inbound frame is size-checked here before anything else looks at it.
+// inbound list of frames is checked here (DecodeFrames) before anything else looks at it,
+// whichever transport carried it.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include <zmq.hpp>
-
 #include "fl.pb.h"
+#include "fl/frame.h"
 #include "fl/ring.h"
 #include "fl/status.h"
 
@@ -21,7 +21,7 @@ constexpr size_t kSessionIdBytes = 16;
 
 struct Message {
   wire::Envelope envelope;
-  std::vector<zmq::message_t> payload;
+  std::vector<Frame> payload;
 
   wire::MessageType type() const { return envelope.type(); }
   uint32_t round() const { return envelope.round(); }
@@ -43,16 +43,22 @@ Status UnpackBody(const Message& m, T* out) {
   return Status::Ok();
 }
 
+// The frames of `m` on the wire: the envelope (announcing the payload count), then the
+// payload frames.
+std::vector<Frame> EncodeFrames(Message m);
+// Checks a received list of frames (count, envelope, announced payload count) and turns
+// it into a message; the error says what was wrong.
+StatusOr<Message> DecodeFrames(std::vector<Frame> frames);
+
 // Checks the message's payload frame count.
 Status ExpectPayloadFrames(const Message& m, size_t n);
 
-zmq::message_t FloatFrame(const float* data, size_t n);
-zmq::message_t RingFrame(const RingVector& v);
+Frame FloatFrame(const float* data, size_t n);
+Frame RingFrame(const RingVector& v);
 
 // Copies a raw frame that must hold exactly `expected` elements.
-StatusOr<std::vector<float>> ReadFloatFrame(const zmq::message_t& frame, size_t expected,
-                                            const char* what);
-StatusOr<RingVector> ReadRingFrame(const zmq::message_t& frame, size_t expected, const char* what);
+StatusOr<std::vector<float>> ReadFloatFrame(const Frame& frame, size_t expected, const char* what);
+StatusOr<RingVector> ReadRingFrame(const Frame& frame, size_t expected, const char* what);
 
 // Human-readable one-word name of a message type.
 std::string TypeName(wire::MessageType t);

@@ -4,7 +4,8 @@
 #include <sys/stat.h>
 
 #include "fl/config_reader.h"
-#include "fl/file_util.h"
+#include "fl/env.h"
+#include "fl/names.h"
 
 namespace fl::secagg {
 
@@ -59,7 +60,7 @@ Status Identity::Save(const std::string& path) const {
                       {"public_key", crypto::ToHex(keys.public_key.data(), keys.public_key.size())},
                       {"secret_key", crypto::ToHex(keys.secret_key.data(), keys.secret_key.size())}};
   std::string text = j.dump(2) + "\n";
-  Status s = AtomicWriteFile(path, text, 0600);
+  Status s = Env::Default().WriteFileAtomic(path, text, 0600);
   sodium_memzero(text.data(), text.size());
   return s;
 }
@@ -84,10 +85,12 @@ StatusOr<Roster> Roster::FromJson(const nlohmann::json& j, const std::string& wh
   return roster;
 }
 
-StatusOr<Roster> Roster::Load(const std::string& path) {
-  FL_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonFile(path));
+StatusOr<Roster> Roster::Load(Env& env, const std::string& path) {
+  FL_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonFile(env, path));
   return FromJson(j, path);
 }
+
+StatusOr<Roster> Roster::Load(const std::string& path) { return Load(Env::Default(), path); }
 
 nlohmann::json Roster::ToJson() const {
   nlohmann::json members = nlohmann::json::array();
@@ -98,7 +101,7 @@ nlohmann::json Roster::ToJson() const {
 }
 
 Status Roster::Add(const std::string& name, const crypto::PublicKey& key) {
-  if (name.empty() || name.size() > 64) return InvalidArgument("roster names are 1-64 characters");
+  FL_RETURN_IF_ERROR(CheckName(name, "a roster name"));
   if (members_.count(name)) return InvalidArgument("duplicate roster name " + name);
   for (const auto& [n, k] : members_) {
     if (k == key) return InvalidArgument("the same public key is listed for " + n + " and " + name);

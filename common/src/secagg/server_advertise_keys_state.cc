@@ -38,12 +38,8 @@ StatusOr<std::vector<Outgoing>> ServerAdvertiseKeysState::Close(ServerContext& c
   const uint32_t n = static_cast<uint32_t>(ctx.u1.size());
   FL_RETURN_IF_ERROR(
       RequireAtLeast(n, std::max<uint32_t>(3, ctx.config.min_cohort), "workers advertised keys", "minimum cohort"));
-  FL_ASSIGN_OR_RETURN(ctx.params, ChooseParameters(n, ctx.config.security));
-  if (ctx.config.force_complete) {
-    ctx.params = RoundParams{n, n - 1, n / 2 + 1, true};
-  } else if (ctx.config.forced_k > 0 && ctx.config.forced_k + 1 < n) {
-    ctx.params = RoundParams{n, ctx.config.forced_k, ctx.config.forced_k / 2 + 1, false};
-  }
+  FL_ASSIGN_OR_RETURN(ctx.params, ctx.config.choose_params ? ctx.config.choose_params(n)
+                                                            : ChooseParameters(n, ctx.config.security));
   if (ctx.params.complete) {
     ctx.graph = NeighbourGraph::Complete(ctx.u1);
   } else {

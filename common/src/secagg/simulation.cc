@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fl/crypto.h"
+#include "fl/env.h"
 #include "fl/secagg/client.h"
 #include "fl/secagg/server.h"
 
@@ -68,7 +69,7 @@ const char* DropPointName(DropPoint p) {
 
 SimulationResult RunSimulation(const SimulationOptions& o, const std::function<RingVector(uint32_t)>& make_input) {
   SimulationResult res;
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = Env::Default().Now();
   if (Status s = crypto::Init(); !s.ok()) {
     res.status = s;
     return res;
@@ -98,17 +99,23 @@ SimulationResult RunSimulation(const SimulationOptions& o, const std::function<R
   sc.vector_length = o.vector_length;
   sc.security = o.security;
   sc.min_cohort = o.min_cohort;
-  sc.forced_k = o.forced_k;
-  sc.force_complete = o.force_complete;
+  if (o.force_complete || o.forced_k > 0) {
+    // A fixed graph, for sizing rounds with degrees the parameter choice would not pick.
+    sc.choose_params = [o](uint32_t n) -> StatusOr<RoundParams> {
+      if (o.force_complete) return RoundParams{n, n - 1, n / 2 + 1, true};
+      if (o.forced_k + 1 >= n) return ChooseParameters(n, o.security);
+      return RoundParams{n, o.forced_k, o.forced_k / 2 + 1, false};
+    };
+  }
   sc.threads = o.threads;
   SecAggServer server(sc);
   double server_cpu = 0;
   // Coordinator time: wall time inside the server's calls (its unmasking step may use
   // several threads, so per-thread CPU time would undercount it).
   auto server_call = [&](auto&& fn) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = Env::Default().Now();
     fn();
-    server_cpu += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    server_cpu += std::chrono::duration<double>(Env::Default().Now() - t0).count();
   };
 
   // Round 0: advertise.
@@ -204,7 +211,7 @@ SimulationResult RunSimulation(const SimulationOptions& o, const std::function<R
     else res.status = sum.status();
   }
   res.server_cpu_seconds = server_cpu;
-  res.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  res.wall_seconds = std::chrono::duration<double>(Env::Default().Now() - started).count();
   return res;
 }
 

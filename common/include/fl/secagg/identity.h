@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fl/crypto.h"
+#include "fl/env.h"
 #include "fl/status.h"
 
 namespace fl::secagg {
@@ -28,6 +29,7 @@ class Roster {
  public:
   // JSON {"members": [{"name": ..., "public_key": hex}, ...]}.
   static StatusOr<Roster> Load(const std::string& path);
+  static StatusOr<Roster> Load(Env& env, const std::string& path);
   static StatusOr<Roster> FromJson(const nlohmann::json& j, const std::string& what);
   nlohmann::json ToJson() const;
 

@@ -5,6 +5,7 @@
 //   AdvertiseKeys -> ShareKeys -> MaskedInput -> Consistency -> Unmasking -> Done, or Aborted.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -28,8 +29,9 @@ struct ServerConfig {
   SecurityParams security;            // for the choice of k and t
   uint32_t min_cohort = 3;            // abort when fewer workers advertise keys (U1)
   uint32_t min_survivors = 3;         // never unmask a sum of fewer inputs (with t: params.h)
-  uint32_t forced_k = 0;              // benchmarks: force this degree (0 = choose)
-  bool force_complete = false;        // benchmarks: force the complete graph
+  // How k and t are chosen for the n workers that advertised keys; empty: ChooseParameters
+  // with `security` (the simulation substitutes a fixed graph to size other degrees).
+  std::function<StatusOr<RoundParams>(uint32_t n)> choose_params;
   const Roster* roster = nullptr;     // optional: reject forged signatures early
   int threads = 1;                    // threads removing masks in the unmasking step
 };

@@ -1,12 +1,17 @@
 // What a coordinator finds in its state_dir from an earlier run, so that a restarted
 // coordinator (a rescheduled pod, a crash, more rounds asked for) continues from its newest
 // checkpoint instead of overwriting the earlier run's checkpoints and metrics.
+//
+// A round is committed as one unit (run_store.h): its checkpoint, then metrics.jsonl with
+// its line, then latest.json naming it. latest.json is the commit point: a metrics line of
+// a round newer than latest.json belongs to a round that never committed and is dropped.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "fl/env.h"
 #include "fl/plan.h"
 #include "fl/safetensors.h"
 #include "fl/status.h"
@@ -19,24 +24,22 @@ std::string VersionFile(uint64_t version);
 struct SavedState {
   Checkpoint model;                        // the newest checkpoint (latest.json), metadata cleared
   uint64_t model_version = 0;
-  std::vector<std::string> metrics_lines;  // metrics.jsonl as written
+  std::vector<std::string> metrics_lines;  // metrics.jsonl's committed lines
   std::vector<double> loss_history;        // mean_train_loss of those rounds, in order
   std::vector<uint64_t> versions_on_disk;  // model versions whose files exist, ascending
   uint32_t last_protocol_round = 0;        // highest protocol_round in the metrics
-  bool finished = false;        // the last metrics line is the final report of model_version
-  bool metrics_behind = false;  // the newest round's line is missing (stopped between the two writes)
+  bool finished = false;         // the last metrics line is the final report of model_version
+  bool metrics_behind = false;   // the newest round has no line (written by an older version)
+  size_t uncommitted_lines = 0;  // lines of a round that never committed, dropped
 };
 
 // True if state_dir holds any file of a run: latest.json, metrics.jsonl or a checkpoint.
-StatusOr<bool> HoldsRun(const std::string& state_dir);
+StatusOr<bool> HoldsRun(Env& env, const std::string& state_dir);
 
 // NotFound only when state_dir holds no run (a fresh start). Otherwise the saved state, or
 // an error naming the file when it is missing, unreadable, inconsistent, or holds another
 // model than `plan`'s (its whole model section must match).
-StatusOr<SavedState> LoadSavedState(const std::string& state_dir, const Plan& plan, uint64_t max_parameters);
-
-// The highest protocol round recorded under audit_dir/coordinator (0 if none), so that a
-// resumed run's audit folders never mix with the earlier run's.
-uint32_t HighestAuditRound(const std::string& audit_dir);
+StatusOr<SavedState> LoadSavedState(Env& env, const std::string& state_dir, const Plan& plan,
+                                    uint64_t max_parameters);
 
 }  // namespace fl::coordinator

@@ -1,0 +1,68 @@
+#include "event_loop.h"
+
+#include <algorithm>
+
+#include "fl/log.h"
+
+namespace fl::coordinator {
+
+EventLoop::EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session)
+    : transport_(transport), env_(env), registry_(registry), session_(session) {}
+
+EventLoop::Wait EventLoop::RunUntil(const std::function<bool()>& ready, Env::Time deadline) {
+  while (true) {
+    if (ready()) return Wait::kReady;
+    const Env::Time now = env_.Now();
+    if (now >= deadline) return Wait::kTimeout;
+    const double wait_ms = std::clamp(ToSeconds(deadline - now) * 1000.0, 1.0, 100.0);
+    if (auto ev = transport_.Receive(std::chrono::milliseconds(static_cast<int>(wait_ms)))) Dispatch(std::move(*ev));
+    registry_.CheckLiveness();
+  }
+}
+
+void EventLoop::Drain() {
+  while (auto ev = transport_.Receive(std::chrono::milliseconds(0))) Dispatch(std::move(*ev));
+  registry_.CheckLiveness();
+}
+
+void EventLoop::Dispatch(TransportEvent ev) {
+  WorkerRecord* w = registry_.FindByPeer(ev.peer);
+  const std::string who = w ? ("worker " + std::to_string(w->id) + " (" + w->name + ")") : "an unknown peer";
+  switch (ev.kind) {
+    case TransportEvent::Kind::kConnected:
+      return;
+    case TransportEvent::Kind::kDisconnected:
+      if (w) registry_.Drop(*w, "its connection closed", false);
+      return;
+    case TransportEvent::Kind::kRejected:
+      FL_LOG(kWarning) << "rejected a malformed message from " << who << ": " << ev.status.message();
+      if (w) registry_.Drop(*w, "sent a malformed message: " + ev.status.message(), true);
+      return;
+    case TransportEvent::Kind::kMessage:
+      return DispatchMessage(ev.peer, ev.message);
+  }
+}
+
+void EventLoop::DispatchMessage(const PeerId& peer, const Message& m) {
+  WorkerRecord* w = registry_.FindByPeer(peer);
+  if (m.type() == wire::HELLO) {
+    if (w) {
+      FL_LOG(kWarning) << "ignored a second HELLO from worker " << w->id << " (" << w->name << ")";
+      return;
+    }
+    return registry_.Admit(peer, m);
+  }
+  if (!w || !w->alive) {
+    FL_LOG(kDebug) << "ignored " << TypeName(m.type()) << " from " << (w ? w->name : "an unknown peer");
+    return;
+  }
+  if (m.envelope.session() != session_ || m.envelope.sender() != w->id) {
+    return registry_.Drop(*w, "message with a wrong session or sender id", true);
+  }
+  registry_.Touch(*w);
+  auto handler = handlers_.find(m.type());
+  if (handler == handlers_.end()) return registry_.Drop(*w, "unexpected message type " + TypeName(m.type()), true);
+  handler->second(*w, m);
+}
+
+}  // namespace fl::coordinator

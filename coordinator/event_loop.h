@@ -1,0 +1,44 @@
+// The coordinator's one loop: waits on the transport, turns each event into a call, and
+// checks liveness between events. HELLO goes to the registry; every other message of an
+// admitted worker goes to the handler registered for its type, after the session and
+// sender are checked. A malformed or unexpected message drops its sender, who is told why.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "fl/env.h"
+#include "fl/transport.h"
+#include "worker_registry.h"
+
+namespace fl::coordinator {
+
+class EventLoop {
+ public:
+  using Handler = std::function<void(WorkerRecord&, const Message&)>;
+  enum class Wait { kReady, kTimeout };
+
+  EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session);
+
+  void On(wire::MessageType type, Handler handler) { handlers_[type] = std::move(handler); }
+  // Handles events until `ready()` holds (checked before each wait) or `deadline` passes.
+  Wait RunUntil(const std::function<bool()>& ready, Env::Time deadline);
+  Wait RunFor(const std::function<bool()>& ready, double seconds) {
+    return RunUntil(ready, env_.Now() + Seconds(seconds));
+  }
+  // Handles every event already waiting, without waiting for more.
+  void Drain();
+
+ private:
+  void Dispatch(TransportEvent ev);
+  void DispatchMessage(const PeerId& peer, const Message& m);
+
+  Transport& transport_;
+  Env& env_;
+  WorkerRegistry& registry_;
+  const std::string& session_;
+  std::map<wire::MessageType, Handler> handlers_;
+};
+
+}  // namespace fl::coordinator

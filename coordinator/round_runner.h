@@ -1,0 +1,69 @@
+// One secure-aggregation training round: ROUND_START with the global model to the cohort,
+// then the protocol's phases (secagg::SecAggServer, no I/O) driven by the event loop: each
+// phase closes when every live worker expected in it has answered, or at the phase
+// deadline with those that have. A round that cannot finish is abandoned and its cohort
+// told why; the caller starts another.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit_log.h"
+#include "event_loop.h"
+#include "fl/env.h"
+#include "fl/ring.h"
+#include "fl/secagg/server.h"
+#include "options.h"
+#include "worker_registry.h"
+
+namespace fl::coordinator {
+
+struct RoundResult {
+  uint32_t protocol_round = 0;
+  RingVector sum;                    // the survivors' masked inputs, unmasked: a sum only
+  secagg::RoundParams params;
+  size_t invited = 0;
+  size_t survivors = 0;
+  std::map<std::string, nlohmann::json> hospitals;  // survivors' reported metrics, by name
+  double seconds = 0;
+};
+
+class RoundRunner {
+ public:
+  RoundRunner(EventLoop& loop, WorkerRegistry& registry, Env& env, AuditLog& audit, const CoordinatorOptions& options,
+              const secagg::Roster* roster, const std::string& session);
+  ~RoundRunner();
+
+  // Runs protocol round `protocol_round` on `model` (version `model_version`) with every
+  // connected worker; Aborted when it was abandoned.
+  StatusOr<RoundResult> Run(uint32_t protocol_round, const std::vector<float>& model, uint64_t model_version);
+
+  // Event-loop handler for SECAGG_CLIENT.
+  void OnMessage(WorkerRecord& w, const Message& m);
+  // Registry listener: worker `id` is gone.
+  void OnDrop(uint32_t id);
+
+ private:
+  void Send(const std::vector<secagg::Outgoing>& out);
+  void Abandon(const std::string& reason);
+
+  EventLoop& loop_;
+  WorkerRegistry& registry_;
+  Env& env_;
+  AuditLog& audit_;
+  const CoordinatorOptions& options_;
+  const secagg::Roster* roster_;
+  const std::string& session_;
+
+  std::unique_ptr<secagg::SecAggServer> round_;
+  uint32_t round_id_ = 0;
+  std::vector<uint32_t> cohort_;
+  std::map<uint32_t, nlohmann::json> metrics_;  // by worker id, from the masked inputs
+};
+
+}  // namespace fl::coordinator

@@ -1,0 +1,103 @@
+#include "worker_registry.h"
+
+#include <cstdio>
+
+#include "fl/log.h"
+#include "fl/names.h"
+
+namespace fl::coordinator {
+
+WorkerRegistry::WorkerRegistry(Transport& transport, Env& env, const CoordinatorOptions& options,
+                               const secagg::Roster* roster, const std::string& session)
+    : transport_(transport), env_(env), options_(options), roster_(roster), session_(session) {}
+
+void WorkerRegistry::Refuse(const PeerId& peer, const std::string& reason) {
+  FL_LOG(kWarning) << "refused a worker: " << reason;
+  wire::Abort a;
+  a.set_reason(reason);
+  (void)transport_.Send(peer, MakeMessage(wire::ABORT, session_, 0, 0, &a));
+}
+
+void WorkerRegistry::Admit(const PeerId& peer, const Message& m) {
+  wire::Hello hello;
+  if (!UnpackBody(m, &hello).ok()) return Refuse(peer, "malformed HELLO");
+  if (hello.protocol_version() != kProtocolVersion) return Refuse(peer, "unsupported protocol version");
+  if (!IsValidName(hello.name())) return Refuse(peer, "worker names are 1-64 characters of [A-Za-z0-9._-]");
+  if (roster_ && !roster_->Find(hello.name())) return Refuse(peer, "the name " + hello.name() + " is not in the roster");
+  if (!closed_reason_.empty()) return Refuse(peer, closed_reason_);
+  if (alive_count() >= options_.max_workers) return Refuse(peer, "the federation is full");
+  for (WorkerRecord* o : Alive()) {
+    if (o->name == hello.name()) return Refuse(peer, "the name " + hello.name() + " is already connected");
+  }
+  WorkerRecord w;
+  w.id = next_id_++;
+  w.peer = peer;
+  w.name = hello.name();
+  w.last_seen = env_.Now();
+  wire::Welcome welcome;
+  welcome.set_worker_id(w.id);
+  welcome.set_plan_json(PlanToJson(options_.plan).dump());
+  Send(w, MakeMessage(wire::WELCOME, session_, 0, 0, &welcome));
+  FL_LOG(kInfo) << "admitted worker " << w.id << " (" << w.name << "), " << alive_count() + 1 << " connected";
+  workers_[w.id] = std::move(w);
+}
+
+WorkerRecord* WorkerRegistry::FindByPeer(const PeerId& peer) {
+  for (auto& [id, w] : workers_) {
+    if (w.peer == peer) return &w;
+  }
+  return nullptr;
+}
+
+WorkerRecord* WorkerRegistry::Find(uint32_t id) {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+std::vector<WorkerRecord*> WorkerRegistry::Alive() {
+  std::vector<WorkerRecord*> out;
+  for (auto& [id, w] : workers_) {
+    if (w.alive) out.push_back(&w);
+  }
+  return out;
+}
+
+size_t WorkerRegistry::alive_count() { return Alive().size(); }
+
+std::string WorkerRegistry::NameOf(uint32_t id) const {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? "worker " + std::to_string(id) : it->second.name;
+}
+
+void WorkerRegistry::Drop(WorkerRecord& w, const std::string& reason, bool tell_worker) {
+  if (!w.alive) return;
+  w.alive = false;
+  FL_LOG(kWarning) << "worker " << w.id << " (" << w.name << ") dropped: " << reason;
+  if (tell_worker) SendAbort(w, 0, reason);
+  for (auto& listener : drop_listeners_) listener(w.id);
+}
+
+void WorkerRegistry::CheckLiveness() {
+  const Env::Time now = env_.Now();
+  for (auto& [id, w] : workers_) {
+    if (w.alive && ToSeconds(now - w.last_seen) > options_.heartbeat_timeout_s) {
+      char reason[80];
+      std::snprintf(reason, sizeof reason, "silent for more than %.1f s", options_.heartbeat_timeout_s);
+      Drop(w, reason, true);
+    }
+  }
+}
+
+void WorkerRegistry::Send(const WorkerRecord& w, Message m) {
+  if (Status s = transport_.Send(w.peer, std::move(m)); !s.ok()) {
+    FL_LOG(kWarning) << "send to " << w.name << ": " << s.ToString();
+  }
+}
+
+void WorkerRegistry::SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason) {
+  wire::Abort a;
+  a.set_reason(reason);
+  Send(w, MakeMessage(wire::ABORT, session_, round, 0, &a));
+}
+
+}  // namespace fl::coordinator

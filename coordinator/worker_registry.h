@@ -1,0 +1,69 @@
+// Who takes part: admission of workers (HELLO -> WELCOME or a refusal), their liveness
+// (heartbeats), dropping them, and sending to them.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fl/env.h"
+#include "fl/secagg/identity.h"
+#include "fl/transport.h"
+#include "options.h"
+
+namespace fl::coordinator {
+
+struct WorkerRecord {
+  uint32_t id = 0;
+  PeerId peer;
+  std::string name;
+  Env::Time last_seen{};
+  bool alive = true;
+};
+
+class WorkerRegistry {
+ public:
+  // `roster`, when not null, is the allow-list of names; it must outlive the registry.
+  WorkerRegistry(Transport& transport, Env& env, const CoordinatorOptions& options, const secagg::Roster* roster,
+                 const std::string& session);
+
+  // Answers a HELLO from `peer`: WELCOME with a worker id and the plan, or ABORT with why.
+  void Admit(const PeerId& peer, const Message& hello);
+  // From now on every HELLO is refused with `reason`.
+  void CloseAdmission(std::string reason) { closed_reason_ = std::move(reason); }
+
+  WorkerRecord* FindByPeer(const PeerId& peer);
+  WorkerRecord* Find(uint32_t id);
+  std::vector<WorkerRecord*> Alive();
+  size_t alive_count();
+  std::string NameOf(uint32_t id) const;
+
+  void Touch(WorkerRecord& w) { w.last_seen = env_.Now(); }
+  // Takes `w` out of the federation, telling it why when `tell_worker`; the drop
+  // listeners (the round in progress) learn its id.
+  void Drop(WorkerRecord& w, const std::string& reason, bool tell_worker);
+  // `w` has done its part (its final report is in) and leaves: not a dropout.
+  void Retire(WorkerRecord& w) { w.alive = false; }
+  // Drops every worker silent for longer than the heartbeat timeout.
+  void CheckLiveness();
+  void OnDrop(std::function<void(uint32_t)> listener) { drop_listeners_.push_back(std::move(listener)); }
+
+  void Send(const WorkerRecord& w, Message m);
+  void SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason);
+
+ private:
+  void Refuse(const PeerId& peer, const std::string& reason);
+
+  Transport& transport_;
+  Env& env_;
+  const CoordinatorOptions& options_;
+  const secagg::Roster* roster_;
+  const std::string& session_;
+  std::string closed_reason_;
+  std::map<uint32_t, WorkerRecord> workers_;
+  uint32_t next_id_ = 1;
+  std::vector<std::function<void(uint32_t)>> drop_listeners_;
+};
+
+}  // namespace fl::coordinator

@@ -1,0 +1,163 @@
+#include "worker_client.h"
+
+#include "fl/crypto.h"
+#include "fl/exit_codes.h"
+#include "fl/log.h"
+
+namespace fl::worker {
+
+TrainerFactory LibTorchTrainerFactory(const WorkerOptions& options) {
+  return [device = options.device, options](const Plan& plan, data::Split data) {
+    return Trainer::Create(plan, std::move(data), device, TrainingSeed(options, plan.training.seed));
+  };
+}
+
+WorkerClient::WorkerClient(WorkerOptions options, data::Split data, secagg::Identity identity, secagg::Roster roster,
+                           Transport& transport, Env& env, TrainerFactory make_trainer, std::string audit_plaintext_dir)
+    : options_(std::move(options)),
+      identity_(std::move(identity)),
+      roster_(std::move(roster)),
+      transport_(transport),
+      env_(env),
+      make_trainer_(std::move(make_trainer)),
+      data_(std::move(data)),
+      audit_(env, std::move(audit_plaintext_dir), options_.name),
+      rounds_(options_, identity_, roster_, *this, audit_),
+      final_(options_, env, *this) {}
+
+WorkerClient::~WorkerClient() = default;
+
+Status WorkerClient::Send(wire::MessageType type, uint32_t round, const google::protobuf::MessageLite* body,
+                          std::vector<Frame> payload) {
+  Message m = MakeMessage(type, who_.session, round, who_.worker_id, body);
+  m.payload = std::move(payload);
+  return transport_.Send(kServerPeer, std::move(m));
+}
+
+int WorkerClient::Run() {
+  if (Status s = crypto::Init(); !s.ok()) {
+    FL_LOG(kError) << s.ToString();
+    return kExitRuntimeError;
+  }
+  FL_LOG(kInfo) << "connecting to " << transport_.endpoint();
+  wire::Hello hello;
+  hello.set_name(options_.name);
+  hello.set_protocol_version(kProtocolVersion);
+  Status s = Send(wire::HELLO, 0, &hello);
+  const Env::Time started = env_.Now();
+  Env::Time last_heard = started, last_beat = started;
+  bool finished = false;
+  while (s.ok() && !finished) {
+    if (stop_) return kExitRuntimeError;
+    if (auto ev = transport_.Receive(std::chrono::milliseconds(50))) {
+      if (ev->kind == TransportEvent::Kind::kRejected) {
+        FL_LOG(kWarning) << "ignored a malformed message from the coordinator: " << ev->status.message();
+      } else if (ev->kind == TransportEvent::Kind::kMessage) {
+        last_heard = env_.Now();
+        s = Handle(ev->message);
+      }
+    }
+    if (s.ok()) s = rounds_.Poll();
+    if (s.ok()) s = final_.Poll(&finished);
+    const Env::Time now = env_.Now();
+    if (s.ok() && who_.worker_id == 0 && ToSeconds(now - started) > options_.connect_timeout_s) {
+      s = DeadlineExceeded("no answer from the coordinator at " + transport_.endpoint() + " within " +
+                           std::to_string(options_.connect_timeout_s) + " s");
+    }
+    if (s.ok() && ToSeconds(now - last_heard) > options_.idle_timeout_s) {
+      s = DeadlineExceeded("the coordinator has been silent for " + std::to_string(options_.idle_timeout_s) + " s");
+    }
+    if (s.ok() && who_.worker_id != 0 && ToSeconds(now - last_beat) >= options_.heartbeat_interval_s) {
+      last_beat = now;
+      s = Send(wire::HEARTBEAT, 0, nullptr);
+    }
+  }
+  if (s.ok()) return kExitOk;
+  FL_LOG(kError) << s.ToString();
+  if (who_.worker_id != 0 && s.code() != StatusCode::kAborted) {
+    wire::Abort a;
+    a.set_reason(s.message());
+    (void)Send(wire::ABORT, rounds_.current_round(), &a);
+  }
+  return kExitRuntimeError;
+}
+
+Status WorkerClient::Handle(const Message& m) {
+  if (who_.worker_id != 0 && m.envelope.session() != who_.session) {
+    FL_LOG(kWarning) << "ignored a message from another session";
+    return Status::Ok();
+  }
+  switch (m.type()) {
+    case wire::WELCOME:
+      return OnWelcome(m);
+    case wire::INIT_REQUEST:
+      return OnInitRequest();
+    case wire::ROUND_START:
+      if (!trainer_) return FailedPrecondition("ROUND_START before WELCOME");
+      return rounds_.Start(who_, *trainer_, num_train_, m);
+    case wire::SECAGG_SERVER:
+      return rounds_.OnSecAgg(m);
+    case wire::FINISH:
+      if (!trainer_) return FailedPrecondition("FINISH before WELCOME");
+      if (final_.started()) return Status::Ok();  // a repeated FINISH
+      rounds_.Abandon("training finished");
+      rounds_.Settle();
+      return final_.Start(*trainer_, plan_, m);
+    case wire::ABORT:
+      return OnAbort(m);
+    default:
+      FL_LOG(kWarning) << "ignored an unexpected " << TypeName(m.type()) << " from the coordinator";
+      return Status::Ok();
+  }
+}
+
+Status WorkerClient::OnAbort(const Message& m) {
+  wire::Abort a;
+  (void)UnpackBody(m, &a);
+  const std::string reason = a.reason().substr(0, 300);
+  if (m.round() != 0 && rounds_.in_round(m.round())) {
+    rounds_.Abandon(reason);
+    return Status::Ok();
+  }
+  if (m.round() != 0) return Status::Ok();  // an older round's abort
+  return Aborted("the coordinator ended the session: " + reason);
+}
+
+Status WorkerClient::OnWelcome(const Message& m) {
+  if (who_.worker_id != 0) return Status::Ok();
+  wire::Welcome w;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &w));
+  if (w.worker_id() == 0 || m.envelope.session().size() != kSessionIdBytes) {
+    return InvalidArgument("WELCOME without a worker id or session");
+  }
+  FL_ASSIGN_OR_RETURN(nlohmann::json plan_json, ParseJsonText(w.plan_json(), "training plan"));
+  FL_ASSIGN_OR_RETURN(plan_, ParsePlan(plan_json, "plan"));
+  num_train_ = static_cast<int64_t>(data_->train.size());
+  const size_t n_test = data_->test.size();
+  FL_ASSIGN_OR_RETURN(trainer_, make_trainer_(plan_, std::move(*data_)));
+  data_.reset();
+  who_.session = m.envelope.session();
+  who_.worker_id = w.worker_id();
+  FL_LOG(kInfo) << "joined as worker " << who_.worker_id << ": model " << plan_.model.name << " with "
+                << trainer_->Layout().dimension() << " parameters on " << trainer_->device_name() << ", "
+                << num_train_ << " training and " << n_test << " test samples";
+  return Status::Ok();
+}
+
+Status WorkerClient::OnInitRequest() {
+  if (!trainer_) return FailedPrecondition("INIT_REQUEST before WELCOME");
+  const ModelLayout layout = trainer_->Layout();
+  wire::ModelLayout msg;
+  for (const auto& t : layout.tensors) {
+    auto* spec = msg.add_tensors();
+    spec->set_name(t.name);
+    for (uint64_t s : t.shape) spec->add_shape(s);
+  }
+  const std::vector<float> params = trainer_->Parameters();
+  std::vector<Frame> payload;
+  payload.push_back(FloatFrame(params.data(), params.size()));
+  FL_LOG(kInfo) << "sent the initial (untrained) model";
+  return Send(wire::INIT_MODEL, 0, &msg, std::move(payload));
+}
+
+}  // namespace fl::worker

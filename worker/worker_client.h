@@ -1,0 +1,73 @@
+// The worker's side of a federation: joins through its Transport (HELLO -> WELCOME with
+// the plan), builds its trainer, answers the coordinator's requests and takes part in
+// every round (round_participant.h) until FINISH (final_evaluation.h). It owns no socket
+// and no file: the Transport, the Env and the trainer factory are given to it.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "coordinator_link.h"
+#include "data/dataset.h"
+#include "final_evaluation.h"
+#include "fl/env.h"
+#include "fl/plan.h"
+#include "fl/secagg/identity.h"
+#include "fl/transport.h"
+#include "options.h"
+#include "plaintext_audit.h"
+#include "round_participant.h"
+#include "training/trainer.h"
+
+namespace fl::worker {
+
+// Builds the trainer once the plan is known (WELCOME).
+using TrainerFactory = std::function<StatusOr<std::unique_ptr<Trainer>>(const Plan& plan, data::Split data)>;
+// The product's factory: Trainer::Create on the configured device with the hospital's seed.
+TrainerFactory LibTorchTrainerFactory(const WorkerOptions& options);
+
+class WorkerClient : public CoordinatorLink {
+ public:
+  // `audit_plaintext_dir`: if not empty, the quantised plaintext update of every round
+  // is written there (only when the operator asks for it on the command line).
+  WorkerClient(WorkerOptions options, data::Split data, secagg::Identity identity, secagg::Roster roster,
+               Transport& transport, Env& env, TrainerFactory make_trainer, std::string audit_plaintext_dir);
+  ~WorkerClient() override;
+
+  // Runs until the federation ends for this worker; returns the process exit code.
+  int Run();
+  // Asks Run() to return soon (from any thread).
+  void RequestStop() { stop_ = true; }
+
+  Status Send(wire::MessageType type, uint32_t round, const google::protobuf::MessageLite* body,
+              std::vector<Frame> payload = {}) override;
+
+ private:
+  // Handles one message; a non-OK status ends the session.
+  Status Handle(const Message& m);
+  Status OnWelcome(const Message& m);
+  Status OnInitRequest();
+  Status OnAbort(const Message& m);
+
+  WorkerOptions options_;
+  secagg::Identity identity_;
+  secagg::Roster roster_;
+  Transport& transport_;
+  Env& env_;
+  TrainerFactory make_trainer_;
+  std::optional<data::Split> data_;  // moved into the trainer after WELCOME
+  PlaintextAudit audit_;
+  Membership who_;
+  Plan plan_;
+  std::unique_ptr<Trainer> trainer_;
+  int64_t num_train_ = 0;
+  std::atomic<bool> stop_{false};
+  // Declared after the trainer: destroyed first, so no background work outlives it.
+  RoundParticipant rounds_;
+  FinalEvaluation final_;
+};
+
+}  // namespace fl::worker

@@ -1,0 +1,235 @@
+// fl-worker's command line: join a federation, train locally, evaluate, predict, keygen.
+// WorkerMain is the whole program; main.cc calls it. The only seam is the transport
+// wrapper, through which a test tool can put a fault-injecting decorator around the real
+// transport without a test hook in the product.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "eval_metrics.h"
+#include "fl/crypto.h"
+#include "fl/exit_codes.h"
+#include "fl/env.h"
+#include "fl/secagg/identity.h"
+#include "fl/cli.h"
+#include "fl/config_reader.h"
+#include "fl/log.h"
+#include "fl/names.h"
+#include "fl/zmq_transport.h"
+#include "offline.h"
+#include "options.h"
+#include "worker_client.h"
+#include "worker_main.h"
+
+namespace {
+
+const std::vector<fl::FlagSpec> kFlags = {
+    {"config", true, "worker JSON config (see configs/worker-*.json)"},
+    {"coordinator", true, "override the config's coordinator endpoint"},
+    {"audit-plaintext-dir", true,
+     "AUDIT ONLY: write this worker's unmasked quantised update of every round here (docs/audit.md)"},
+    {"plan", true, "local mode: a coordinator config whose \"plan\" to train"},
+    {"rounds", true, "local mode: number of rounds (each = the plan's local epochs or steps)"},
+    {"output-model", true, "local mode: write the trained model here (safetensors, with its plan)"},
+    {"model", true, "evaluate, predict: a checkpoint (the coordinator's model-vNNNNNN.safetensors)"},
+    {"robust-eps", true, "evaluate: also robust accuracy / Dice under PGD-20 at these radii (e.g. 0.0078,0.0157)"},
+    {"input", true, "predict: an image, a volume, or a folder of them (npz/csv: a data file)"},
+    {"name", true, "keygen: the hospital's name"},
+    {"out", true, "keygen: where to write the identity key (mode 600); predict: output folder"},
+    {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
+    {"log-level", true, "debug | info | warning | error (default info)"},
+    {"help", false, "show this help"},
+};
+
+void Usage(FILE* out) {
+  std::fprintf(out,
+               "Usage: fl-worker --config FILE [options]           join a federation\n"
+               "       fl-worker local --config FILE --plan COORDINATOR.json --rounds N\n"
+               "                                                   train on this hospital's data alone\n"
+               "       fl-worker evaluate --config FILE --model CKPT  test metrics of a saved model (JSON)\n"
+               "       fl-worker predict --config FILE --model CKPT --input PATH --out DIR\n"
+               "                                                   masks (PNG/NIfTI) or class probabilities (CSV)\n"
+               "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
+               "                                                   make this hospital's identity key\n\n"
+               "Options:\n%s\n"
+               "Exit codes: 0 done, 1 runtime or protocol error, 2 bad config, usage or data.\n",
+               fl::FormatFlags(kFlags).c_str());
+}
+
+int Fail(int code, const std::string& msg) {
+  std::fprintf(stderr, "fl-worker: %s\n", msg.c_str());
+  return code;
+}
+
+// Trains the plan on this hospital's data only and prints the test metrics as JSON.
+int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& args) {
+  if (!args.Has("plan") || !args.Has("rounds")) return Fail(fl::kExitConfigError, "local mode needs --plan and --rounds");
+  int64_t rounds = 0;
+  try {
+    rounds = std::stoll(args.Get("rounds"));
+  } catch (...) {
+  }
+  if (rounds < 1 || rounds > 100000) return Fail(fl::kExitConfigError, "--rounds must be an integer in [1, 100000]");
+  auto coordinator_json = fl::ParseJsonFile(args.Get("plan"));
+  if (!coordinator_json.ok()) return Fail(fl::kExitConfigError, coordinator_json.status().message());
+  const nlohmann::json plan_json = coordinator_json->is_object() && coordinator_json->contains("plan")
+                                       ? (*coordinator_json)["plan"]
+                                       : nlohmann::json::object();
+  auto plan = fl::ParsePlan(plan_json, "plan");
+  if (!plan.ok()) return Fail(fl::kExitConfigError, "config error: " + plan.status().message());
+  auto data = fl::worker::LoadData(options.data);
+  if (!data.ok()) return Fail(fl::kExitConfigError, data.status().message());
+  auto trainer = fl::worker::Trainer::Create(*plan, std::move(data).value(), options.device,
+                                             fl::worker::TrainingSeed(options, plan->training.seed));
+  if (!trainer.ok()) return Fail(fl::kExitRuntimeError, trainer.status().message());
+  double last_loss = 0;
+  for (int64_t r = 1; r <= rounds; ++r) {
+    auto stats = (*trainer)->Train(r - 1);
+    if (!stats.ok()) return Fail(fl::kExitRuntimeError, stats.status().message());
+    last_loss = stats->train_loss;
+    FL_LOG(kInfo) << "local round " << r << "/" << rounds << ": train loss " << stats->train_loss;
+  }
+  auto eval = (*trainer)->Evaluate();
+  if (!eval.ok()) return Fail(fl::kExitRuntimeError, eval.status().message());
+  if (args.Has("output-model")) {
+    fl::Checkpoint c{(*trainer)->Layout(), (*trainer)->Parameters(), fl::ModelMetadata(*plan)};
+    if (auto s = fl::WriteSafetensors(fl::Env::Default(), args.Get("output-model"), c); !s.ok()) return Fail(fl::kExitRuntimeError, s.message());
+  }
+  nlohmann::json out = fl::worker::TestMetricsJson(*eval);
+  out["name"] = options.name;
+  out["mode"] = "local";
+  out["rounds"] = rounds;
+  out["train_loss"] = last_loss;
+  std::cout << out.dump() << std::endl;
+  return fl::kExitOk;
+}
+
+// Makes an Ed25519 identity key and adds its public half to a roster file.
+int RunKeygen(const fl::ParsedArgs& args) {
+  if (!args.Has("name") || !args.Has("out")) return Fail(fl::kExitConfigError, "keygen needs --name and --out");
+  const std::string name = args.Get("name");
+  if (auto s = fl::CheckName(name, "--name"); !s.ok()) return Fail(fl::kExitConfigError, s.message());
+  if (fl::Env::Default().FileExists(args.Get("out"))) return Fail(fl::kExitConfigError, args.Get("out") + " exists; refusing to overwrite a key");
+  if (!fl::crypto::Init().ok()) return Fail(fl::kExitRuntimeError, "libsodium initialisation failed");
+  fl::secagg::Identity id = fl::secagg::Identity::Generate(name);
+  fl::secagg::Roster roster;
+  const std::string roster_path = args.Get("roster");
+  if (!roster_path.empty() && fl::Env::Default().FileExists(roster_path)) {
+    auto loaded = fl::secagg::Roster::Load(roster_path);
+    if (!loaded.ok()) return Fail(fl::kExitConfigError, loaded.status().message());
+    roster = std::move(loaded).value();
+  }
+  if (!roster_path.empty()) {
+    if (auto s = roster.Add(name, id.keys.public_key); !s.ok()) return Fail(fl::kExitConfigError, roster_path + ": " + s.message());
+  }
+  if (auto s = id.Save(args.Get("out")); !s.ok()) return Fail(fl::kExitRuntimeError, s.message());
+  if (!roster_path.empty()) {
+    if (auto s = fl::Env::Default().WriteFile(roster_path, roster.ToJson().dump(2) + "\n"); !s.ok()) return Fail(fl::kExitRuntimeError, s.message());
+  }
+  std::printf("%s\n", nlohmann::json({{"name", name},
+                                      {"public_key", fl::crypto::ToHex(id.keys.public_key.data(), 32)}})
+                          .dump()
+                          .c_str());
+  return fl::kExitOk;
+}
+
+}  // namespace
+
+namespace fl::worker {
+
+int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
+  std::signal(SIGPIPE, SIG_IGN);
+  int first = 1;
+  std::string command;
+  if (argc > 1) {
+    const std::string a = argv[1];
+    if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict") {
+      command = a;
+      first = 2;
+    }
+  }
+  const bool local = command == "local", keygen = command == "keygen";
+  auto args = fl::ParseArgs(argc, argv, first, kFlags);
+  if (!args.ok()) return Fail(fl::kExitConfigError, args.status().message());
+  if (args->Has("help")) {
+    Usage(stdout);
+    return fl::kExitOk;
+  }
+  if (!args->positional.empty()) return Fail(fl::kExitConfigError, "unexpected argument '" + args->positional[0] + "' (see --help)");
+  fl::LogLevel level = fl::LogLevel::kInfo;
+  if (args->Has("log-level") && !fl::ParseLogLevel(args->Get("log-level"), &level)) {
+    return Fail(fl::kExitConfigError, "--log-level must be debug, info, warning or error");
+  }
+  fl::SetLogLevel(level);
+  if (keygen) return RunKeygen(*args);
+  if (!args->Has("config")) return Fail(fl::kExitConfigError, "--config FILE is required (see --help)");
+  const std::string path = args->Get("config");
+  auto json = fl::ParseJsonFile(path);
+  if (!json.ok()) return Fail(fl::kExitConfigError, "config error: " + json.status().message());
+  auto options = fl::worker::ParseWorkerOptions(*json, path);
+  if (!options.ok()) return Fail(fl::kExitConfigError, "config error: " + options.status().message());
+  if (args->Has("coordinator")) options->coordinator = args->Get("coordinator");
+  fl::SetLogComponent("worker:" + options->name);
+  if (local) return RunLocal(*options, *args);
+  if (command == "evaluate" || command == "predict") {
+    if (!args->Has("model")) return Fail(fl::kExitConfigError, command + " needs --model CHECKPOINT");
+    if (command == "evaluate") {
+      std::vector<double> radii;
+      if (args->Has("robust-eps")) {
+        std::stringstream list(args->Get("robust-eps"));
+        std::string item;
+        while (std::getline(list, item, ',')) {
+          char* end = nullptr;
+          const double e = std::strtod(item.c_str(), &end);
+          if (item.empty() || *end != '\0' || !(e >= 0 && e <= 10)) {
+            return Fail(fl::kExitConfigError, "--robust-eps takes comma-separated radii in [0, 10], e.g. 0.0078,0.0157");
+          }
+          radii.push_back(e);
+        }
+      }
+      auto metrics = fl::worker::EvaluateCheckpoint(*options, args->Get("model"), radii);
+      if (!metrics.ok()) return Fail(metrics.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, metrics.status().message());
+      std::cout << metrics->dump() << std::endl;
+      return fl::kExitOk;
+    }
+    if (!args->Has("input") || !args->Has("out")) return Fail(fl::kExitConfigError, "predict needs --input PATH and --out DIR");
+    auto summary = fl::worker::Predict(*options, args->Get("model"), args->Get("input"), args->Get("out"));
+    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
+    std::cout << summary->dump() << std::endl;
+    return fl::kExitOk;
+  }
+  if (args->Has("plan") || args->Has("rounds")) return Fail(fl::kExitConfigError, "--plan and --rounds belong to local mode");
+
+  if (options->identity_key.empty() || options->roster.empty()) {
+    return Fail(fl::kExitConfigError, "config error: " + path + ": identity_key and roster are required to join a federation "
+                   "(make them with fl-worker keygen)");
+  }
+  if (!fl::crypto::Init().ok()) return Fail(fl::kExitRuntimeError, "libsodium initialisation failed");
+  auto identity = fl::secagg::Identity::Load(options->identity_key);
+  if (!identity.ok()) return Fail(fl::kExitConfigError, identity.status().message());
+  auto roster = fl::secagg::Roster::Load(options->roster);
+  if (!roster.ok()) return Fail(fl::kExitConfigError, roster.status().message());
+  const fl::crypto::PublicKey* listed = roster->Find(identity->name);
+  if (!listed || *listed != identity->keys.public_key) {
+    return Fail(fl::kExitConfigError, "the identity key of " + identity->name + " is not the one listed in " + options->roster);
+  }
+  if (identity->name != options->name) {
+    return Fail(fl::kExitConfigError, "config name " + options->name + " differs from the identity key's name " + identity->name);
+  }
+  auto data = fl::worker::LoadData(options->data);
+  if (!data.ok()) return Fail(fl::kExitConfigError, data.status().message());
+  auto connected = fl::ConnectZmq(options->coordinator, fl::TransportOptions{});
+  if (!connected.ok()) return Fail(fl::kExitRuntimeError, connected.status().message());
+  std::unique_ptr<fl::Transport> transport = std::move(connected).value();
+  if (wrap) transport = wrap(std::move(transport));
+  const std::string audit_dir = args->Get("audit-plaintext-dir");
+  fl::worker::TrainerFactory factory = fl::worker::LibTorchTrainerFactory(*options);
+  fl::worker::WorkerClient client(std::move(options).value(), std::move(data).value(), std::move(identity).value(),
+                                  std::move(roster).value(), *transport, fl::Env::Default(), std::move(factory),
+                                  audit_dir);
+  return client.Run();
+}
+
+}  // namespace fl::worker

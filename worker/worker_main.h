@@ -1,0 +1,17 @@
+// fl-worker as a function: the whole command line (see --help). `wrap`, when set, wraps
+// the transport to the coordinator before the worker uses it (a test tool puts a
+// fault-injecting decorator there; the product passes nothing).
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "fl/transport.h"
+
+namespace fl::worker {
+
+using TransportWrapper = std::function<std::unique_ptr<Transport>(std::unique_ptr<Transport>)>;
+
+int WorkerMain(int argc, char** argv, const TransportWrapper& wrap = {});
+
+}  // namespace fl::worker
