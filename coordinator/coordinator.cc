@@ -12,6 +12,7 @@
 #include "initial_model.h"
 #include "round_runner.h"
 #include "run_store.h"
+#include "saved_state.h"
 #include "worker_registry.h"
 
 namespace fl::coordinator {
@@ -19,10 +20,14 @@ namespace {
 constexpr int kMaxConsecutiveFailedRounds = 20;
 }  // namespace
 
+int64_t ModelMessageBytes(uint64_t parameters) {
+  // The largest legitimate message is a model or masked vector plus its envelope.
+  return static_cast<int64_t>((parameters + 1) * 4 + kMaxEnvelopeBytes + 1024);
+}
+
 TransportOptions CoordinatorTransportOptions(const CoordinatorOptions& options) {
   TransportOptions t;
-  // The largest legitimate message is a model or masked vector plus its envelope.
-  t.max_message_bytes = static_cast<int64_t>((options.max_model_parameters + 1) * 4 + kMaxEnvelopeBytes + 1024);
+  t.max_message_bytes = ModelMessageBytes(options.max_model_parameters);
   return t;
 }
 
@@ -67,6 +72,8 @@ Status Coordinator::Start() {
 
   FL_RETURN_IF_ERROR(audit_->Open());
   FL_RETURN_IF_ERROR(LoadStartingModel());
+  // Once the model is known, no message may be larger than it (with its envelope).
+  if (model_) FL_RETURN_IF_ERROR(transport_.SetMaxMessageBytes(ModelMessageBytes(model_->values.size())));
   FL_LOG(kInfo) << "listening on " << transport_.endpoint() << ", session "
                 << crypto::ToHex(reinterpret_cast<const uint8_t*>(session_.data()), 4) << "..., waiting for "
                 << options_.min_workers << " workers";
@@ -90,6 +97,10 @@ Status Coordinator::LoadStartingModel() {
   if (options_.init_checkpoint.empty()) return Status::Ok();
   FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(env_, options_.init_checkpoint));
   FL_RETURN_IF_ERROR(c.layout.Validate(options_.max_model_parameters).WithContext(options_.init_checkpoint));
+  // Checked before anyone is admitted: a model of another plan, or one with NaN weights,
+  // would otherwise show only when every worker had refused it.
+  FL_RETURN_IF_ERROR(CheckModelOfPlan(c, options_.plan, options_.init_checkpoint));
+  FL_RETURN_IF_ERROR(CheckFinite(c, options_.init_checkpoint));
   c.metadata.clear();
   FL_LOG(kInfo) << "starting from " << options_.init_checkpoint << " (" << c.values.size() << " parameters)";
   model_ = std::move(c);
@@ -156,6 +167,11 @@ bool Coordinator::TrainOneRound(bool* fatal) {
     }
     model_ = std::move(initial).value();
     model_version_ = 0;
+    if (Status s = transport_.SetMaxMessageBytes(ModelMessageBytes(model_->values.size())); !s.ok()) {
+      FL_LOG(kError) << s.ToString();
+      *fatal = true;
+      return false;
+    }
     if (Status s = store_->SaveInitialModel(*model_); !s.ok()) {
       FL_LOG(kError) << "cannot record the initial model: " << s.ToString();
       *fatal = true;

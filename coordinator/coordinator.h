@@ -33,7 +33,10 @@ class RunStore;
 class WorkerRegistry;
 struct RoundResult;
 
-// The transport settings the coordinator needs for `options` (message size limit).
+// The largest message of a federation whose model has `parameters` parameters.
+int64_t ModelMessageBytes(uint64_t parameters);
+// The transport settings the coordinator starts with: messages up to the largest model
+// allowed (max_model_parameters); the limit follows the actual model once it is known.
 TransportOptions CoordinatorTransportOptions(const CoordinatorOptions& options);
 
 class Coordinator {

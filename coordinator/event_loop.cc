@@ -7,7 +7,8 @@
 namespace fl::coordinator {
 
 EventLoop::EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session)
-    : transport_(transport), env_(env), registry_(registry), session_(session) {}
+    : transport_(transport), env_(env), registry_(registry), session_(session),
+      rejections_(env, "rejected a malformed message from an unknown peer") {}
 
 EventLoop::Wait EventLoop::RunUntil(const std::function<bool()>& ready, Env::Time deadline) {
   while (true) {
@@ -17,6 +18,8 @@ EventLoop::Wait EventLoop::RunUntil(const std::function<bool()>& ready, Env::Tim
     const double wait_ms = std::clamp(ToSeconds(deadline - now) * 1000.0, 1.0, 100.0);
     if (auto ev = transport_.Receive(std::chrono::milliseconds(static_cast<int>(wait_ms)))) Dispatch(std::move(*ev));
     registry_.CheckLiveness();
+    registry_.FlushLogs();
+    rejections_.Flush();
   }
 }
 
@@ -35,8 +38,9 @@ void EventLoop::Dispatch(TransportEvent ev) {
       if (w) registry_.Drop(*w, "its connection closed", false);
       return;
     case TransportEvent::Kind::kRejected:
+      if (!w) return rejections_.Add(ev.status.message());
       FL_LOG(kWarning) << "rejected a malformed message from " << who << ": " << ev.status.message();
-      if (w) registry_.Drop(*w, "sent a malformed message: " + ev.status.message(), true);
+      registry_.Drop(*w, "sent a malformed message: " + ev.status.message(), true);
       return;
     case TransportEvent::Kind::kMessage:
       return DispatchMessage(ev.peer, ev.message);

@@ -10,6 +10,7 @@
 
 #include "fl/env.h"
 #include "fl/transport.h"
+#include "rejection_log.h"
 #include "worker_registry.h"
 
 namespace fl::coordinator {
@@ -39,6 +40,7 @@ class EventLoop {
   WorkerRegistry& registry_;
   const std::string& session_;
   std::map<wire::MessageType, Handler> handlers_;
+  RejectionLog rejections_;
 };
 
 }  // namespace fl::coordinator

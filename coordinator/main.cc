@@ -5,6 +5,7 @@
 
 #include "fl/cli.h"
 #include "fl/config_reader.h"
+#include "fl/endpoint.h"
 #include "fl/env.h"
 #include "fl/exit_codes.h"
 #include "fl/log.h"
@@ -157,6 +158,10 @@ int main(int argc, char** argv) {
     return fl::kExitConfigError;
   }
   if (args->Has("listen")) options->listen = args->Get("listen");
+  if (auto s = fl::CheckEndpoint(options->listen, /*for_binding=*/true); !s.ok()) {
+    std::fprintf(stderr, "fl-coordinator: --listen: %s\n", s.message().c_str());
+    return fl::kExitConfigError;
+  }
   if (args->Has("state-dir")) options->state_dir = args->Get("state-dir");
   auto transport = fl::ListenZmq(options->listen, fl::coordinator::CoordinatorTransportOptions(*options));
   if (!transport.ok()) {

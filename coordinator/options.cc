@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "fl/config_reader.h"
+#include "fl/endpoint.h"
 
 namespace fl::coordinator {
 
@@ -8,6 +9,7 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   CoordinatorOptions o;
   ConfigReader r(j, "");
   r.Get("listen", &o.listen);
+  if (Status e = CheckEndpoint(o.listen, /*for_binding=*/true); !e.ok()) r.Error("listen", e.message());
   r.Get("min_workers", &o.min_workers, 3, 1u << 20);
   r.Get("max_workers", &o.max_workers, 2, 1u << 20);
   r.Get("rounds", &o.rounds, 1, 1'000'000);

@@ -1,5 +1,7 @@
 #include "saved_state.h"
 
+#include "fl/config_reader.h"
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdint>
@@ -35,6 +37,21 @@ std::string VersionFile(uint64_t version) {
   return buf;
 }
 
+Status CheckModelOfPlan(const Checkpoint& c, const Plan& plan, const std::string& path) {
+  const auto saved_plan = c.metadata.find("plan");
+  if (saved_plan == c.metadata.end()) return InvalidArgument(path + ": no plan in its metadata");
+  const nlohmann::json saved = ParseJsonText(saved_plan->second, path + " plan").value_or(nlohmann::json());
+  const nlohmann::json wanted = PlanToJson(plan)["model"];
+  if (!saved.is_object() || !saved.contains("model") || saved["model"] != wanted) {
+    const bool named = saved.is_object() && saved.contains("model") && saved["model"].is_object() &&
+                       saved["model"].contains("name") && saved["model"]["name"].is_string();
+    return FailedPrecondition(path + " holds a model of another plan (saved: " +
+                              (named ? saved["model"]["name"].get<std::string>() : std::string("?")) +
+                              "; plan.model must be the same)");
+  }
+  return Status::Ok();
+}
+
 StatusOr<bool> HoldsRun(Env& env, const std::string& state_dir) {
   if (!env.FileExists(state_dir)) return false;
   StatusOr<std::vector<std::string>> names = env.ListDir(state_dir);
@@ -59,7 +76,7 @@ StatusOr<SavedState> LoadSavedState(Env& env, const std::string& state_dir, cons
   {
     StatusOr<std::string> text = env.ReadFile(latest_path, 1 << 16);
     if (!text.ok()) return Damaged(text.status());
-    const nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    const nlohmann::json j = ParseJsonText(*text, latest_path).value_or(nlohmann::json());
     if (!j.is_object() || !j.contains("model_version") || !j["model_version"].is_number_unsigned()) {
       return InvalidArgument(latest_path + ": expected {\"model_version\": N, \"file\": ...}");
     }
@@ -75,18 +92,8 @@ StatusOr<SavedState> LoadSavedState(Env& env, const std::string& state_dir, cons
   s.model = std::move(model).value();
   FL_RETURN_IF_ERROR(s.model.layout.Validate(max_parameters).WithContext(model_path));
   // The same model section of the plan: a checkpoint of another model cannot continue.
-  const auto saved_plan = s.model.metadata.find("plan");
-  if (saved_plan == s.model.metadata.end()) return InvalidArgument(model_path + ": no plan in its metadata");
-  const nlohmann::json saved = nlohmann::json::parse(saved_plan->second, nullptr, false);
-  const nlohmann::json wanted = PlanToJson(plan)["model"];
-  if (!saved.is_object() || !saved.contains("model") || saved["model"] != wanted) {
-    const bool named = saved.is_object() && saved.contains("model") && saved["model"].is_object() &&
-                       saved["model"].contains("name") && saved["model"]["name"].is_string();
-    return FailedPrecondition(model_path + " holds a model of another plan (saved: " +
-                              (named ? saved["model"]["name"].get<std::string>() : std::string("?")) +
-                              "; plan.model must be the same as when the run began); point state_dir elsewhere "
-                              "to start afresh");
-  }
+  FL_RETURN_IF_ERROR(CheckModelOfPlan(s.model, plan, model_path).WithContext("state_dir: point it elsewhere to start afresh"));
+  FL_RETURN_IF_ERROR(CheckFinite(s.model, model_path));
   s.model.metadata.clear();
 
   const std::string metrics_path = state_dir + "/metrics.jsonl";
@@ -99,7 +106,7 @@ StatusOr<SavedState> LoadSavedState(Env& env, const std::string& state_dir, cons
     for (size_t n = 1; std::getline(in, line); ++n) {
       if (line.empty()) continue;
       const std::string where = metrics_path + ":" + std::to_string(n);
-      const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      const nlohmann::json j = ParseJsonText(line, where).value_or(nlohmann::json());
       if (!j.is_object()) return InvalidArgument(where + ": not a JSON object");
       if (j.contains("round") && j["round"].is_number_unsigned()) {
         // latest.json is written last: a newer round never committed, and neither did

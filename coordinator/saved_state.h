@@ -33,6 +33,9 @@ struct SavedState {
   size_t uncommitted_lines = 0;  // lines of a round that never committed, dropped
 };
 
+// FailedPrecondition unless `c`'s metadata names a plan whose model section is `plan`'s.
+Status CheckModelOfPlan(const Checkpoint& c, const Plan& plan, const std::string& path);
+
 // True if state_dir holds any file of a run: latest.json, metrics.jsonl or a checkpoint.
 StatusOr<bool> HoldsRun(Env& env, const std::string& state_dir);
 

@@ -9,10 +9,11 @@ namespace fl::coordinator {
 
 WorkerRegistry::WorkerRegistry(Transport& transport, Env& env, const CoordinatorOptions& options,
                                const secagg::Roster* roster, const std::string& session)
-    : transport_(transport), env_(env), options_(options), roster_(roster), session_(session) {}
+    : transport_(transport), env_(env), options_(options), roster_(roster), session_(session),
+      refusals_(env, "refused a worker") {}
 
 void WorkerRegistry::Refuse(const PeerId& peer, const std::string& reason) {
-  FL_LOG(kWarning) << "refused a worker: " << reason;
+  refusals_.Add(reason);
   wire::Abort a;
   a.set_reason(reason);
   (void)transport_.Send(peer, MakeMessage(wire::ABORT, session_, 0, 0, &a));
@@ -20,7 +21,7 @@ void WorkerRegistry::Refuse(const PeerId& peer, const std::string& reason) {
 
 void WorkerRegistry::Admit(const PeerId& peer, const Message& m) {
   wire::Hello hello;
-  if (!UnpackBody(m, &hello).ok()) return Refuse(peer, "malformed HELLO");
+  if (!UnpackBody(m, &hello).ok() || !m.payload.empty()) return Refuse(peer, "malformed HELLO");
   if (hello.protocol_version() != kProtocolVersion) return Refuse(peer, "unsupported protocol version");
   if (!IsValidName(hello.name())) return Refuse(peer, "worker names are 1-64 characters of [A-Za-z0-9._-]");
   if (roster_ && !roster_->Find(hello.name())) return Refuse(peer, "the name " + hello.name() + " is not in the roster");

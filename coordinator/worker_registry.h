@@ -11,6 +11,7 @@
 #include "fl/secagg/identity.h"
 #include "fl/transport.h"
 #include "options.h"
+#include "rejection_log.h"
 
 namespace fl::coordinator {
 
@@ -48,6 +49,9 @@ class WorkerRegistry {
   // Drops every worker silent for longer than the heartbeat timeout.
   void CheckLiveness();
   void OnDrop(std::function<void(uint32_t)> listener) { drop_listeners_.push_back(std::move(listener)); }
+  // Refusals so far (every HELLO turned away).
+  uint64_t refusals() const { return refusals_.total(); }
+  void FlushLogs() { refusals_.Flush(); }
 
   void Send(const WorkerRecord& w, Message m);
   void SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason);
@@ -64,6 +68,7 @@ class WorkerRegistry {
   std::map<uint32_t, WorkerRecord> workers_;
   uint32_t next_id_ = 1;
   std::vector<std::function<void(uint32_t)>> drop_listeners_;
+  RejectionLog refusals_;
 };
 
 }  // namespace fl::coordinator

@@ -9,6 +9,7 @@
 #include "data/image_ops.h"
 #include "data/volume.h"
 #include "eval_metrics.h"
+#include "fl/config_reader.h"
 #include "fl/env.h"
 
 namespace fl::worker {
@@ -134,14 +135,18 @@ StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, data
   FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(Env::Default(), checkpoint));
   auto it = c.metadata.find("plan");
   if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");
-  nlohmann::json plan_json = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
-  if (plan_json.is_discarded()) return DataLoss(checkpoint + ": the plan in its metadata is not valid JSON");
-  FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(plan_json, checkpoint + " plan"));
+  StatusOr<nlohmann::json> plan_json = ParseJsonText(it->second, checkpoint + ": the plan in its metadata");
+  if (!plan_json.ok()) return DataLoss(plan_json.status().message());
+  FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(*plan_json, checkpoint + " plan"));
   if (!robust_eps.empty()) {
     plan.evaluation.robust_eps = robust_eps;
     plan.evaluation.robust_steps = robust_steps;
   }
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::Create(plan, std::move(split), device, 0));
+  // A checkpoint must be this model, tensor by tensor, with finite weights: a renamed or
+  // reshaped tensor, or a NaN, is an error here rather than a silent garbage prediction.
+  FL_RETURN_IF_ERROR(CheckSameLayout(t->Layout(), c.layout, checkpoint));
+  FL_RETURN_IF_ERROR(CheckFinite(c, checkpoint));
   if (Status s = t->SetParameters(c.values); !s.ok()) {
     return InvalidArgument(checkpoint + " does not fit the model its plan describes for this data: " + s.message());
   }

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include "fl/config_reader.h"
+#include "fl/endpoint.h"
 #include "fl/names.h"
 
 namespace fl::worker {
@@ -10,6 +11,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   ConfigReader r(j, "");
   if (r.Require("name")) r.Get("name", &o.name);
   r.Get("coordinator", &o.coordinator);
+  if (Status e = CheckEndpoint(o.coordinator, /*for_binding=*/false); !e.ok()) r.Error("coordinator", e.message());
   r.Get("seed", &o.seed, 0, UINT64_MAX);
   r.Get("min_cohort", &o.min_cohort, 3, 1u << 20);
   r.Get("min_survivors", &o.min_survivors, 3, 1u << 20);
@@ -49,7 +51,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   npz.Get("test_prefix", &o.data.npz.test_prefix);
   npz.Get("max_train", &o.data.npz.max_train, 0, INT64_MAX);
   npz.Get("max_test", &o.data.npz.max_test, 0, INT64_MAX);
-  npz.Get("num_classes", &o.data.npz.num_classes, 0, 1'000'000);
+  npz.Get("num_classes", &o.data.npz.num_classes, 0, data::kMaxClasses);
   (void)npz.Finish();
   ConfigReader img = d.Child("images");
   data::ImageFolderOptions& f = o.data.images.folder;

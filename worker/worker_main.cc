@@ -16,6 +16,7 @@
 #include "fl/cli.h"
 #include "fl/config_reader.h"
 #include "fl/log.h"
+#include "fl/endpoint.h"
 #include "fl/names.h"
 #include "fl/zmq_transport.h"
 #include "offline.h"
@@ -171,6 +172,9 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   auto options = fl::worker::ParseWorkerOptions(*json, path);
   if (!options.ok()) return Fail(fl::kExitConfigError, "config error: " + options.status().message());
   if (args->Has("coordinator")) options->coordinator = args->Get("coordinator");
+  if (auto s = fl::CheckEndpoint(options->coordinator, /*for_binding=*/false); !s.ok()) {
+    return Fail(fl::kExitConfigError, "--coordinator: " + s.message());
+  }
   fl::SetLogComponent("worker:" + options->name);
   if (local) return RunLocal(*options, *args);
   if (command == "evaluate" || command == "predict") {

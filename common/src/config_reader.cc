@@ -1,13 +1,46 @@
 #include "fl/config_reader.h"
 
+#include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <sstream>
 
 #include "fl/env.h"
 
 namespace fl {
 
+namespace {
+
+// The deepest nesting of objects and arrays in `text`, outside strings and comments.
+size_t NestingDepth(std::string_view text) {
+  size_t depth = 0, deepest = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
+      const size_t end = text.find("*/", i + 2);
+      i = end == std::string_view::npos ? text.size() : end + 1;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
 StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std::string& what) {
+  // The parser and everything that walks a parsed document recurse: bound the depth first.
+  if (NestingDepth(text) > kMaxJsonDepth) {
+    return InvalidArgument(what + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   try {
     return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::exception& e) {

@@ -93,6 +93,11 @@ class InProcServer final : public Transport {
     return ToEvent(std::move(*item));
   }
   std::string endpoint() const override { return "inproc://" + name_; }
+  Status SetMaxMessageBytes(int64_t bytes) override {
+    std::lock_guard<std::mutex> lock(hub_->mu);
+    options_.max_message_bytes = bytes;
+    return Status::Ok();
+  }
 
   // Hub-locked helpers.
   void Link(InProcClient* c);
@@ -143,6 +148,11 @@ class InProcClient final : public Transport {
     return ToEvent(std::move(*item));
   }
   std::string endpoint() const override { return "inproc://" + name_; }
+  Status SetMaxMessageBytes(int64_t bytes) override {
+    std::lock_guard<std::mutex> lock(hub_->mu);
+    options_.max_message_bytes = bytes;
+    return Status::Ok();
+  }
 
   // Hub-locked helpers.
   void Linked(InProcServer* server, PeerId peer) {

@@ -1,10 +1,12 @@
 #include "fl/safetensors.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
 
+#include "fl/config_reader.h"
 #include "fl/env.h"
 
 namespace fl {
@@ -45,6 +47,48 @@ Status ModelLayout::Validate(uint64_t max_dimension) const {
   return Status::Ok();
 }
 
+namespace {
+std::string ShapeText(const std::vector<uint64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+}  // namespace
+
+Status CheckFinite(const Checkpoint& c, const std::string& what) {
+  size_t offset = 0;
+  for (const TensorInfo& t : c.layout.tensors) {
+    const size_t n = static_cast<size_t>(t.numel());
+    for (size_t i = offset; i < offset + n && i < c.values.size(); ++i) {
+      if (!std::isfinite(c.values[i])) {
+        return DataLoss(what + ": tensor " + t.name + " holds a non-finite value (NaN or infinity)");
+      }
+    }
+    offset += n;
+  }
+  return Status::Ok();
+}
+
+Status CheckSameLayout(const ModelLayout& expected, const ModelLayout& got, const std::string& what) {
+  const size_t n = std::min(expected.tensors.size(), got.tensors.size());
+  for (size_t i = 0; i < n; ++i) {
+    const TensorInfo& e = expected.tensors[i];
+    const TensorInfo& g = got.tensors[i];
+    if (e.name != g.name) {
+      return InvalidArgument(what + ": tensor " + std::to_string(i) + " is " + g.name + ", the model's is " + e.name);
+    }
+    if (e.shape != g.shape) {
+      return InvalidArgument(what + ": tensor " + g.name + " has shape " + ShapeText(g.shape) + ", the model's " +
+                             ShapeText(e.shape));
+    }
+  }
+  if (expected.tensors.size() != got.tensors.size()) {
+    return InvalidArgument(what + ": " + std::to_string(got.tensors.size()) + " tensors, the model has " +
+                           std::to_string(expected.tensors.size()));
+  }
+  return Status::Ok();
+}
+
 std::string EncodeSafetensors(const Checkpoint& c) {
   nlohmann::json header = nlohmann::json::object();
   uint64_t offset = 0;
@@ -72,7 +116,9 @@ StatusOr<Checkpoint> DecodeSafetensors(const std::string& bytes, const std::stri
   Checkpoint c;
   const uint64_t bytes_limit = bytes.size();
   try {
-    const auto header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(hlen));
+    StatusOr<nlohmann::json> parsed = ParseJsonText(bytes.substr(8, hlen), what + " header");
+    if (!parsed.ok()) return DataLoss(parsed.status().message());
+    const nlohmann::json& header = *parsed;
     struct Entry { uint64_t begin; TensorInfo info; };
     std::vector<Entry> entries;
     for (const auto& [name, v] : header.items()) {

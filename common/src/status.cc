@@ -1,5 +1,8 @@
 #include "fl/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace fl {
 
 const char* StatusCodeName(StatusCode code) {
@@ -29,5 +32,12 @@ Status Status::WithContext(const std::string& context) const {
   if (ok()) return *this;
   return Status(code_, context + ": " + message_);
 }
+
+namespace internal {
+void DieOnBadAccess(const Status& status) {
+  std::fprintf(stderr, "fatal: the value of a failed StatusOr was read: %s\n", status.ToString().c_str());
+  std::abort();
+}
+}  // namespace internal
 
 }  // namespace fl

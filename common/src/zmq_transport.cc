@@ -32,22 +32,31 @@ Status SendAll(zmq::socket_t& socket, const PeerId* peer, std::vector<Frame>& fr
 }
 
 // Reads one multipart message that poll() announced. The number of frames kept is bounded
-// before they are buffered, so a peer cannot make us hold an unbounded list of them.
-TransportEvent ReadMessage(zmq::socket_t& socket, bool with_peer) {
+// before they are buffered, so a peer cannot make us hold an unbounded list of them, and a
+// message above `max_bytes` (a link made before the limit was lowered) is not copied.
+TransportEvent ReadMessage(zmq::socket_t& socket, bool with_peer, int64_t max_bytes) {
   TransportEvent ev;
   std::vector<Frame> frames;
   size_t count = 0;
+  int64_t bytes = 0;
   bool first = true;
   do {
     zmq::message_t f;
     if (!socket.recv(f, zmq::recv_flags::dontwait)) break;
     if (with_peer && first) {
       ev.peer = f.to_string();
-    } else if (++count <= 2 + kMaxPayloadFrames) {
-      frames.emplace_back(f.data(), f.size());
+    } else {
+      bytes += static_cast<int64_t>(f.size());
+      if (++count <= 2 + kMaxPayloadFrames && bytes <= max_bytes) frames.emplace_back(f.data(), f.size());
     }
     first = false;
   } while (socket.get(zmq::sockopt::rcvmore));
+  if (bytes > max_bytes) {
+    ev.kind = TransportEvent::Kind::kRejected;
+    ev.status = InvalidArgument("message of " + std::to_string(bytes) + " bytes exceeds the limit of " +
+                                std::to_string(max_bytes));
+    return ev;
+  }
   if (count > frames.size()) {
     ev.kind = TransportEvent::Kind::kRejected;
     ev.status = InvalidArgument("message with " + std::to_string(count) + " frames");
@@ -73,6 +82,7 @@ class ZmqServer final : public Transport {
       socket_.set(zmq::sockopt::router_mandatory, 1);  // a send to an unknown peer fails
       socket_.bind(endpoint);
       endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+      max_bytes_ = o.max_message_bytes;
     } catch (const zmq::error_t& e) {
       return Unavailable("cannot bind " + endpoint + ": " + e.what());
     }
@@ -87,8 +97,9 @@ class ZmqServer final : public Transport {
     try {
       zmq::pollitem_t item{static_cast<void*>(socket_), 0, ZMQ_POLLIN, 0};
       if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
-      TransportEvent ev = ReadMessage(socket_, /*with_peer=*/true);
+      TransportEvent ev = ReadMessage(socket_, /*with_peer=*/true, max_bytes_);
       if (ev.peer.empty()) return std::nullopt;
+      heard_from_peer_ = true;
       return ev;
     } catch (const zmq::error_t& e) {
       TransportEvent ev;
@@ -99,11 +110,38 @@ class ZmqServer final : public Transport {
   }
 
   std::string endpoint() const override { return endpoint_; }
+  Status SetMaxMessageBytes(int64_t bytes) override {
+    max_bytes_ = bytes;  // ReadMessage rejects larger messages without copying them
+    // ZeroMQ copies socket options into the listener when it binds, so only a new bind
+    // makes links drop a larger message unread. Unbinding also closes the links it
+    // accepted: do it only while no peer has been heard from (at start-up).
+    if (heard_from_peer_) return Status::Ok();
+    try {
+      socket_.set(zmq::sockopt::maxmsgsize, bytes);
+      socket_.unbind(endpoint_);
+    } catch (const zmq::error_t& e) {
+      return Unavailable("cannot apply the message limit on " + endpoint_ + ": " + e.what());
+    }
+    // The old listener closes in ZeroMQ's I/O thread: the port is free a moment later.
+    std::string why;
+    for (int attempt = 0; attempt < 100000; ++attempt) {
+      try {
+        socket_.bind(endpoint_);
+        return Status::Ok();
+      } catch (const zmq::error_t& e) {
+        why = e.what();
+        if (e.num() != EADDRINUSE) break;
+      }
+    }
+    return Unavailable("cannot listen on " + endpoint_ + " again after changing the message limit: " + why);
+  }
 
  private:
   zmq::context_t ctx_{1};
   zmq::socket_t socket_;
   std::string endpoint_;
+  int64_t max_bytes_ = 0;
+  bool heard_from_peer_ = false;
 };
 
 class ZmqClient final : public Transport {
@@ -123,6 +161,7 @@ class ZmqClient final : public Transport {
       monitor_.connect(monitor);
       socket_.connect(endpoint);
       endpoint_ = endpoint;
+      max_bytes_ = o.max_message_bytes;
     } catch (const zmq::error_t& e) {
       return Unavailable("cannot connect to " + endpoint + ": " + e.what());
     }
@@ -146,7 +185,7 @@ class ZmqClient final : public Transport {
       if (items[0].revents & ZMQ_POLLIN) {
         if (auto ev = ReadLinkEvent()) return ev;
       }
-      if (items[1].revents & ZMQ_POLLIN) return ReadMessage(socket_, /*with_peer=*/false);
+      if (items[1].revents & ZMQ_POLLIN) return ReadMessage(socket_, /*with_peer=*/false, max_bytes_);
       return std::nullopt;
     } catch (const zmq::error_t& e) {
       TransportEvent ev;
@@ -157,6 +196,10 @@ class ZmqClient final : public Transport {
   }
 
   std::string endpoint() const override { return endpoint_; }
+  Status SetMaxMessageBytes(int64_t bytes) override {
+    max_bytes_ = bytes;  // a client has no listener: its limit applies when reading
+    return Status::Ok();
+  }
 
  private:
   // A monitor event is two frames: 2 bytes of event id and 4 of value, then the address.
@@ -182,6 +225,7 @@ class ZmqClient final : public Transport {
   zmq::socket_t socket_;
   zmq::socket_t monitor_;
   std::string endpoint_;
+  int64_t max_bytes_ = 0;
 };
 
 }  // namespace

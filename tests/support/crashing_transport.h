@@ -23,6 +23,7 @@ class CrashingTransport : public Transport {
   Status SendFrames(const PeerId& peer, std::vector<Frame> frames) override;
   std::optional<TransportEvent> Receive(std::chrono::milliseconds timeout) override;
   std::string endpoint() const override { return inner_->endpoint(); }
+  Status SetMaxMessageBytes(int64_t bytes) override { return inner_->SetMaxMessageBytes(bytes); }
   bool crashed() const { return crashed_; }
 
  private:

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include "fl/plan.h"
@@ -102,6 +103,13 @@ TEST_CASE("coordinator state: inconsistent or tampered files are clear errors", 
     auto s = LoadSavedState(dir.path(), plan, 1000);
     CHECK(s.status().code() == StatusCode::kInvalidArgument);
     CHECK_THAT(s.status().message(), Contains("latest.json") && Contains(VersionFile(2)));
+  }
+  SECTION("a newest checkpoint with NaN weights") {
+    WriteModel(dir, 3, plan, std::numeric_limits<float>::quiet_NaN());
+    WriteLatest(dir, 3);
+    auto s = LoadSavedState(dir.path(), plan, 1000);
+    CHECK(s.status().code() == StatusCode::kDataLoss);
+    CHECK_THAT(s.status().message(), Contains(VersionFile(3)) && Contains("non-finite"));
   }
   SECTION("latest.json that is not JSON") {
     dir.Write("latest.json", "{model");

@@ -393,6 +393,13 @@ TEST_CASE("npz: bad archives give errors naming the file and member", "[data][np
     WriteZip(path, e);
     CHECK_THAT(LoadNpz(o).status().message(), Contains("test_labels.npy") && Contains("negative"));
   }
+  SECTION("a label far beyond any class count (it once sized a 128 GB allocation)") {
+    e[3].second = Npy("<i8", {2, 1}, Ints({1, 2000000000}, 8));
+    WriteZip(path, e);
+    auto s = LoadNpz(o);
+    CHECK(s.status().code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(s.status().message(), Contains("test_labels.npy") && Contains("2000000000") && Contains("0..999"));
+  }
   SECTION("fortran-order member") {
     e[0].second = Npy("|u1", {3, 2, 2}, Ramp(12), 1, true);
     WriteZip(path, e);

@@ -303,3 +303,34 @@ TEMPLATE_TEST_CASE("transport: many peers at once, each answered on its own link
     CHECK(in->message.round() == static_cast<uint32_t>(c));
   }
 }
+
+TEMPLATE_TEST_CASE("transport: a lowered limit keeps larger messages out, and links up", "[transport]", ZmqTcp,
+                   ZmqIpc, InProc) {
+  TestType backend;
+  auto server = backend.Listen();
+  REQUIRE(server->SetMaxMessageBytes(4096).ok());  // at start-up, before any peer
+  auto early = backend.Connect(*server);
+  REQUIRE(early->Send(fl::kServerPeer, Numbered(1, {100})).ok());
+  auto first = Next(*server);
+  REQUIRE(first);
+  CHECK(first->kind == TransportEvent::Kind::kMessage);
+  // Lowered again once a peer is up: its link stays up, a larger message never arrives.
+  REQUIRE(server->SetMaxMessageBytes(2048).ok());
+  REQUIRE(early->Send(fl::kServerPeer, Numbered(2, {3000})).ok());
+  auto big = Next(*server, 500ms);
+  CHECK((!big || big->kind == TransportEvent::Kind::kRejected));
+  REQUIRE(server->Send(first->peer, Numbered(9)).ok());
+  auto reply = Next(*early);
+  REQUIRE(reply);
+  CHECK(reply->message.round() == 9);
+  auto late = backend.Connect(*server);
+  REQUIRE(late->Send(fl::kServerPeer, Numbered(2, {20000})).ok());
+  auto dropped = Next(*server, 500ms);
+  CHECK((!dropped || dropped->kind == TransportEvent::Kind::kRejected));  // never delivered
+  auto small = backend.Connect(*server);
+  REQUIRE(small->Send(fl::kServerPeer, Numbered(3, {100})).ok());
+  auto in = Next(*server);
+  REQUIRE(in);
+  CHECK(in->kind == TransportEvent::Kind::kMessage);
+  CHECK(in->message.round() == 3);
+}

@@ -28,6 +28,7 @@ class FirstSendCounter : public Transport {
   }
   std::optional<TransportEvent> Receive(std::chrono::milliseconds timeout) override { return inner_->Receive(timeout); }
   std::string endpoint() const override { return inner_->endpoint(); }
+  Status SetMaxMessageBytes(int64_t bytes) override { return inner_->SetMaxMessageBytes(bytes); }
 
  private:
   std::unique_ptr<Transport> inner_;

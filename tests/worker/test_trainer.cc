@@ -48,6 +48,10 @@ TEST_CASE("metrics: AUROC of perfect, inverted, tied and one-class scores") {
   CHECK(BinaryAuroc({0.1f, 0.2f, 0.8f, 0.9f}, {0, 0, 1, 1}) == Approx(1.0));
   CHECK(BinaryAuroc({0.9f, 0.8f, 0.2f, 0.1f}, {0, 0, 1, 1}) == Approx(0.0));
   CHECK(BinaryAuroc({0.5f, 0.5f, 0.5f, 0.5f}, {0, 1, 0, 1}) == Approx(0.5));
+  // NaN scores (a model with NaN weights) have no order: undefined, and no endless loop.
+  const float nan = std::nanf("");
+  CHECK(std::isnan(BinaryAuroc({nan, 0.2f, nan, 0.9f}, {0, 0, 1, 1})));
+  CHECK(std::isnan(BinaryAuroc({nan, nan, nan, nan}, {0, 1, 0, 1})));
   CHECK(BinaryAuroc({0.1f, 0.4f, 0.35f, 0.8f}, {0, 0, 1, 1}) == Approx(0.75));
   CHECK(std::isnan(BinaryAuroc({0.1f, 0.2f}, {1, 1})));
   // Three classes, perfectly separated: macro AUROC 1.

@@ -51,6 +51,27 @@ void MapCsvLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y,
   *class_names = std::move(distinct);
 }
 
+Status CheckCsvLabels(const std::vector<std::string>& raw, const std::string& what) {
+  std::vector<std::string> distinct;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    double v = 0;
+    if (internal::ParseDouble(raw[i], &v) &&
+        !(std::isfinite(v) && v >= 0 && v < static_cast<double>(kMaxClasses) && v == std::floor(v))) {
+      return InvalidArgument(what + ": label '" + internal::Clip(raw[i]) + "' (labelled row " + std::to_string(i + 1) +
+                             ") is not a class: numeric labels must be integers 0.." +
+                             std::to_string(kMaxClasses - 1) + " (is the label column continuous?)");
+    }
+    distinct.push_back(raw[i]);
+  }
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  if (distinct.size() > static_cast<size_t>(kMaxClasses)) {
+    return InvalidArgument(what + ": " + std::to_string(distinct.size()) + " distinct labels; a classifier takes at most " +
+                           std::to_string(kMaxClasses) + " (is the label column continuous?)");
+  }
+  return Status::Ok();
+}
+
 void StratifiedSplit(const std::vector<size_t>& rows, const std::vector<int64_t>& y,
                      size_t num_classes, double test_fraction, uint64_t seed,
                      std::vector<size_t>* train, std::vector<size_t>* test) {

@@ -135,6 +135,7 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
 
   std::vector<int64_t> y;
   if (o.classes.empty()) {
+    FL_RETURN_IF_ERROR(CheckCsvLabels(raw_labels, ctx));
     MapCsvLabels(raw_labels, &y, &rep.class_names);
   } else {
     rep.class_names = o.classes;

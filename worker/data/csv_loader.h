@@ -83,6 +83,10 @@ int64_t FindCsvClass(const std::vector<std::string>& classes, const std::string&
 // Maps label strings to class ids as LoadCsv does (sorted distinct integers when every label
 // is an integer, else sorted distinct strings); class_names[k] is the label of class k.
 void MapCsvLabels(const std::vector<std::string>& raw, std::vector<int64_t>* y, std::vector<std::string>* class_names);
+// Refuses labels that cannot be classes (InvalidArgument naming `what`, the label and its
+// row): a number that is not an integer in [0, kMaxClasses) (0.5, -1, 2e9 mean a
+// continuous or corrupt column), or more than kMaxClasses distinct labels.
+Status CheckCsvLabels(const std::vector<std::string>& raw, const std::string& what);
 
 // LoadCsv's stratified train/test split of `rows` (labels y in [0, num_classes)): per class,
 // in class order, the class's rows are shuffled with one SplitMix64(seed) stream and the

@@ -10,6 +10,10 @@
 
 namespace fl::data {
 
+// The most classes a classifier may have: class labels are 0 .. kMaxClasses - 1, so that a
+// stray label (2e9) cannot make a worker size its outputs or counts from it.
+constexpr int64_t kMaxClasses = 1000;
+
 // A labelled dataset held in memory. Sample i occupies
 // features[i * SampleNumel(), (i + 1) * SampleNumel()).
 struct Dataset {

@@ -198,6 +198,10 @@ StatusOr<std::vector<int64_t>> ReadLabels(const NpyArray& a, int64_t num_images,
       return InvalidArgument(ctx + ": label at index " + std::to_string(i) + " is negative (" +
                              std::to_string(labels[i]) + ")");
     }
+    if (labels[i] >= kMaxClasses) {
+      return InvalidArgument(ctx + ": label at index " + std::to_string(i) + " is " + std::to_string(labels[i]) +
+                             "; class labels are 0.." + std::to_string(kMaxClasses - 1));
+    }
   }
   return labels;
 }

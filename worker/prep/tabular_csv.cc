@@ -1,6 +1,8 @@
 // fl-prep for tables: a CSV file dealt to hospitals as train.csv / test.csv per site (RunCsv).
 #include <algorithm>
+#include <cmath>
 
+#include "data/csv_fields.h"
 #include "data/csv_loader.h"
 #include "data/csv_table.h"
 #include "fl/env.h"
@@ -32,6 +34,28 @@ std::string CsvLine(const std::vector<std::string>& fields, size_t skip, char de
     first = false;
   }
   return line + "\n";
+}
+
+// Every feature cell of the kept rows is a finite number or a missing value: what the
+// workers will read back, checked before anything is written.
+Status CheckFeatureCells(const data::internal::CsvTable& table, const std::vector<size_t>& kept, size_t label_col,
+                         size_t site_col, const Spec& spec, const std::string& ctx) {
+  for (size_t r : kept) {
+    const data::internal::CsvRecord& rec = table.records[r];
+    for (size_t c = 0; c < rec.fields.size(); ++c) {
+      if (c == label_col || c == site_col) continue;
+      const std::string& f = rec.fields[c];
+      if (std::find(spec.missing_values.begin(), spec.missing_values.end(), f) != spec.missing_values.end()) continue;
+      double v = 0;
+      if (!data::internal::ParseDouble(f, &v) || !std::isfinite(v)) {
+        std::string where = ctx + " line " + std::to_string(rec.line) + " column " + std::to_string(c + 1);
+        if (spec.header && c < table.header.size()) where += " ('" + data::internal::Clip(table.header[c]) + "')";
+        return InvalidArgument(where + ": '" + data::internal::Clip(f) +
+                               "' is neither a number nor a missing value (missing_values)");
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -82,6 +106,8 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
     site_of.push_back(site);
   }
   if (labelled == 0) return InvalidArgument(ctx + ": every row has a missing label");
+  FL_RETURN_IF_ERROR(data::CheckCsvLabels(raw, ctx));
+  FL_RETURN_IF_ERROR(CheckFeatureCells(table, kept, label_col, site_col, spec, ctx));
   const size_t unassigned = labelled - kept.size();
   std::vector<int64_t> y;
   std::vector<std::string> class_names;

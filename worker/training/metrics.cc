@@ -8,6 +8,10 @@ namespace fl::worker {
 
 double BinaryAuroc(const std::vector<float>& scores, const std::vector<int64_t>& positive) {
   const size_t n = scores.size();
+  // NaN scores (a model with NaN weights) have no order: the AUROC is undefined.
+  for (float s : scores) {
+    if (!std::isfinite(s)) return std::nan("");
+  }
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });

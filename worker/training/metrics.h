@@ -9,7 +9,7 @@
 namespace fl::worker {
 
 // Area under the ROC curve for scores of the positive class (ties count one half).
-// Returns NaN when only one class is present.
+// Returns NaN when only one class is present or a score is not finite.
 double BinaryAuroc(const std::vector<float>& scores, const std::vector<int64_t>& positive);
 
 // Macro-averaged one-vs-rest AUROC over classes present in `labels`; for two classes

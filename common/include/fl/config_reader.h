@@ -19,11 +19,17 @@
 
 namespace fl {
 
+// Deepest nesting of objects and arrays accepted in any JSON text (configs, plans, rosters,
+// checkpoint headers and metadata, state files): deeper input is refused before parsing.
+constexpr size_t kMaxJsonDepth = 64;
+
+// Parses JSON text; // and /* */ comments are allowed. `what` names it in errors.
+StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std::string& what);
+
 // Parses a JSON file read through `env` (Env::Default() without one); // and /* */
 // comments are allowed.
 StatusOr<nlohmann::json> ParseJsonFile(Env& env, const std::string& path);
 StatusOr<nlohmann::json> ParseJsonFile(const std::string& path);
-StatusOr<nlohmann::json> ParseJsonText(const std::string& text, const std::string& what);
 
 class ConfigReader {
  public:

@@ -34,6 +34,12 @@ struct Checkpoint {
   std::map<std::string, std::string> metadata; // string -> string, as safetensors requires
 };
 
+// DataLoss naming `what` and the first tensor that holds a NaN or an infinity.
+Status CheckFinite(const Checkpoint& c, const std::string& what);
+// InvalidArgument unless `got` has exactly the tensors of `expected`, by name and shape,
+// in order; the error names the first difference.
+Status CheckSameLayout(const ModelLayout& expected, const ModelLayout& got, const std::string& what);
+
 std::string EncodeSafetensors(const Checkpoint& c);
 StatusOr<Checkpoint> DecodeSafetensors(const std::string& bytes, const std::string& what);
 

@@ -61,6 +61,11 @@ class Transport {
   virtual std::optional<TransportEvent> Receive(std::chrono::milliseconds timeout) = 0;
   // The endpoint bound or connected to (a server bound to port 0 reports the real port).
   virtual std::string endpoint() const = 0;
+  // The largest inbound message accepted from now on (all frames together). A larger one
+  // is dropped unread where the backend can (ZeroMQ: only when set before any peer was
+  // heard from, e.g. at start-up; it binds again) and otherwise rejected without being
+  // copied. An error means the transport could not apply it.
+  virtual Status SetMaxMessageBytes(int64_t bytes) = 0;
 };
 
 }  // namespace fl
