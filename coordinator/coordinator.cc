@@ -13,23 +13,13 @@
 #include "round_runner.h"
 #include "run_store.h"
 #include "saved_state.h"
+#include "transport_setup.h"
 #include "worker_registry.h"
 
 namespace fl::coordinator {
 namespace {
 constexpr int kMaxConsecutiveFailedRounds = 20;
 }  // namespace
-
-int64_t ModelMessageBytes(uint64_t parameters) {
-  // The largest legitimate message is a model or masked vector plus its envelope.
-  return static_cast<int64_t>((parameters + 1) * 4 + kMaxEnvelopeBytes + 1024);
-}
-
-TransportOptions CoordinatorTransportOptions(const CoordinatorOptions& options) {
-  TransportOptions t;
-  t.max_message_bytes = ModelMessageBytes(options.max_model_parameters);
-  return t;
-}
 
 Coordinator::Coordinator(CoordinatorOptions options, Transport& transport, Env& env, std::string audit_dir)
     : options_(std::move(options)),

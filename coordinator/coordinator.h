@@ -33,12 +33,6 @@ class RunStore;
 class WorkerRegistry;
 struct RoundResult;
 
-// The largest message of a federation whose model has `parameters` parameters.
-int64_t ModelMessageBytes(uint64_t parameters);
-// The transport settings the coordinator starts with: messages up to the largest model
-// allowed (max_model_parameters); the limit follows the actual model once it is known.
-TransportOptions CoordinatorTransportOptions(const CoordinatorOptions& options);
-
 class Coordinator {
  public:
   // `audit_dir`: if not empty, every secure-aggregation payload received is recorded there.

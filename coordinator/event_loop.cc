@@ -8,7 +8,8 @@ namespace fl::coordinator {
 
 EventLoop::EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session)
     : transport_(transport), env_(env), registry_(registry), session_(session),
-      rejections_(env, "rejected a malformed message from an unknown peer") {}
+      rejections_(env, "rejected a malformed message from an unknown peer"),
+      refused_(env, "refused a connection") {}
 
 EventLoop::Wait EventLoop::RunUntil(const std::function<bool()>& ready, Env::Time deadline) {
   while (true) {
@@ -20,6 +21,7 @@ EventLoop::Wait EventLoop::RunUntil(const std::function<bool()>& ready, Env::Tim
     registry_.CheckLiveness();
     registry_.FlushLogs();
     rejections_.Flush();
+    refused_.Flush();
   }
 }
 
@@ -37,24 +39,26 @@ void EventLoop::Dispatch(TransportEvent ev) {
     case TransportEvent::Kind::kDisconnected:
       if (w) registry_.Drop(*w, "its connection closed", false);
       return;
+    case TransportEvent::Kind::kRefused:
+      return refused_.Add(ev.status.message());
     case TransportEvent::Kind::kRejected:
       if (!w) return rejections_.Add(ev.status.message());
       FL_LOG(kWarning) << "rejected a malformed message from " << who << ": " << ev.status.message();
       registry_.Drop(*w, "sent a malformed message: " + ev.status.message(), true);
       return;
     case TransportEvent::Kind::kMessage:
-      return DispatchMessage(ev.peer, ev.message);
+      return DispatchMessage(ev.peer, ev.message, ev.authenticated_name);
   }
 }
 
-void EventLoop::DispatchMessage(const PeerId& peer, const Message& m) {
+void EventLoop::DispatchMessage(const PeerId& peer, const Message& m, const std::string& authenticated_name) {
   WorkerRecord* w = registry_.FindByPeer(peer);
   if (m.type() == wire::HELLO) {
     if (w) {
       FL_LOG(kWarning) << "ignored a second HELLO from worker " << w->id << " (" << w->name << ")";
       return;
     }
-    return registry_.Admit(peer, m);
+    return registry_.Admit(peer, m, authenticated_name);
   }
   if (!w || !w->alive) {
     FL_LOG(kDebug) << "ignored " << TypeName(m.type()) << " from " << (w ? w->name : "an unknown peer");

@@ -30,10 +30,13 @@ class EventLoop {
   }
   // Handles every event already waiting, without waiting for more.
   void Drain();
+  // Connections refused in the handshake, and malformed messages of unknown peers, so far.
+  uint64_t refused_connections() const { return refused_.total(); }
+  uint64_t rejected_messages() const { return rejections_.total(); }
 
  private:
   void Dispatch(TransportEvent ev);
-  void DispatchMessage(const PeerId& peer, const Message& m);
+  void DispatchMessage(const PeerId& peer, const Message& m, const std::string& authenticated_name);
 
   Transport& transport_;
   Env& env_;
@@ -41,6 +44,7 @@ class EventLoop {
   const std::string& session_;
   std::map<wire::MessageType, Handler> handlers_;
   RejectionLog rejections_;
+  RejectionLog refused_;  // handshakes refused by the transport (unknown key, plain TCP)
 };
 
 }  // namespace fl::coordinator

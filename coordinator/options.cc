@@ -28,6 +28,18 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   r.Get("init_checkpoint", &o.init_checkpoint);
   r.Get("resume", &o.resume);
   r.Get("roster", &o.roster);
+  ConfigReader tr = r.Child("transport");
+  tr.GetEnum("security", &o.transport_security, {"curve", "insecure"});
+  tr.Get("secret_key", &o.secret_key);
+  if (o.transport_security == "curve" && o.secret_key.empty()) {
+    tr.Error("secret_key", "is required with CURVE (make it with fl-coordinator keygen), or set security to "
+                           "\"insecure\" for a loopback-only test");
+  }
+  (void)tr.Finish();
+  if (o.transport_security == "curve" && o.roster.empty()) r.Error("roster", "is required with CURVE: it is the allow-list");
+  if (o.transport_security == "insecure" && !IsLoopbackEndpoint(o.listen)) {
+    r.Error("transport.security", "\"insecure\" (plain TCP) is refused for a listen address that is not loopback");
+  }
   r.Get("max_model_parameters", &o.max_model_parameters, 1, 1ull << 31);
   ConfigReader sa = r.Child("secagg");
   sa.Get("clip", &o.secagg.clip, 1e-6, 1e6);

@@ -39,7 +39,13 @@ struct CoordinatorOptions {
   // How the aggregate moves the global model: FedAvg by default, or with server momentum
   // (FedAvgM). The velocity lives in memory: a restarted coordinator starts it at zero.
   ServerOptimizerParams server;
-  std::string roster;                // optional roster file: only its names are admitted
+  // How links are secured. "curve": ZeroMQ CURVE with the coordinator's key (secret_key,
+  // made by fl-coordinator keygen); every hospital authenticates with the key derived from
+  // its roster identity, and any other key is refused in the handshake. "insecure": plain
+  // TCP, refused unless `listen` is a loopback address.
+  std::string transport_security = "curve";
+  std::string secret_key;            // the coordinator's key file (mode 600); curve only
+  std::string roster;                // roster file: the hospitals admitted (required with curve)
   Plan plan;                         // sent to every worker
 };
 

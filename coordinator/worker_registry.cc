@@ -19,12 +19,17 @@ void WorkerRegistry::Refuse(const PeerId& peer, const std::string& reason) {
   (void)transport_.Send(peer, MakeMessage(wire::ABORT, session_, 0, 0, &a));
 }
 
-void WorkerRegistry::Admit(const PeerId& peer, const Message& m) {
+void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::string& authenticated_name) {
   wire::Hello hello;
   if (!UnpackBody(m, &hello).ok() || !m.payload.empty()) return Refuse(peer, "malformed HELLO");
   if (hello.protocol_version() != kProtocolVersion) return Refuse(peer, "unsupported protocol version");
   if (!IsValidName(hello.name())) return Refuse(peer, "worker names are 1-64 characters of [A-Za-z0-9._-]");
   if (roster_ && !roster_->Find(hello.name())) return Refuse(peer, "the name " + hello.name() + " is not in the roster");
+  if (options_.transport_security == "curve" && hello.name() != authenticated_name) {
+    // A stolen name is not enough: the link's key must be that hospital's.
+    return Refuse(peer, "the name " + hello.name() + " is not the hospital this connection's key belongs to (" +
+                            (authenticated_name.empty() ? std::string("none") : authenticated_name) + ")");
+  }
   if (!closed_reason_.empty()) return Refuse(peer, closed_reason_);
   if (alive_count() >= options_.max_workers) return Refuse(peer, "the federation is full");
   for (WorkerRecord* o : Alive()) {

@@ -30,7 +30,9 @@ class WorkerRegistry {
                  const std::string& session);
 
   // Answers a HELLO from `peer`: WELCOME with a worker id and the plan, or ABORT with why.
-  void Admit(const PeerId& peer, const Message& hello);
+  // `authenticated_name`: the name the transport authenticated for the link (CURVE); with
+  // CURVE, HELLO must name exactly that hospital.
+  void Admit(const PeerId& peer, const Message& hello, const std::string& authenticated_name);
   // From now on every HELLO is refused with `reason`.
   void CloseAdmission(std::string reason) { closed_reason_ = std::move(reason); }
 

@@ -11,6 +11,11 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   ConfigReader r(j, "");
   if (r.Require("name")) r.Get("name", &o.name);
   r.Get("coordinator", &o.coordinator);
+  r.Get("coordinator_public_key", &o.coordinator_public_key);
+  r.Get("insecure", &o.insecure);
+  if (o.insecure && !IsLoopbackEndpoint(o.coordinator)) {
+    r.Error("insecure", "plain TCP is refused to a coordinator that is not on loopback");
+  }
   if (Status e = CheckEndpoint(o.coordinator, /*for_binding=*/false); !e.ok()) r.Error("coordinator", e.message());
   r.Get("seed", &o.seed, 0, UINT64_MAX);
   r.Get("min_cohort", &o.min_cohort, 3, 1u << 20);

@@ -26,6 +26,11 @@ struct DataOptions {
 struct WorkerOptions {
   std::string name;                              // hospital name (1-64 of [A-Za-z0-9._-]); required
   std::string coordinator = "tcp://127.0.0.1:7000";  // the coordinator's endpoint
+  // The coordinator's public transport key (64 hex digits, from fl-coordinator keygen):
+  // the link is encrypted (CURVE) and any coordinator without this key is refused.
+  // Required unless `insecure`.
+  std::string coordinator_public_key;
+  bool insecure = false;             // plain TCP: only to a loopback coordinator, for tests
   DataOptions data;
   DeviceOptions device;
   uint64_t seed = 0;                 // added to the plan's seed for data order

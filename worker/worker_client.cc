@@ -50,7 +50,10 @@ int WorkerClient::Run() {
   while (s.ok() && !finished) {
     if (stop_) return kExitRuntimeError;
     if (auto ev = transport_.Receive(std::chrono::milliseconds(50))) {
-      if (ev->kind == TransportEvent::Kind::kRejected) {
+      if (ev->kind == TransportEvent::Kind::kRefused) {
+        s = PermissionDenied("could not join: " + ev->status.message() +
+                             " (is this hospital in the coordinator's roster, and coordinator_public_key its key?)");
+      } else if (ev->kind == TransportEvent::Kind::kRejected) {
         FL_LOG(kWarning) << "ignored a malformed message from the coordinator: " << ev->status.message();
       } else if (ev->kind == TransportEvent::Kind::kMessage) {
         last_heard = env_.Now();

@@ -18,6 +18,7 @@
 #include "fl/log.h"
 #include "fl/endpoint.h"
 #include "fl/names.h"
+#include "fl/transport_key.h"
 #include "fl/zmq_transport.h"
 #include "offline.h"
 #include "options.h"
@@ -175,6 +176,9 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   if (auto s = fl::CheckEndpoint(options->coordinator, /*for_binding=*/false); !s.ok()) {
     return Fail(fl::kExitConfigError, "--coordinator: " + s.message());
   }
+  if (options->insecure && !fl::IsLoopbackEndpoint(options->coordinator)) {
+    return Fail(fl::kExitConfigError, "plain TCP (insecure) is refused to " + options->coordinator);
+  }
   fl::SetLogComponent("worker:" + options->name);
   if (local) return RunLocal(*options, *args);
   if (command == "evaluate" || command == "predict") {
@@ -224,7 +228,21 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   }
   auto data = fl::worker::LoadData(options->data);
   if (!data.ok()) return Fail(fl::kExitConfigError, data.status().message());
-  auto connected = fl::ConnectZmq(options->coordinator, fl::TransportOptions{});
+  fl::TransportOptions transport_options;
+  if (!options->insecure) {
+    if (options->coordinator_public_key.empty()) {
+      return Fail(fl::kExitConfigError, "config error: " + path + ": coordinator_public_key is required (the "
+                                        "public_key fl-coordinator keygen printed), or insecure: true on loopback");
+    }
+    auto pinned = fl::ParsePublicKeyHex(options->coordinator_public_key, path + ": coordinator_public_key");
+    if (!pinned.ok()) return Fail(fl::kExitConfigError, "config error: " + pinned.status().message());
+    auto own = fl::crypto::X25519FromSigningKey(identity->keys);
+    if (!own.ok()) return Fail(fl::kExitConfigError, options->identity_key + ": " + own.status().message());
+    transport_options.security.curve = true;
+    transport_options.security.own = std::move(own).value();
+    transport_options.security.server_public = *pinned;
+  }
+  auto connected = fl::ConnectZmq(options->coordinator, transport_options);
   if (!connected.ok()) return Fail(fl::kExitRuntimeError, connected.status().message());
   std::unique_ptr<fl::Transport> transport = std::move(connected).value();
   if (wrap) transport = wrap(std::move(transport));

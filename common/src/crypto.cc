@@ -22,6 +22,8 @@ Status Init() {
 
 void RandomBytes(void* out, size_t n) { randombytes_buf(out, n); }
 
+void Wipe(void* data, size_t n) { sodium_memzero(data, n); }
+
 SecretKey RandomKey() {
   SecretKey k;
   randombytes_buf(k.data(), k.size());
@@ -33,6 +35,24 @@ X25519KeyPair GenerateX25519() {
   randombytes_buf(kp.secret_key.data(), kp.secret_key.size());
   crypto_scalarmult_base(kp.public_key.data(), kp.secret_key.data());
   return kp;
+}
+
+StatusOr<X25519KeyPair> X25519FromSigningKey(const SigningKeyPair& identity) {
+  if (identity.secret_key.size() != crypto_sign_SECRETKEYBYTES) return InvalidArgument("not an Ed25519 secret key");
+  X25519KeyPair kp;
+  if (crypto_sign_ed25519_sk_to_curve25519(kp.secret_key.data(), identity.secret_key.data()) != 0) {
+    return InvalidArgument("the Ed25519 secret key has no X25519 counterpart");
+  }
+  FL_ASSIGN_OR_RETURN(kp.public_key, X25519FromSigningPublic(identity.public_key));
+  return kp;
+}
+
+StatusOr<PublicKey> X25519FromSigningPublic(const PublicKey& ed25519_public) {
+  PublicKey out;
+  if (crypto_sign_ed25519_pk_to_curve25519(out.data(), ed25519_public.data()) != 0) {
+    return InvalidArgument("the Ed25519 public key has no X25519 counterpart (not a valid point)");
+  }
+  return out;
 }
 
 PublicKey X25519Public(const SecretKey& secret) {

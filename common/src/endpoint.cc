@@ -27,4 +27,13 @@ Status CheckEndpoint(const std::string& endpoint, bool for_binding) {
   return Status::Ok();
 }
 
+bool IsLoopbackEndpoint(const std::string& endpoint) {
+  if (endpoint.rfind("ipc://", 0) == 0) return true;
+  if (endpoint.rfind("tcp://", 0) != 0) return false;
+  const size_t colon = endpoint.rfind(':');
+  if (colon <= 6) return false;
+  const std::string host = endpoint.substr(6, colon - 6);
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
 }  // namespace fl

@@ -130,6 +130,12 @@ class PosixEnv final : public Env {
     return static_cast<uint64_t>(size);
   }
 
+  StatusOr<unsigned> FileMode(const std::string& path) override {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return NotFound("cannot stat " + path + ": " + Errno());
+    return static_cast<unsigned>(st.st_mode & 07777);
+  }
+
   Status Symlink(const std::string& target, const std::string& link) override {
     std::error_code ec;
     std::filesystem::create_symlink(target, link, ec);

@@ -119,6 +119,8 @@ StatusOr<Checkpoint> DecodeSafetensors(const std::string& bytes, const std::stri
     StatusOr<nlohmann::json> parsed = ParseJsonText(bytes.substr(8, hlen), what + " header");
     if (!parsed.ok()) return DataLoss(parsed.status().message());
     const nlohmann::json& header = *parsed;
+    // An array's items() would pass for tensors named "0", "1", ...
+    if (!header.is_object()) return DataLoss(what + ": safetensors header is not a JSON object");
     struct Entry { uint64_t begin; TensorInfo info; };
     std::vector<Entry> entries;
     for (const auto& [name, v] : header.items()) {
@@ -150,7 +152,7 @@ StatusOr<Checkpoint> DecodeSafetensors(const std::string& bytes, const std::stri
     }
     if (8 + hlen + expect != bytes.size()) return DataLoss(what + ": data length does not match the header");
     c.values.resize(expect / sizeof(float));
-    std::memcpy(c.values.data(), bytes.data() + 8 + hlen, expect);
+    if (expect > 0) std::memcpy(c.values.data(), bytes.data() + 8 + hlen, expect);  // never memcpy to null
   } catch (const nlohmann::json::exception& e) {
     return DataLoss(what + ": bad safetensors header: " + e.what());
   }

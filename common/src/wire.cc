@@ -85,7 +85,7 @@ StatusOr<std::vector<float>> ReadFloatFrame(const Frame& frame, size_t expected,
                            " bytes, expected " + std::to_string(expected * sizeof(float)));
   }
   std::vector<float> out(expected);
-  std::memcpy(out.data(), frame.data(), frame.size());
+  if (expected > 0) std::memcpy(out.data(), frame.data(), frame.size());  // never memcpy to null
   for (size_t i = 0; i < expected; ++i) {
     if (!std::isfinite(out[i])) return InvalidArgument(std::string(what) + ": non-finite value");
   }
@@ -98,7 +98,7 @@ StatusOr<RingVector> ReadRingFrame(const Frame& frame, size_t expected, const ch
                            " bytes, expected " + std::to_string(expected * sizeof(uint32_t)));
   }
   RingVector v(expected);
-  std::memcpy(v.data(), frame.data(), frame.size());
+  if (expected > 0) std::memcpy(v.data(), frame.data(), frame.size());  // never memcpy to null
   return v;
 }
 

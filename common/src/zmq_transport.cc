@@ -1,21 +1,70 @@
+// The ZeroMQ backend of fl/transport.h: ROUTER (server) and DEALER (client) sockets, each
+// with its own context, polled together with their ZAP handler (server, with CURVE) and
+// their monitor (link and handshake events).
 #include "fl/zmq_transport.h"
 
-#include <atomic>
-#include <cstring>
+#include <memory>
 #include <vector>
 
-#include <zmq.hpp>
+#include "zmq_internal.h"
 
 namespace fl {
+namespace zmq_backend {
+
+// The number of frames kept is bounded before they are buffered, so a peer cannot make us
+// hold an unbounded list of them, and a message above `max_bytes` (a link made before the
+// limit was lowered) is not copied. Over CURVE, the sender's authenticated name comes
+// with the message.
+TransportEvent ReadMessage(zmq::socket_t& socket, bool with_peer, int64_t max_bytes) {
+  TransportEvent ev;
+  std::vector<Frame> frames;
+  size_t count = 0;
+  int64_t bytes = 0;
+  bool first = true;
+  do {
+    zmq::message_t f;
+    if (!socket.recv(f, zmq::recv_flags::dontwait)) break;
+    if (with_peer && first) {
+      ev.peer = f.to_string();
+    } else {
+      if (count == 0) {
+        const char* user = zmq_msg_gets(f.handle(), "User-Id");
+        if (user) ev.authenticated_name = user;
+      }
+      bytes += static_cast<int64_t>(f.size());
+      if (++count <= 2 + kMaxPayloadFrames && bytes <= max_bytes) frames.emplace_back(f.data(), f.size());
+    }
+    first = false;
+  } while (socket.get(zmq::sockopt::rcvmore));
+  ev.kind = TransportEvent::Kind::kRejected;
+  if (bytes > max_bytes) {
+    ev.status = InvalidArgument("message of " + std::to_string(bytes) + " bytes exceeds the limit of " +
+                                std::to_string(max_bytes));
+    return ev;
+  }
+  if (count > frames.size()) {
+    ev.status = InvalidArgument("message with " + std::to_string(count) + " frames");
+    return ev;
+  }
+  StatusOr<Message> m = DecodeFrames(std::move(frames));
+  if (!m.ok()) {
+    ev.status = m.status();
+    return ev;
+  }
+  ev.kind = TransportEvent::Kind::kMessage;
+  ev.message = std::move(m).value();
+  return ev;
+}
+
+}  // namespace zmq_backend
+
 namespace {
 
-void Configure(zmq::socket_t& s, const TransportOptions& o) {
-  s.set(zmq::sockopt::linger, o.linger_ms);
-  s.set(zmq::sockopt::sndtimeo, o.send_timeout_ms);
-  s.set(zmq::sockopt::maxmsgsize, o.max_message_bytes);
-  s.set(zmq::sockopt::sndhwm, 10000);
-  s.set(zmq::sockopt::rcvhwm, 10000);
-}
+using zmq_backend::Monitor;
+using zmq_backend::ZapHandler;
+
+// Failed handshakes (a refusal by the ZAP handler is reported by the handler itself).
+constexpr int kHandshakeFailures = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
 
 Status SendAll(zmq::socket_t& socket, const PeerId* peer, std::vector<Frame>& frames) {
   if (frames.empty()) return InvalidArgument("a message needs at least one frame");
@@ -31,55 +80,51 @@ Status SendAll(zmq::socket_t& socket, const PeerId* peer, std::vector<Frame>& fr
   }
 }
 
-// Reads one multipart message that poll() announced. The number of frames kept is bounded
-// before they are buffered, so a peer cannot make us hold an unbounded list of them, and a
-// message above `max_bytes` (a link made before the limit was lowered) is not copied.
-TransportEvent ReadMessage(zmq::socket_t& socket, bool with_peer, int64_t max_bytes) {
+TransportEvent ReceiveFailed(const zmq::error_t& e) {
   TransportEvent ev;
-  std::vector<Frame> frames;
-  size_t count = 0;
-  int64_t bytes = 0;
-  bool first = true;
-  do {
-    zmq::message_t f;
-    if (!socket.recv(f, zmq::recv_flags::dontwait)) break;
-    if (with_peer && first) {
-      ev.peer = f.to_string();
-    } else {
-      bytes += static_cast<int64_t>(f.size());
-      if (++count <= 2 + kMaxPayloadFrames && bytes <= max_bytes) frames.emplace_back(f.data(), f.size());
-    }
-    first = false;
-  } while (socket.get(zmq::sockopt::rcvmore));
-  if (bytes > max_bytes) {
-    ev.kind = TransportEvent::Kind::kRejected;
-    ev.status = InvalidArgument("message of " + std::to_string(bytes) + " bytes exceeds the limit of " +
-                                std::to_string(max_bytes));
-    return ev;
-  }
-  if (count > frames.size()) {
-    ev.kind = TransportEvent::Kind::kRejected;
-    ev.status = InvalidArgument("message with " + std::to_string(count) + " frames");
-    return ev;
-  }
-  StatusOr<Message> m = DecodeFrames(std::move(frames));
-  if (!m.ok()) {
-    ev.kind = TransportEvent::Kind::kRejected;
-    ev.status = m.status();
-    return ev;
-  }
-  ev.kind = TransportEvent::Kind::kMessage;
-  ev.message = std::move(m).value();
+  ev.kind = TransportEvent::Kind::kRejected;
+  ev.status = Unavailable(std::string("receive failed: ") + e.what());
   return ev;
+}
+
+// Polls the socket and its helpers; the first helper with an event wins.
+std::optional<TransportEvent> PollAll(zmq::socket_t& socket, ZapHandler* zap, Monitor* monitor, bool with_peer,
+                                      int64_t max_bytes, std::chrono::milliseconds timeout, bool* heard) {
+  zmq::pollitem_t items[3];
+  int n = 0;
+  items[n++] = {static_cast<void*>(socket), 0, ZMQ_POLLIN, 0};
+  const int zap_at = zap ? n++ : -1;
+  if (zap) items[zap_at] = {static_cast<void*>(zap->socket()), 0, ZMQ_POLLIN, 0};
+  const int monitor_at = monitor ? n++ : -1;
+  if (monitor) items[monitor_at] = {static_cast<void*>(monitor->socket()), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(items, static_cast<size_t>(n), timeout) <= 0) return std::nullopt;
+  if (zap && (items[zap_at].revents & ZMQ_POLLIN)) {
+    if (auto ev = zap->Answer()) return ev;
+  }
+  if (monitor && (items[monitor_at].revents & ZMQ_POLLIN)) {
+    if (auto ev = monitor->Read()) return ev;
+  }
+  if (items[0].revents & ZMQ_POLLIN) {
+    TransportEvent ev = zmq_backend::ReadMessage(socket, with_peer, max_bytes);
+    if (with_peer && ev.peer.empty()) return std::nullopt;
+    if (heard) *heard = true;
+    return ev;
+  }
+  return std::nullopt;
 }
 
 class ZmqServer final : public Transport {
  public:
   Status Bind(const std::string& endpoint, const TransportOptions& o) {
     try {
+      if (o.security.curve) {
+        if (!zmq_has("curve")) return Unavailable("this libzmq has no CURVE support");
+        zap_ = std::make_unique<ZapHandler>(ctx_, o.security.clients);
+      }
       socket_ = zmq::socket_t(ctx_, zmq::socket_type::router);
-      Configure(socket_, o);
+      zmq_backend::Configure(socket_, o);
       socket_.set(zmq::sockopt::router_mandatory, 1);  // a send to an unknown peer fails
+      monitor_ = std::make_unique<Monitor>(ctx_, socket_, kHandshakeFailures);
       socket_.bind(endpoint);
       endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
       max_bytes_ = o.max_message_bytes;
@@ -89,27 +134,22 @@ class ZmqServer final : public Transport {
     return Status::Ok();
   }
 
-  Status SendFrames(const PeerId& peer, std::vector<Frame> frames) override {
-    return SendAll(socket_, &peer, frames);
+  ~ZmqServer() override {
+    monitor_.reset();  // before the socket it watches
   }
+
+  Status SendFrames(const PeerId& peer, std::vector<Frame> frames) override { return SendAll(socket_, &peer, frames); }
 
   std::optional<TransportEvent> Receive(std::chrono::milliseconds timeout) override {
     try {
-      zmq::pollitem_t item{static_cast<void*>(socket_), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&item, 1, timeout) <= 0) return std::nullopt;
-      TransportEvent ev = ReadMessage(socket_, /*with_peer=*/true, max_bytes_);
-      if (ev.peer.empty()) return std::nullopt;
-      heard_from_peer_ = true;
-      return ev;
+      return PollAll(socket_, zap_.get(), monitor_.get(), true, max_bytes_, timeout, &heard_from_peer_);
     } catch (const zmq::error_t& e) {
-      TransportEvent ev;
-      ev.kind = TransportEvent::Kind::kRejected;
-      ev.status = Unavailable(std::string("receive failed: ") + e.what());
-      return ev;
+      return ReceiveFailed(e);
     }
   }
 
   std::string endpoint() const override { return endpoint_; }
+
   Status SetMaxMessageBytes(int64_t bytes) override {
     max_bytes_ = bytes;  // ReadMessage rejects larger messages without copying them
     // ZeroMQ copies socket options into the listener when it binds, so only a new bind
@@ -138,7 +178,9 @@ class ZmqServer final : public Transport {
 
  private:
   zmq::context_t ctx_{1};
+  std::unique_ptr<ZapHandler> zap_;
   zmq::socket_t socket_;
+  std::unique_ptr<Monitor> monitor_;
   std::string endpoint_;
   int64_t max_bytes_ = 0;
   bool heard_from_peer_ = false;
@@ -147,18 +189,13 @@ class ZmqServer final : public Transport {
 class ZmqClient final : public Transport {
  public:
   Status Connect(const std::string& endpoint, const TransportOptions& o) {
-    static std::atomic<uint64_t> next_monitor{0};
     try {
+      if (o.security.curve && !zmq_has("curve")) return Unavailable("this libzmq has no CURVE support");
       socket_ = zmq::socket_t(ctx_, zmq::socket_type::dealer);
-      Configure(socket_, o);
-      // Link events come from a monitor on an in-process PAIR socket.
-      const std::string monitor = "inproc://fl-monitor-" + std::to_string(next_monitor++);
-      if (zmq_socket_monitor(socket_.handle(), monitor.c_str(), ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
-        return Internal("cannot monitor the connection to " + endpoint);
-      }
-      monitor_ = zmq::socket_t(ctx_, zmq::socket_type::pair);
-      monitor_.set(zmq::sockopt::linger, 0);
-      monitor_.connect(monitor);
+      zmq_backend::Configure(socket_, o);
+      monitor_ = std::make_unique<Monitor>(ctx_, socket_,
+                                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | kHandshakeFailures |
+                                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
       socket_.connect(endpoint);
       endpoint_ = endpoint;
       max_bytes_ = o.max_message_bytes;
@@ -168,9 +205,7 @@ class ZmqClient final : public Transport {
     return Status::Ok();
   }
 
-  ~ZmqClient() override {
-    if (socket_) zmq_socket_monitor(socket_.handle(), nullptr, 0);
-  }
+  ~ZmqClient() override { monitor_.reset(); }
 
   Status SendFrames(const PeerId& peer, std::vector<Frame> frames) override {
     if (!peer.empty()) return InvalidArgument("a client transport sends only to its server");
@@ -179,19 +214,9 @@ class ZmqClient final : public Transport {
 
   std::optional<TransportEvent> Receive(std::chrono::milliseconds timeout) override {
     try {
-      zmq::pollitem_t items[2] = {{static_cast<void*>(monitor_), 0, ZMQ_POLLIN, 0},
-                                  {static_cast<void*>(socket_), 0, ZMQ_POLLIN, 0}};
-      if (zmq::poll(items, 2, timeout) <= 0) return std::nullopt;
-      if (items[0].revents & ZMQ_POLLIN) {
-        if (auto ev = ReadLinkEvent()) return ev;
-      }
-      if (items[1].revents & ZMQ_POLLIN) return ReadMessage(socket_, /*with_peer=*/false, max_bytes_);
-      return std::nullopt;
+      return PollAll(socket_, nullptr, monitor_.get(), false, max_bytes_, timeout, nullptr);
     } catch (const zmq::error_t& e) {
-      TransportEvent ev;
-      ev.kind = TransportEvent::Kind::kRejected;
-      ev.status = Unavailable(std::string("receive failed: ") + e.what());
-      return ev;
+      return ReceiveFailed(e);
     }
   }
 
@@ -202,28 +227,9 @@ class ZmqClient final : public Transport {
   }
 
  private:
-  // A monitor event is two frames: 2 bytes of event id and 4 of value, then the address.
-  std::optional<TransportEvent> ReadLinkEvent() {
-    zmq::message_t head, address;
-    if (!monitor_.recv(head, zmq::recv_flags::dontwait)) return std::nullopt;
-    if (head.more()) (void)monitor_.recv(address, zmq::recv_flags::dontwait);
-    if (head.size() < 2) return std::nullopt;
-    uint16_t id = 0;
-    std::memcpy(&id, head.data(), sizeof id);
-    TransportEvent ev;
-    if (id == ZMQ_EVENT_CONNECTED) {
-      ev.kind = TransportEvent::Kind::kConnected;
-    } else if (id == ZMQ_EVENT_DISCONNECTED) {
-      ev.kind = TransportEvent::Kind::kDisconnected;
-    } else {
-      return std::nullopt;
-    }
-    return ev;
-  }
-
   zmq::context_t ctx_{1};
   zmq::socket_t socket_;
-  zmq::socket_t monitor_;
+  std::unique_ptr<Monitor> monitor_;
   std::string endpoint_;
   int64_t max_bytes_ = 0;
 };

@@ -124,7 +124,8 @@ class HostileFilesTest(unittest.TestCase):
         self.assertIn("nested deeper than 64", p.stderr)
 
     def coordinator_start(self, init_checkpoint, plan=None):
-        cfg = {"listen": "tcp://127.0.0.1:0", "state_dir": os.path.join(self.dir, "state-%d" % os.getpid()),
+        cfg = {"listen": "tcp://127.0.0.1:0", "transport": {"security": "insecure"},
+               "state_dir": os.path.join(self.dir, "state-%d" % os.getpid()),
                "init_checkpoint": init_checkpoint, "resume": False, "timeouts": {"admission_s": 1},
                "plan": plan or self.plan}
         return run(fltest.COORDINATOR, "--config", self.write("c.json", cfg), timeout=60)
@@ -183,7 +184,8 @@ class HostileFilesTest(unittest.TestCase):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        cfg = {"listen": "tcp://127.0.0.1:%d" % port, "state_dir": os.path.join(self.dir, "state-limit"),
+        cfg = {"listen": "tcp://127.0.0.1:%d" % port, "transport": {"security": "insecure"},
+               "state_dir": os.path.join(self.dir, "state-limit"),
                "init_checkpoint": self.model, "timeouts": {"admission_s": 60}, "plan": self.plan}
         log_path = os.path.join(self.dir, "limit.log")
         with open(log_path, "w") as log:

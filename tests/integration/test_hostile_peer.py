@@ -64,7 +64,9 @@ class HostilePeerTest(unittest.TestCase):
         run_dir = fltest.temp_dir("fl-hostile-")
         port = free_port()
         # The launcher writes matching configs; we start the processes ourselves.
-        cfg = {"listen": "tcp://127.0.0.1:%d" % port, "min_workers": 3, "rounds": 2,
+        # Plain TCP on loopback, so that the test can speak the wire format itself.
+        cfg = {"listen": "tcp://127.0.0.1:%d" % port, "transport": {"security": "insecure"},
+               "min_workers": 3, "rounds": 2,
                "timeouts": {"heartbeat_s": 5, "admission_s": 60},
                "state_dir": os.path.join(run_dir, "state"), "secagg": {"clip": 2.0},
                "plan": {"model": {"name": "logreg"}}}
@@ -115,7 +117,8 @@ class HostilePeerTest(unittest.TestCase):
                 subprocess.run([fltest.WORKER, "keygen", "--name", "h%d" % i, "--out", key, "--roster", roster],
                                check=True, stdout=subprocess.DEVNULL)
             for i in range(3):
-                wcfg = {"name": "h%d" % i, "coordinator": "tcp://127.0.0.1:%d" % port, "min_cohort": 3,
+                wcfg = {"name": "h%d" % i, "coordinator": "tcp://127.0.0.1:%d" % port, "insecure": True,
+                        "min_cohort": 3,
                         "identity_key": os.path.join(run_dir, "h%d.key" % i), "roster": roster,
                         "data": {"format": "csv", "path": fltest.BREAST_CANCER,
                                  "csv": {"header": False, "skip_rows": 1, "label_column": "-1"},

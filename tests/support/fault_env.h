@@ -40,6 +40,7 @@ class FaultEnv : public Env {
   bool FileExists(const std::string& path) override { return base_.FileExists(path); }
   bool IsDirectory(const std::string& path) override { return base_.IsDirectory(path); }
   StatusOr<uint64_t> FileSize(const std::string& path) override { return base_.FileSize(path); }
+  StatusOr<unsigned> FileMode(const std::string& path) override { return base_.FileMode(path); }
   Status Symlink(const std::string& target, const std::string& link) override {
     return base_.Symlink(target, link);
   }

@@ -100,6 +100,15 @@ StatusOr<uint64_t> MemEnv::FileSize(const std::string& path) {
   return NotFound("no such file " + p);
 }
 
+StatusOr<unsigned> MemEnv::FileMode(const std::string& path) {
+  const std::string p = Normal(path);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = modes_.find(p);
+  if (it != modes_.end()) return it->second;
+  if (dirs_.count(p)) return 0755u;
+  return NotFound("cannot stat " + p);
+}
+
 Status MemEnv::Symlink(const std::string& target, const std::string& link) {
   const std::string t = Normal(target), l = Normal(link);
   std::lock_guard<std::mutex> lock(mu_);

@@ -24,6 +24,7 @@ class MemEnv : public Env {
   bool IsDirectory(const std::string& path) override;
   StatusOr<uint64_t> FileSize(const std::string& path) override;
   // MemEnv has no links: `link` becomes a copy of the file `target` as it is now.
+  StatusOr<unsigned> FileMode(const std::string& path) override;
   Status Symlink(const std::string& target, const std::string& link) override;
   Time Now() override;
   std::chrono::system_clock::time_point WallTime() override;

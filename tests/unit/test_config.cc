@@ -184,8 +184,22 @@ TEST_CASE("config: JSON text allows comments and reports invalid JSON", "[config
   CHECK(fl::ParseJsonFile("/nonexistent/dir/x.json").status().code() == StatusCode::kNotFound);
 }
 
-TEST_CASE("config: coordinator options default from an empty object", "[config]") {
-  auto o = ParseCoordinatorOptions(J("{}"), "c.json");
+TEST_CASE("config: CURVE is the default, with its key and roster required", "[config]") {
+  const std::string e = OptionsError("{}");
+  CHECK_THAT(e, Contains("transport.secret_key: is required with CURVE"));
+  CHECK_THAT(e, Contains("roster: is required with CURVE"));
+  auto o = ParseCoordinatorOptions(J(R"({"roster": "r.json", "transport": {"secret_key": "c.key"}})"), "c.json");
+  REQUIRE(o.ok());
+  CHECK(o->transport_security == "curve");
+  CHECK(o->secret_key == "c.key");
+  CHECK_THAT(OptionsError(R"({"transport": {"security": "insecure"}, "listen": "tcp://0.0.0.0:7000"})"),
+             Contains("refused for a listen address that is not loopback"));
+  CHECK_THAT(OptionsError(R"({"transport": {"security": "tls"}})"), Contains("transport.security"));
+  CHECK(ParseCoordinatorOptions(J(R"({"transport": {"security": "insecure"}, "listen": "ipc:///tmp/c"})"), "c.json").ok());
+}
+
+TEST_CASE("config: coordinator options default from an otherwise empty object", "[config]") {
+  auto o = ParseCoordinatorOptions(J(R"({"transport": {"security": "insecure"}})"), "c.json");
   REQUIRE(o.ok());
   CHECK(o->listen == "tcp://127.0.0.1:7000");
   CHECK(o->min_workers == 3);
@@ -203,7 +217,9 @@ TEST_CASE("config: coordinator options default from an empty object", "[config]"
 }
 
 TEST_CASE("config: server optimizer section", "[config]") {
-  auto o = ParseCoordinatorOptions(J(R"({"server_optimizer": {"learning_rate": 0.5, "momentum": 0.9}})"), "c.json");
+  auto o = ParseCoordinatorOptions(
+      J(R"({"transport": {"security": "insecure"}, "server_optimizer": {"learning_rate": 0.5, "momentum": 0.9}})"),
+      "c.json");
   REQUIRE(o.ok());
   CHECK(o->server.learning_rate == 0.5);
   CHECK(o->server.momentum == 0.9);
@@ -243,6 +259,7 @@ TEST_CASE("config: coordinator options reject bad values with clear messages", "
 TEST_CASE("config: a full coordinator config parses to the given values", "[config]") {
   auto o = ParseCoordinatorOptions(J(R"({
     "listen": "tcp://0.0.0.0:7100", "min_workers": 4, "max_workers": 50, "rounds": 25,
+    "roster": "keys/roster.json", "transport": {"security": "curve", "secret_key": "keys/coordinator.key"},
     "convergence": {"patience": 3, "min_delta": 0.01},
     "timeouts": {"admission_s": 30, "phase_s": 120.5, "heartbeat_s": 2, "final_report_s": 15},
     "state_dir": "/tmp/fl-state", "keep_checkpoints": 5, "init_checkpoint": "init.safetensors",

@@ -9,6 +9,7 @@
 #include "fl/exit_codes.h"
 #include "fl/fixed_point.h"
 #include "saved_state.h"
+#include "transport_setup.h"
 
 namespace fl::testing {
 
@@ -62,6 +63,7 @@ InProcFederation::InProcFederation(std::vector<HospitalSpec> hospitals) : hospit
     if (h.in_roster) REQUIRE(roster_.Add(h.name, identities_[h.name].keys.public_key).ok());
   }
   options_.listen = "coordinator";
+  options_.transport_security = "insecure";  // the in-process transport has no CURVE
   options_.min_workers = 3;
   options_.rounds = 3;
   options_.admission_timeout_s = 5;
@@ -131,7 +133,9 @@ void InProcFederation::Start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   REQUIRE(knocked == static_cast<int>(workers_.size()));
-  auto server = net_.Listen(options_.listen, coordinator::CoordinatorTransportOptions(options_));
+  TransportOptions limits;
+  limits.max_message_bytes = coordinator::ModelMessageBytes(options_.max_model_parameters);
+  auto server = net_.Listen(options_.listen, limits);
   REQUIRE(server.ok());
   coordinator_transport_ = std::move(server).value();
   coordinator_thread_ = std::thread([this] {

@@ -215,8 +215,15 @@ bool ReadIntegerElement(const NpyArray& a, const NpyDtype& t, size_t i, int64_t*
 }  // namespace internal
 
 int64_t NpyArray::numel() const {
+  // A zero dimension anywhere means no elements, whatever the others: (2^40, 2^40, 0) is a
+  // valid empty array whose other dimensions must not be multiplied (signed overflow).
+  for (int64_t d : shape) {
+    if (d == 0) return 0;
+  }
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(n, d, &n)) return std::numeric_limits<int64_t>::max();
+  }
   return n;
 }
 

@@ -41,7 +41,7 @@ struct NpyArray {
   std::vector<int64_t> shape;  // empty for a 0-d array
   std::vector<uint8_t> data;   // exactly numel * itemsize bytes
 
-  int64_t numel() const;       // product of shape (1 for a 0-d array)
+  int64_t numel() const;       // product of shape (1 for a 0-d array, 0 with any 0 dimension)
 };
 
 // Parses an in-memory .npy file (format versions 1.0, 2.0 and 3.0). Supported dtypes: bool

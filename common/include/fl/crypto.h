@@ -74,11 +74,20 @@ void WipeSigningKey(SigningKeyPair* kp);
 std::string Sign(const SigningKeyPair& kp, const std::string& message);  // 64-byte detached signature
 bool Verify(const PublicKey& signer, const std::string& message, const std::string& signature);
 
+// The X25519 key pair of an Ed25519 identity (libsodium's ed25519-to-curve25519
+// conversion): a hospital's transport (CURVE) key is derived from the identity the roster
+// lists, so the roster is also the transport's allow-list.
+StatusOr<X25519KeyPair> X25519FromSigningKey(const SigningKeyPair& identity);
+StatusOr<PublicKey> X25519FromSigningPublic(const PublicKey& ed25519_public);
+
 // Authenticated encryption (XChaCha20-Poly1305-IETF) with a key used for exactly one
 // message, so a zero nonce is safe. `ad` is authenticated, not encrypted.
 std::string Seal(const SecretKey& one_time_key, const std::string& plaintext, const std::string& ad);
 StatusOr<std::string> Open(const SecretKey& one_time_key, const std::string& ciphertext, const std::string& ad);
 constexpr size_t kSealOverhead = 16;
+
+// Zeroes memory that held a secret (sodium_memzero: not optimised away).
+void Wipe(void* data, size_t n);
 
 // Constant-time comparison.
 bool Equal(const void* a, const void* b, size_t n);

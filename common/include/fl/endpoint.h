@@ -11,5 +11,8 @@ namespace fl {
 
 // `for_binding`: a server's listen endpoint (port 0 and host "*" allowed).
 Status CheckEndpoint(const std::string& endpoint, bool for_binding);
+// True for ipc:// and for tcp:// on 127.0.0.0/8, localhost or ::1: traffic that never
+// leaves the machine (where plain TCP may be allowed).
+bool IsLoopbackEndpoint(const std::string& endpoint);
 
 }  // namespace fl

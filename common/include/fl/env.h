@@ -46,6 +46,8 @@ class Env {
   // The size of a regular file (links followed); NotFound if missing, InvalidArgument if it
   // is something else (a directory, a device). `FileSize(p).ok()` asks "a regular file?".
   virtual StatusOr<uint64_t> FileSize(const std::string& path) = 0;
+  // The permission bits of a file (e.g. 0600); NotFound if missing.
+  virtual StatusOr<unsigned> FileMode(const std::string& path) = 0;
   // Creates the symbolic link `link` pointing at `target`, which need not exist.
   virtual Status Symlink(const std::string& target, const std::string& link) = 0;
 

@@ -14,11 +14,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "fl/crypto.h"
 #include "fl/frame.h"
 #include "fl/status.h"
 #include "fl/wire.h"
@@ -28,12 +30,24 @@ namespace fl {
 using PeerId = std::string;
 inline const PeerId kServerPeer;  // the one peer of a client transport
 
+// Encryption and authentication of every link (ZeroMQ CURVE: X25519 key agreement, then
+// authenticated encryption of every frame). Without it a link is plain TCP.
+struct TransportSecurity {
+  bool curve = false;
+  crypto::X25519KeyPair own;         // the server's long-term key; a client's (from its identity)
+  crypto::PublicKey server_public{};  // client: the pinned server key; any other is refused
+  // Server: the allow-list, client transport key -> the name it authenticates (every
+  // other key is refused during the handshake, before a single message is read).
+  std::map<crypto::PublicKey, std::string> clients;
+};
+
 struct TransportOptions {
   // Largest inbound message (all frames together) in bytes; bigger ones are dropped
   // before they are read.
   int64_t max_message_bytes = int64_t{1} << 31;
   int send_timeout_ms = 10000;
   int linger_ms = 2000;
+  TransportSecurity security;
 };
 
 struct TransportEvent {
@@ -42,11 +56,16 @@ struct TransportEvent {
     kRejected,      // `peer` sent frames that do not form a valid message: `status` says why
     kConnected,     // the link to `peer` is up (client side: to the server)
     kDisconnected,  // the link to `peer` is down (client side: the server is gone)
+    kRefused,       // a handshake failed or was refused (unknown key, wrong server key,
+                    // plain TCP against CURVE): `status` says why; no message was read
   };
   Kind kind = Kind::kMessage;
   PeerId peer;
   Status status;
   Message message;
+  // kMessage over an authenticated link: the name the server's allow-list gives the
+  // sender's key. Empty on a plain link.
+  std::string authenticated_name;
 };
 
 class Transport {

@@ -1,7 +1,6 @@
 #include "fl/secagg/identity.h"
 
 #include <sodium.h>
-#include <sys/stat.h>
 
 #include "fl/config_reader.h"
 #include "fl/env.h"
@@ -23,8 +22,8 @@ StatusOr<std::vector<uint8_t>> FromHex(const std::string& hex, size_t expected_b
 Identity Identity::Generate(const std::string& name) { return Identity{name, crypto::GenerateSigningKey()}; }
 
 StatusOr<Identity> Identity::Load(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
+  StatusOr<unsigned> mode = Env::Default().FileMode(path);
+  if (mode.ok() && (*mode & 0077) != 0) {
     return PermissionDenied(path + ": identity key file must not be readable by group or others (chmod 600)");
   }
   FL_ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonFile(path));

@@ -36,6 +36,7 @@ class Roster {
   Status Add(const std::string& name, const crypto::PublicKey& key);
   const crypto::PublicKey* Find(const std::string& name) const;
   size_t size() const { return members_.size(); }
+  const std::map<std::string, crypto::PublicKey>& members() const { return members_; }
 
  private:
   std::map<std::string, crypto::PublicKey> members_;
