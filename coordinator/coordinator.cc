@@ -48,6 +48,7 @@ Status Coordinator::Start() {
   initial_ = std::make_unique<InitialModelRequest>(*loop_, *registry_, options_, session_);
   final_ = std::make_unique<FinalReports>(*loop_, *registry_, options_, session_);
 
+  loop_->SetStopFlag(&stop_);
   loop_->On(wire::HEARTBEAT, [](WorkerRecord&, const Message&) {});
   loop_->On(wire::INIT_MODEL, [this](WorkerRecord& w, const Message& m) { initial_->OnModel(w, m); });
   loop_->On(wire::SECAGG_CLIENT, [this](WorkerRecord& w, const Message& m) { rounds_->OnMessage(w, m); });
@@ -111,9 +112,11 @@ int Coordinator::Run() {
   }
   int failures = 0;
   while (!already_trained && model_version_ < options_.rounds) {
-    if (!AwaitWorkers()) return kExitTooFewWorkers;
+    if (!AwaitWorkers()) return stop_ ? Stopped() : kExitTooFewWorkers;
     bool fatal = false;
-    if (TrainOneRound(&fatal)) {
+    const bool trained = TrainOneRound(&fatal);
+    if (stop_) return Stopped();
+    if (trained) {
       failures = 0;
       if (Converged()) {
         FL_LOG(kInfo) << "training loss converged after " << model_version_ << " rounds";
@@ -127,18 +130,28 @@ int Coordinator::Run() {
     }
   }
   // A resumed run that stopped before its final reports collects them now.
-  if (already_trained && !AwaitWorkers()) return kExitTooFewWorkers;
+  if (already_trained && !AwaitWorkers()) return stop_ ? Stopped() : kExitTooFewWorkers;
   Finish();
+  return kExitOk;
+}
+
+int Coordinator::Stopped() {
+  const std::string reason = "the coordinator is stopping";
+  for (WorkerRecord* w : registry_->Alive()) registry_->Drop(*w, reason, true);
+  FL_LOG(kInfo) << "stopped at model version " << model_version_ << " of " << options_.rounds
+                << " (every completed round is in " << options_.state_dir << "; a restart continues from it)";
   return kExitOk;
 }
 
 bool Coordinator::AwaitWorkers() {
   const auto enough = [&] { return registry_->alive_count() >= options_.min_workers; };
   const Env::Time deadline = env_.Now() + Seconds(options_.admission_timeout_s);
-  while (loop_->RunUntil(enough, deadline) == EventLoop::Wait::kReady) {
+  EventLoop::Wait waited;
+  while ((waited = loop_->RunUntil(enough, deadline)) == EventLoop::Wait::kReady) {
     loop_->Drain();  // workers that are already knocking join this round, not the next
     if (enough()) return true;
   }
+  if (waited == EventLoop::Wait::kStopped) return false;
   const std::string reason = "the federation stopped: too few hospitals (" + std::to_string(registry_->alive_count()) +
                              " of the " + std::to_string(options_.min_workers) + " required) within " +
                              std::to_string(static_cast<int>(options_.admission_timeout_s)) + " s";

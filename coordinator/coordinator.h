@@ -10,6 +10,7 @@
 // The secure-aggregation protocol itself lives in secagg::SecAggServer (no I/O).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,9 @@ class Coordinator {
   ~Coordinator();
   // Runs the federation to the end; returns the process exit code (fl/exit_codes.h).
   int Run();
+  // Asks Run() to stop soon: the round in progress is abandoned, the connected workers are
+  // told, and Run() returns 0. Safe from a signal handler and from any thread.
+  void RequestStop() { stop_ = true; }
 
  private:
   Status Start();
@@ -53,6 +57,8 @@ class Coordinator {
   Status CompleteRound(RoundResult round);
   void Finish();
   bool Converged() const;
+  // Ends a run stopped by RequestStop: tells the workers, logs where it stopped.
+  int Stopped();
 
   CoordinatorOptions options_;
   Transport& transport_;
@@ -75,6 +81,7 @@ class Coordinator {
   uint32_t next_round_id_ = 1;
   bool resumed_ = false;           // continuing a run found in state_dir
   bool resumed_finished_ = false;  // ... whose final report is already written
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace fl::coordinator

@@ -14,11 +14,13 @@ EventLoop::EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, c
 EventLoop::Wait EventLoop::RunUntil(const std::function<bool()>& ready, Env::Time deadline) {
   while (true) {
     if (ready()) return Wait::kReady;
+    if (stopping()) return Wait::kStopped;
     const Env::Time now = env_.Now();
     if (now >= deadline) return Wait::kTimeout;
     const double wait_ms = std::clamp(ToSeconds(deadline - now) * 1000.0, 1.0, 100.0);
     if (auto ev = transport_.Receive(std::chrono::milliseconds(static_cast<int>(wait_ms)))) Dispatch(std::move(*ev));
     registry_.CheckLiveness();
+    registry_.SendHeartbeats();
     registry_.FlushLogs();
     rejections_.Flush();
     refused_.Flush();
@@ -53,15 +55,12 @@ void EventLoop::Dispatch(TransportEvent ev) {
 
 void EventLoop::DispatchMessage(const PeerId& peer, const Message& m, const std::string& authenticated_name) {
   WorkerRecord* w = registry_.FindByPeer(peer);
-  if (m.type() == wire::HELLO) {
-    if (w) {
-      FL_LOG(kWarning) << "ignored a second HELLO from worker " << w->id << " (" << w->name << ")";
-      return;
-    }
-    return registry_.Admit(peer, m, authenticated_name);
-  }
+  if (m.type() == wire::HELLO) return registry_.Admit(peer, m, authenticated_name);
   if (!w || !w->alive) {
-    FL_LOG(kDebug) << "ignored " << TypeName(m.type()) << " from " << (w ? w->name : "an unknown peer");
+    // A worker of another session (this coordinator restarted) or one that was dropped:
+    // it is told to say HELLO again, unless it is only saying goodbye.
+    FL_LOG(kDebug) << "ignored " << TypeName(m.type()) << " from " << (w ? w->name : "a peer not admitted");
+    if (m.type() != wire::ABORT && m.type() != wire::FINAL_REPORT) registry_.TellToRejoin(peer);
     return;
   }
   if (m.envelope.session() != session_ || m.envelope.sender() != w->id) {

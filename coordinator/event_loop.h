@@ -4,6 +4,7 @@
 // sender are checked. A malformed or unexpected message drops its sender, who is told why.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <string>
@@ -18,11 +19,14 @@ namespace fl::coordinator {
 class EventLoop {
  public:
   using Handler = std::function<void(WorkerRecord&, const Message&)>;
-  enum class Wait { kReady, kTimeout };
+  enum class Wait { kReady, kTimeout, kStopped };
 
   EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session);
 
   void On(wire::MessageType type, Handler handler) { handlers_[type] = std::move(handler); }
+  // RunUntil returns kStopped once `*stop` is set (SIGTERM); `stop` must outlive the loop.
+  void SetStopFlag(const std::atomic<bool>* stop) { stop_ = stop; }
+  bool stopping() const { return stop_ && *stop_; }
   // Handles events until `ready()` holds (checked before each wait) or `deadline` passes.
   Wait RunUntil(const std::function<bool()>& ready, Env::Time deadline);
   Wait RunFor(const std::function<bool()>& ready, double seconds) {
@@ -43,6 +47,7 @@ class EventLoop {
   WorkerRegistry& registry_;
   const std::string& session_;
   std::map<wire::MessageType, Handler> handlers_;
+  const std::atomic<bool>* stop_ = nullptr;
   RejectionLog rejections_;
   RejectionLog refused_;  // handshakes refused by the transport (unknown key, plain TCP)
 };

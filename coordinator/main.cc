@@ -39,6 +39,12 @@ void Usage(FILE* out) {
                fl::FormatFlags(kFlags).c_str());
 }
 
+fl::coordinator::Coordinator* volatile g_coordinator = nullptr;
+
+extern "C" void RequestStop(int) {
+  if (g_coordinator) g_coordinator->RequestStop();  // sets an atomic flag: signal-safe
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,5 +109,12 @@ int main(int argc, char** argv) {
   }
   fl::coordinator::Coordinator coordinator(std::move(options).value(), **transport, fl::Env::Default(),
                                            args->Get("audit-dir"));
-  return coordinator.Run();
+  // SIGTERM (Kubernetes) or Ctrl-C: the round in progress is abandoned, nothing is half
+  // written, and the run continues from state_dir on the next start.
+  g_coordinator = &coordinator;
+  std::signal(SIGTERM, RequestStop);
+  std::signal(SIGINT, RequestStop);
+  const int code = coordinator.Run();
+  g_coordinator = nullptr;
+  return code;
 }

@@ -21,6 +21,7 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   to.Get("admission_s", &o.admission_timeout_s, 0.1, 7 * 86400.0);
   to.Get("phase_s", &o.phase_timeout_s, 0.1, 7 * 86400.0);
   to.Get("heartbeat_s", &o.heartbeat_timeout_s, 0.5, 3600.0);
+  to.Get("heartbeat_interval_s", &o.heartbeat_interval_s, 0.05, 60.0);
   to.Get("final_report_s", &o.final_report_timeout_s, 0.1, 86400.0);
   (void)to.Finish();
   r.Get("state_dir", &o.state_dir);

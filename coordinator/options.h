@@ -26,6 +26,7 @@ struct CoordinatorOptions {
   double admission_timeout_s = 600;  // waiting for min_workers to connect
   double phase_timeout_s = 600;      // one protocol phase (includes local training)
   double heartbeat_timeout_s = 10;   // a worker silent for this long has dropped
+  double heartbeat_interval_s = 1;   // the coordinator's own HEARTBEAT to every worker
   double final_report_timeout_s = 120;
   std::string state_dir = "state";   // checkpoints and metrics.jsonl
   uint64_t keep_checkpoints = 0;     // keep the newest N model versions (0 = all)

@@ -102,7 +102,12 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vecto
 
   while (!round_->done()) {
     const std::string phase = round_->phase_name();
-    if (loop_.RunFor([&] { return round_->ReadyToClose(); }, options_.phase_timeout_s) == EventLoop::Wait::kTimeout) {
+    const EventLoop::Wait waited = loop_.RunFor([&] { return round_->ReadyToClose(); }, options_.phase_timeout_s);
+    if (waited == EventLoop::Wait::kStopped) {
+      Abandon("the coordinator is stopping");
+      return Aborted("the coordinator is stopping");
+    }
+    if (waited == EventLoop::Wait::kTimeout) {
       for (uint32_t id : round_->Pending()) {
         FL_LOG(kWarning) << "worker " << id << " (" << registry_.NameOf(id) << ") did not answer in phase " << phase
                          << "; continuing without it";

@@ -12,10 +12,11 @@ WorkerRegistry::WorkerRegistry(Transport& transport, Env& env, const Coordinator
     : transport_(transport), env_(env), options_(options), roster_(roster), session_(session),
       refusals_(env, "refused a worker") {}
 
-void WorkerRegistry::Refuse(const PeerId& peer, const std::string& reason) {
+void WorkerRegistry::Refuse(const PeerId& peer, const std::string& reason, wire::Abort::Next next) {
   refusals_.Add(reason);
   wire::Abort a;
   a.set_reason(reason);
+  a.set_next(next);
   (void)transport_.Send(peer, MakeMessage(wire::ABORT, session_, 0, 0, &a));
 }
 
@@ -25,27 +26,59 @@ void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::stri
   if (hello.protocol_version() != kProtocolVersion) return Refuse(peer, "unsupported protocol version");
   if (!IsValidName(hello.name())) return Refuse(peer, "worker names are 1-64 characters of [A-Za-z0-9._-]");
   if (roster_ && !roster_->Find(hello.name())) return Refuse(peer, "the name " + hello.name() + " is not in the roster");
-  if (options_.transport_security == "curve" && hello.name() != authenticated_name) {
+  const bool authenticated = options_.transport_security == "curve";
+  if (authenticated && hello.name() != authenticated_name) {
     // A stolen name is not enough: the link's key must be that hospital's.
     return Refuse(peer, "the name " + hello.name() + " is not the hospital this connection's key belongs to (" +
                             (authenticated_name.empty() ? std::string("none") : authenticated_name) + ")");
   }
-  if (!closed_reason_.empty()) return Refuse(peer, closed_reason_);
-  if (alive_count() >= options_.max_workers) return Refuse(peer, "the federation is full");
-  for (WorkerRecord* o : Alive()) {
-    if (o->name == hello.name()) return Refuse(peer, "the name " + hello.name() + " is already connected");
+  if (!closed_reason_.empty()) return Refuse(peer, closed_reason_, wire::Abort::FEDERATION_OVER);
+  // A hospital that says HELLO again (it lost its session, or its link came back after it
+  // was dropped) is admitted afresh: its previous record on this link, or, when the link
+  // is authenticated as that hospital, on any link, makes way.
+  for (auto& [id, o] : workers_) {
+    if (o.peer == peer || (o.alive && o.name == hello.name() && authenticated)) {
+      Drop(o, "rejoined on a new session", false);
+      o.peer.clear();
+    } else if (o.alive && o.name == hello.name()) {
+      return Refuse(peer, "the name " + hello.name() + " is already connected", wire::Abort::REJOIN);
+    }
   }
+  if (alive_count() >= options_.max_workers) return Refuse(peer, "the federation is full", wire::Abort::REJOIN);
   WorkerRecord w;
   w.id = next_id_++;
   w.peer = peer;
   w.name = hello.name();
   w.last_seen = env_.Now();
+  w.last_heartbeat_sent = w.last_seen;
   wire::Welcome welcome;
   welcome.set_worker_id(w.id);
   welcome.set_plan_json(PlanToJson(options_.plan).dump());
   Send(w, MakeMessage(wire::WELCOME, session_, 0, 0, &welcome));
   FL_LOG(kInfo) << "admitted worker " << w.id << " (" << w.name << "), " << alive_count() + 1 << " connected";
   workers_[w.id] = std::move(w);
+}
+
+void WorkerRegistry::TellToRejoin(const PeerId& peer) {
+  // At most one answer a second to a peer, and a bounded memory of whom we answered.
+  const Env::Time now = env_.Now();
+  auto it = told_.find(peer);
+  if (it != told_.end() && now - it->second < Seconds(1.0)) return;
+  if (told_.size() > 10000) told_.clear();
+  told_[peer] = now;
+  wire::Abort a;
+  a.set_reason("not admitted in this coordinator session: say HELLO to rejoin");
+  a.set_next(wire::Abort::REJOIN);
+  (void)transport_.Send(peer, MakeMessage(wire::ABORT, session_, 0, 0, &a));
+}
+
+void WorkerRegistry::SendHeartbeats() {
+  const Env::Time now = env_.Now();
+  for (auto& [id, w] : workers_) {
+    if (!w.alive || ToSeconds(now - w.last_heartbeat_sent) < options_.heartbeat_interval_s) continue;
+    w.last_heartbeat_sent = now;
+    Send(w, MakeMessage(wire::HEARTBEAT, session_, 0, 0));
+  }
 }
 
 WorkerRecord* WorkerRegistry::FindByPeer(const PeerId& peer) {
@@ -103,6 +136,7 @@ void WorkerRegistry::Send(const WorkerRecord& w, Message m) {
 void WorkerRegistry::SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason) {
   wire::Abort a;
   a.set_reason(reason);
+  if (round == 0) a.set_next(wire::Abort::REJOIN);  // its session is over; a new one may follow
   Send(w, MakeMessage(wire::ABORT, session_, round, 0, &a));
 }
 

@@ -20,6 +20,7 @@ struct WorkerRecord {
   PeerId peer;
   std::string name;
   Env::Time last_seen{};
+  Env::Time last_heartbeat_sent{};
   bool alive = true;
 };
 
@@ -56,10 +57,16 @@ class WorkerRegistry {
   void FlushLogs() { refusals_.Flush(); }
 
   void Send(const WorkerRecord& w, Message m);
+  // ABORT for a round, or (round 0) the end of `w`'s session: it may say HELLO again.
   void SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason);
+  // A message from a peer that is not admitted in this session (the coordinator restarted,
+  // or it was dropped): tells it to say HELLO again, at most once a second.
+  void TellToRejoin(const PeerId& peer);
+  // The coordinator's HEARTBEAT to every admitted worker, every heartbeat_interval_s.
+  void SendHeartbeats();
 
  private:
-  void Refuse(const PeerId& peer, const std::string& reason);
+  void Refuse(const PeerId& peer, const std::string& reason, wire::Abort::Next next = wire::Abort::REFUSED);
 
   Transport& transport_;
   Env& env_;
@@ -71,6 +78,7 @@ class WorkerRegistry {
   uint32_t next_id_ = 1;
   std::vector<std::function<void(uint32_t)>> drop_listeners_;
   RejectionLog refusals_;
+  std::map<PeerId, Env::Time> told_;  // peers told to rejoin, when
 };
 
 }  // namespace fl::coordinator

@@ -139,8 +139,8 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   (void)dev.Finish();
 
   ConfigReader to = r.Child("timeouts");
-  to.Get("connect_s", &o.connect_timeout_s, 0.1, 86400.0);
-  to.Get("idle_s", &o.idle_timeout_s, 1.0, 7 * 86400.0);
+  to.Get("connect_s", &o.connect_timeout_s, 0.0, 86400.0);
+  to.Get("idle_s", &o.idle_timeout_s, 0.2, 7 * 86400.0);
   to.Get("heartbeat_interval_s", &o.heartbeat_interval_s, 0.05, 60.0);
   (void)to.Finish();
   if (!o.name.empty() && !IsValidName(o.name)) {

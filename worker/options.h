@@ -40,8 +40,9 @@ struct WorkerOptions {
                                      // required to join a federation
   std::string roster;                // the federation's roster of public keys; required to join
   secagg::SecurityParams security;   // refuse rounds whose k, t do not meet these bounds
-  double connect_timeout_s = 120;    // no WELCOME within this: exit
-  double idle_timeout_s = 3600;      // coordinator silent for this long: exit
+  double connect_timeout_s = 0;      // no first WELCOME within this: exit (0 = keep trying)
+  double idle_timeout_s = 30;        // coordinator silent for this long: the session is lost
+  bool once = false;                 // --once: end (exit 1) when the session ends, do not rejoin
   double heartbeat_interval_s = 1.0; // liveness messages while connected
   std::string output_model;          // optional: final global model written here
 };

@@ -3,6 +3,7 @@
 #include "fl/crypto.h"
 #include "fl/exit_codes.h"
 #include "fl/log.h"
+#include "fl/plan.h"
 
 namespace fl::worker {
 
@@ -34,46 +35,86 @@ Status WorkerClient::Send(wire::MessageType type, uint32_t round, const google::
   return transport_.Send(kServerPeer, std::move(m));
 }
 
+Status WorkerClient::SendHello() {
+  wire::Hello hello;
+  hello.set_name(options_.name);
+  hello.set_protocol_version(kProtocolVersion);
+  const Env::Duration wait = backoff_.Next();
+  next_hello_ = env_.Now() + wait;  // asked again if no WELCOME by then
+  if (backoff_.attempt() > 1) {
+    FL_LOG(kInfo) << "asking to join again (attempt " << backoff_.attempt() << "); next try in "
+                  << static_cast<int>(ToSeconds(wait) + 0.5) << " s without an answer";
+  }
+  return Send(wire::HELLO, 0, &hello);
+}
+
+Status WorkerClient::LoseSession(const std::string& reason) {
+  if (options_.once) return Aborted(reason);
+  rounds_.Abandon(reason);
+  rounds_.Settle();
+  who_ = Membership{};
+  const Env::Duration wait = backoff_.Next();
+  next_hello_ = env_.Now() + wait;
+  FL_LOG(kWarning) << "session lost: " << reason << "; asking to rejoin in " << static_cast<int>(ToSeconds(wait) + 0.5)
+                   << " s (attempt " << backoff_.attempt() << ")";
+  return Status::Ok();
+}
+
 int WorkerClient::Run() {
   if (Status s = crypto::Init(); !s.ok()) {
     FL_LOG(kError) << s.ToString();
     return kExitRuntimeError;
   }
   FL_LOG(kInfo) << "connecting to " << transport_.endpoint();
-  wire::Hello hello;
-  hello.set_name(options_.name);
-  hello.set_protocol_version(kProtocolVersion);
-  Status s = Send(wire::HELLO, 0, &hello);
   const Env::Time started = env_.Now();
   Env::Time last_heard = started, last_beat = started;
+  next_hello_ = started;
   bool finished = false;
-  while (s.ok() && !finished) {
-    if (stop_) return kExitRuntimeError;
-    if (auto ev = transport_.Receive(std::chrono::milliseconds(50))) {
+  Status s = Status::Ok();
+  while (s.ok() && !finished && !over_ && !stop_) {
+    const bool joined = who_.worker_id != 0;
+    if (!joined && env_.Now() >= next_hello_) s = SendHello();
+    if (auto ev = transport_.Receive(std::chrono::milliseconds(50)); ev && s.ok()) {
       if (ev->kind == TransportEvent::Kind::kRefused) {
         s = PermissionDenied("could not join: " + ev->status.message() +
                              " (is this hospital in the coordinator's roster, and coordinator_public_key its key?)");
       } else if (ev->kind == TransportEvent::Kind::kRejected) {
         FL_LOG(kWarning) << "ignored a malformed message from the coordinator: " << ev->status.message();
+      } else if (ev->kind == TransportEvent::Kind::kDisconnected) {
+        FL_LOG(kInfo) << "the link to the coordinator is down; reconnecting";
       } else if (ev->kind == TransportEvent::Kind::kMessage) {
         last_heard = env_.Now();
         s = Handle(ev->message);
+        if (s.code() == StatusCode::kAborted) s = LoseSession(s.message());
       }
     }
     if (s.ok()) s = rounds_.Poll();
     if (s.ok()) s = final_.Poll(&finished);
     const Env::Time now = env_.Now();
-    if (s.ok() && who_.worker_id == 0 && ToSeconds(now - started) > options_.connect_timeout_s) {
-      s = DeadlineExceeded("no answer from the coordinator at " + transport_.endpoint() + " within " +
-                           std::to_string(options_.connect_timeout_s) + " s");
+    if (s.ok() && who_.worker_id != 0 && ToSeconds(now - last_heard) > options_.idle_timeout_s) {
+      s = LoseSession("the coordinator has been silent for " + std::to_string(static_cast<int>(options_.idle_timeout_s)) +
+                      " s");
     }
-    if (s.ok() && ToSeconds(now - last_heard) > options_.idle_timeout_s) {
-      s = DeadlineExceeded("the coordinator has been silent for " + std::to_string(options_.idle_timeout_s) + " s");
+    if (s.ok() && !ever_joined_ && options_.connect_timeout_s > 0 &&
+        ToSeconds(now - started) > options_.connect_timeout_s) {
+      s = DeadlineExceeded("no answer from the coordinator at " + transport_.endpoint() + " within " +
+                           std::to_string(static_cast<int>(options_.connect_timeout_s)) + " s");
     }
     if (s.ok() && who_.worker_id != 0 && ToSeconds(now - last_beat) >= options_.heartbeat_interval_s) {
       last_beat = now;
       s = Send(wire::HEARTBEAT, 0, nullptr);
     }
+  }
+  if (stop_ && s.ok() && !finished) {
+    // Stopped (SIGTERM): the coordinator hears it now rather than at its heartbeat limit.
+    rounds_.Abandon("this worker is stopping");
+    if (who_.worker_id != 0) {
+      wire::Abort a;
+      a.set_reason("the worker was stopped");
+      (void)Send(wire::ABORT, 0, &a);
+    }
+    FL_LOG(kInfo) << "stopped";
+    return kExitOk;
   }
   if (s.ok()) return kExitOk;
   FL_LOG(kError) << s.ToString();
@@ -87,6 +128,9 @@ int WorkerClient::Run() {
 
 Status WorkerClient::Handle(const Message& m) {
   if (who_.worker_id != 0 && m.envelope.session() != who_.session) {
+    // Only the coordinator (its pinned key) reaches this worker: an ABORT of another
+    // session is a restarted coordinator telling it to say HELLO again.
+    if (m.type() == wire::ABORT && m.round() == 0) return Aborted("the coordinator restarted (a new session)");
     FL_LOG(kWarning) << "ignored a message from another session";
     return Status::Ok();
   }
@@ -118,12 +162,20 @@ Status WorkerClient::OnAbort(const Message& m) {
   wire::Abort a;
   (void)UnpackBody(m, &a);
   const std::string reason = a.reason().substr(0, 300);
-  if (m.round() != 0 && rounds_.in_round(m.round())) {
-    rounds_.Abandon(reason);
-    return Status::Ok();
+  if (m.round() != 0) {
+    if (rounds_.in_round(m.round())) rounds_.Abandon(reason);
+    return Status::Ok();  // a round's abort (or an older round's)
   }
-  if (m.round() != 0) return Status::Ok();  // an older round's abort
-  return Aborted("the coordinator ended the session: " + reason);
+  switch (a.next()) {
+    case wire::Abort::FEDERATION_OVER:
+      FL_LOG(kInfo) << "the federation is over: " << reason;
+      over_ = true;
+      return Status::Ok();
+    case wire::Abort::REFUSED:
+      return PermissionDenied("the coordinator refused this worker: " + reason);
+    default:
+      return Aborted("the coordinator ended the session: " + reason);
+  }
 }
 
 Status WorkerClient::OnWelcome(const Message& m) {
@@ -134,13 +186,24 @@ Status WorkerClient::OnWelcome(const Message& m) {
     return InvalidArgument("WELCOME without a worker id or session");
   }
   FL_ASSIGN_OR_RETURN(nlohmann::json plan_json, ParseJsonText(w.plan_json(), "training plan"));
-  FL_ASSIGN_OR_RETURN(plan_, ParsePlan(plan_json, "plan"));
+  FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(plan_json, "plan"));
+  who_.session = m.envelope.session();
+  who_.worker_id = w.worker_id();
+  backoff_.Reset();
+  if (ever_joined_) {
+    // Rejoined (a new session of the same federation): the trainer and its data stay.
+    if (PlanToJson(plan) != PlanToJson(plan_)) {
+      return FailedPrecondition("the federation's plan changed while this worker was away; restart the worker");
+    }
+    FL_LOG(kInfo) << "rejoined as worker " << who_.worker_id;
+    return Status::Ok();
+  }
+  ever_joined_ = true;
+  plan_ = std::move(plan);
   num_train_ = static_cast<int64_t>(data_->train.size());
   const size_t n_test = data_->test.size();
   FL_ASSIGN_OR_RETURN(trainer_, make_trainer_(plan_, std::move(*data_)));
   data_.reset();
-  who_.session = m.envelope.session();
-  who_.worker_id = w.worker_id();
   FL_LOG(kInfo) << "joined as worker " << who_.worker_id << ": model " << plan_.model.name << " with "
                 << trainer_->Layout().dimension() << " parameters on " << trainer_->device_name() << ", "
                 << num_train_ << " training and " << n_test << " test samples";

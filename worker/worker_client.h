@@ -19,6 +19,7 @@
 #include "fl/transport.h"
 #include "options.h"
 #include "plaintext_audit.h"
+#include "rejoin_backoff.h"
 #include "round_participant.h"
 #include "training/trainer.h"
 
@@ -37,20 +38,28 @@ class WorkerClient : public CoordinatorLink {
                Transport& transport, Env& env, TrainerFactory make_trainer, std::string audit_plaintext_dir);
   ~WorkerClient() override;
 
-  // Runs until the federation ends for this worker; returns the process exit code.
+  // Runs until the federation ends for this worker (exit code 0 after its final report,
+  // or when the coordinator says training is over), rejoining whenever its session is
+  // lost (the coordinator restarted, was unreachable, or dropped it) unless options.once.
+  // Returns the process exit code.
   int Run();
-  // Asks Run() to return soon (from any thread).
+  // Asks Run() to return soon (SIGTERM; from any thread or a signal handler): the round in
+  // progress is abandoned and the coordinator told.
   void RequestStop() { stop_ = true; }
 
   Status Send(wire::MessageType type, uint32_t round, const google::protobuf::MessageLite* body,
               std::vector<Frame> payload = {}) override;
 
  private:
-  // Handles one message; a non-OK status ends the session.
+  // Handles one message; a non-OK status ends the worker (kAborted: only the session).
   Status Handle(const Message& m);
   Status OnWelcome(const Message& m);
   Status OnInitRequest();
   Status OnAbort(const Message& m);
+  Status SendHello();
+  // The session ended (`reason`): the round in progress is abandoned and, unless `once`,
+  // the worker asks to rejoin after a backoff delay. Non-OK: the worker ends.
+  Status LoseSession(const std::string& reason);
 
   WorkerOptions options_;
   secagg::Identity identity_;
@@ -65,6 +74,10 @@ class WorkerClient : public CoordinatorLink {
   std::unique_ptr<Trainer> trainer_;
   int64_t num_train_ = 0;
   std::atomic<bool> stop_{false};
+  RejoinBackoff backoff_;
+  Env::Time next_hello_{};    // when to (re)send HELLO while not joined
+  bool ever_joined_ = false;
+  bool over_ = false;         // the coordinator said the federation is over
   // Declared after the trainer: destroyed first, so no background work outlives it.
   RoundParticipant rounds_;
   FinalEvaluation final_;

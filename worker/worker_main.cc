@@ -41,6 +41,7 @@ const std::vector<fl::FlagSpec> kFlags = {
     {"name", true, "keygen: the hospital's name"},
     {"out", true, "keygen: where to write the identity key (mode 600); predict: output folder"},
     {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
+    {"once", false, "end when the session ends (for scripts) instead of rejoining the federation"},
     {"log-level", true, "debug | info | warning | error (default info)"},
     {"help", false, "show this help"},
 };
@@ -137,6 +138,12 @@ int RunKeygen(const fl::ParsedArgs& args) {
   return fl::kExitOk;
 }
 
+fl::worker::WorkerClient* volatile g_client = nullptr;
+
+extern "C" void RequestStop(int) {
+  if (g_client) g_client->RequestStop();  // sets an atomic flag: signal-safe
+}
+
 }  // namespace
 
 namespace fl::worker {
@@ -173,6 +180,7 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   auto options = fl::worker::ParseWorkerOptions(*json, path);
   if (!options.ok()) return Fail(fl::kExitConfigError, "config error: " + options.status().message());
   if (args->Has("coordinator")) options->coordinator = args->Get("coordinator");
+  options->once = args->Has("once");
   if (auto s = fl::CheckEndpoint(options->coordinator, /*for_binding=*/false); !s.ok()) {
     return Fail(fl::kExitConfigError, "--coordinator: " + s.message());
   }
@@ -251,7 +259,13 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   fl::worker::WorkerClient client(std::move(options).value(), std::move(data).value(), std::move(identity).value(),
                                   std::move(roster).value(), *transport, fl::Env::Default(), std::move(factory),
                                   audit_dir);
-  return client.Run();
+  // SIGTERM or Ctrl-C: the round in progress is abandoned and the coordinator told.
+  g_client = &client;
+  std::signal(SIGTERM, RequestStop);
+  std::signal(SIGINT, RequestStop);
+  const int code = client.Run();
+  g_client = nullptr;
+  return code;
 }
 
 }  // namespace fl::worker

@@ -98,6 +98,13 @@ void InProcFederation::Start() {
     auto link = net_.Connect(options_.listen);
     REQUIRE(link.ok());
     w->transport = std::make_unique<FirstSendCounter>(std::move(link).value(), &knocked);
+    if (h.outage_from_s >= 0) {
+      const double from = h.outage_from_s, to = h.outage_to_s;
+      w->transport = std::make_unique<PartitionedTransport>(std::move(w->transport), [this, from, to] {
+        const double t = ToSeconds(disk_.Now() - started_);
+        return started_ != Env::Time{} && t >= from && t < to;
+      });
+    }
     if (h.crash_round > 0) {
       auto crashing = std::make_unique<CrashingTransport>(std::move(w->transport), h.crash_step, h.crash_round,
                                                           [](const std::string&, uint32_t) {});
@@ -108,15 +115,16 @@ void InProcFederation::Start() {
     wo.name = h.name;
     wo.heartbeat_interval_s = 0.1;
     wo.connect_timeout_s = 10;
-    wo.idle_timeout_s = 10;
+    wo.idle_timeout_s = h.silence_s;
+    wo.once = h.once;
     data::Split split;
     split.train.labels.assign(static_cast<size_t>(h.train_samples), 0);
     split.test.labels.assign(10, 0);
     const uint64_t seed = SeedOf(h.name);
-    const double loss_step = loss_step_;
-    worker::TrainerFactory factory = [seed, n = h.train_samples, loss_step](const Plan&, data::Split)
+    const double loss_step = loss_step_, train_seconds = train_seconds_;
+    worker::TrainerFactory factory = [seed, n = h.train_samples, loss_step, train_seconds](const Plan&, data::Split)
         -> StatusOr<std::unique_ptr<worker::Trainer>> {
-      return std::unique_ptr<worker::Trainer>(new FakeTrainer(kDimension, seed, n, loss_step));
+      return std::unique_ptr<worker::Trainer>(new FakeTrainer(kDimension, seed, n, loss_step, train_seconds));
     };
     w->client = std::make_unique<worker::WorkerClient>(wo, std::move(split), identities_[h.name], roster_,
                                                        *w->transport, disk_, std::move(factory), "");
@@ -133,16 +141,41 @@ void InProcFederation::Start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   REQUIRE(knocked == static_cast<int>(workers_.size()));
+  started_ = disk_.Now();
+  StartCoordinator();
+}
+
+void InProcFederation::StartCoordinator() {
   TransportOptions limits;
   limits.max_message_bytes = coordinator::ModelMessageBytes(options_.max_model_parameters);
   auto server = net_.Listen(options_.listen, limits);
   REQUIRE(server.ok());
-  coordinator_transport_ = std::move(server).value();
+  coordinator_link_cut_ = false;
+  coordinator_transport_ = std::make_unique<PartitionedTransport>(std::move(server).value(),
+                                                                  [this] { return coordinator_link_cut_.load(); });
+  coordinator_ = std::make_unique<coordinator::Coordinator>(options_, *coordinator_transport_, *coordinator_env_, "");
   coordinator_thread_ = std::thread([this] {
-    coordinator::Coordinator c(options_, *coordinator_transport_, *coordinator_env_, "");
-    coordinator_exit_ = c.Run();
+    coordinator_exit_ = coordinator_->Run();
     coordinator_transport_.reset();  // the workers see the link go down
   });
+}
+
+int InProcFederation::StopCoordinator(bool crash) {
+  if (crash) coordinator_link_cut_ = true;  // dies without a word to anyone
+  coordinator_->RequestStop();
+  coordinator_thread_.join();
+  coordinator_.reset();
+  return coordinator_exit_;
+}
+
+bool InProcFederation::AwaitVersion(uint64_t version, double seconds) {
+  const Env::Time deadline = disk_.Now() + Seconds(seconds);
+  while (disk_.Now() < deadline) {
+    auto latest = disk_.ReadFile(options_.state_dir + "/latest.json", 1 << 16);
+    if (latest.ok() && nlohmann::json::parse(*latest)["model_version"].get<uint64_t>() >= version) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
 }
 
 int InProcFederation::Wait() {

@@ -6,6 +6,8 @@
 // just before a protocol step) and a fault-injecting Env (failed writes).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -15,6 +17,7 @@
 
 #include "coordinator.h"
 #include "crashing_transport.h"
+#include "partitioned_transport.h"
 #include "fl/inproc_transport.h"
 #include "fl/secagg/identity.h"
 #include "mem_env.h"
@@ -27,8 +30,8 @@ namespace fl::testing {
 // (hospital seed, r, coordinate): no LibTorch, no data.
 class FakeTrainer : public worker::Trainer {
  public:
-  FakeTrainer(uint64_t d, uint64_t seed, int64_t train_samples, double loss_step)
-      : d_(d), seed_(seed), n_(train_samples), loss_step_(loss_step), params_(d, 0.f) {
+  FakeTrainer(uint64_t d, uint64_t seed, int64_t train_samples, double loss_step, double train_seconds = 0)
+      : d_(d), seed_(seed), n_(train_samples), loss_step_(loss_step), train_seconds_(train_seconds), params_(d, 0.f) {
     for (uint64_t i = 0; i < d; ++i) params_[i] = 0.01f * static_cast<float>(i % 7);
   }
   // The update a hospital with `seed` makes in schedule round `round`, coordinate i.
@@ -46,6 +49,7 @@ class FakeTrainer : public worker::Trainer {
   }
   StatusOr<worker::TrainStats> Train(int64_t round, const std::atomic<bool>* cancel) override {
     if (cancel && *cancel) return Aborted("cancelled");
+    if (train_seconds_ > 0) std::this_thread::sleep_for(std::chrono::duration<double>(train_seconds_));
     for (uint64_t i = 0; i < d_; ++i) params_[i] += Delta(seed_, round, i);
     worker::TrainStats s;
     s.train_loss = 1.0 / (1.0 + loss_step_ * static_cast<double>(round));
@@ -71,6 +75,7 @@ class FakeTrainer : public worker::Trainer {
   uint64_t d_, seed_;
   int64_t n_;
   double loss_step_;
+  double train_seconds_;
   std::vector<float> params_;
 };
 
@@ -80,6 +85,9 @@ struct HospitalSpec {
   std::string crash_step;   // die just before sending this step ...
   int crash_round = 0;      // ... in the N-th round joined (0: never)
   bool in_roster = true;
+  bool once = true;         // end with the session (false: rejoin, as a service)
+  double silence_s = 10;    // the coordinator silent this long: the session is lost
+  double outage_from_s = -1, outage_to_s = -1;  // its link is cut between these times
 };
 
 class InProcFederation {
@@ -95,6 +103,16 @@ class InProcFederation {
   void SetCoordinatorEnv(Env* env) { coordinator_env_ = env; }
   // The loss each round's fake training reports falls by this factor's schedule.
   void SetLossStep(double s) { loss_step_ = s; }
+  // How long each round's local training takes.
+  void SetTrainSeconds(double s) { train_seconds_ = s; }
+
+  // The coordinator stops (SIGTERM: it tells the workers) or crashes (its link goes dead
+  // first: nobody hears a word), and Wait() for it; StartCoordinator() starts a new one
+  // on the same disk and the same address, as a restarted pod would.
+  int StopCoordinator(bool crash);
+  void StartCoordinator();
+  // Waits until the committed rounds on disk reach `version` (false after `seconds`).
+  bool AwaitVersion(uint64_t version, double seconds);
 
   // Starts the coordinator and the workers; Wait() returns the coordinator's exit code
   // once it has finished and the workers have stopped.
@@ -119,6 +137,10 @@ class InProcFederation {
   MemEnv disk_;
   Env* coordinator_env_ = &disk_;
   double loss_step_ = 1.0;
+  double train_seconds_ = 0;
+  Env::Time started_{};
+  std::atomic<bool> coordinator_link_cut_{false};
+  std::unique_ptr<coordinator::Coordinator> coordinator_;
   InProcNetwork net_;
   secagg::Roster roster_;
   std::map<std::string, secagg::Identity> identities_;

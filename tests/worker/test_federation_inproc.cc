@@ -197,3 +197,57 @@ TEST_CASE("federation in process: a failed write of a round is fatal, and the re
     }
   }
 }
+
+TEST_CASE("federation in process: workers outlive coordinator restarts and finish the federation", "[federation]") {
+  for (bool crash : {false, true}) {
+    DYNAMIC_SECTION((crash ? "the coordinator crashes" : "the coordinator stops (SIGTERM)")) {
+      auto hospitals = Hospitals(3);
+      for (auto& h : hospitals) {
+        h.once = false;     // services: they rejoin
+        h.silence_s = 1.5;  // and notice a silent coordinator within that
+      }
+      InProcFederation f(hospitals);
+      f.options().rounds = 6;
+      f.SetTrainSeconds(0.02);
+      f.Start();
+      REQUIRE(f.AwaitVersion(2, 20));
+      CHECK(f.StopCoordinator(crash) == fl::kExitOk);
+      f.StartCoordinator();  // the same state_dir: it resumes
+      REQUIRE(f.AwaitVersion(4, 20));
+      CHECK(f.StopCoordinator(crash) == fl::kExitOk);
+      f.StartCoordinator();
+      REQUIRE(f.Wait() == fl::kExitOk);
+      // The same worker objects finished the federation, each with its final report.
+      for (const auto& [name, code] : f.worker_exit_codes()) CHECK(code == fl::kExitOk);
+      const auto lines = f.MetricsLines();
+      const auto rounds = Rounds(lines);
+      REQUIRE(rounds.size() == 6);
+      for (size_t r = 0; r < rounds.size(); ++r) {
+        CHECK(rounds[r]["round"] == r + 1);
+        CHECK(rounds[r]["cohort_size"] == 3);
+        f.CheckModelStep(rounds[r]);
+      }
+      CHECK(lines.back()["hospitals"].size() == 3);
+    }
+  }
+}
+
+TEST_CASE("federation in process: a hospital cut off longer than the heartbeat limit is re-admitted", "[federation]") {
+  auto hospitals = Hospitals(4);
+  hospitals[3].once = false;
+  hospitals[3].outage_from_s = 0.2;  // its link is down from 0.2 s to 1.5 s: the
+  hospitals[3].outage_to_s = 1.5;    // coordinator drops it after 1 s of silence
+  InProcFederation f(hospitals);
+  f.options().rounds = 70;
+  f.SetTrainSeconds(0.02);
+  f.Start();
+  REQUIRE(f.Wait() == fl::kExitOk);
+  for (const auto& [name, code] : f.worker_exit_codes()) CHECK(code == fl::kExitOk);
+  const auto rounds = Rounds(f.MetricsLines());
+  REQUIRE(rounds.size() == 70);
+  bool missed = false;
+  for (const auto& r : rounds) missed = missed || !r["hospitals"].contains("hospital-d");
+  CHECK(missed);                                          // dropped while cut off
+  CHECK(rounds.back()["hospitals"].contains("hospital-d"));  // and back for the later rounds
+  for (const auto& r : rounds) f.CheckModelStep(r);
+}
