@@ -58,20 +58,26 @@ class CoordinatorRestartTest(unittest.TestCase):
                            "data": {"format": "csv", "path": fltest.BREAST_CANCER,
                                     "csv": {"header": False, "skip_rows": 1, "label_column": "-1"},
                                     "partition": {"weights": [1, 1, 1], "index": i, "seed": 3}}}, f)
-            log = open(os.path.join(d, name + ".log"), "w")
-            workers.append(subprocess.Popen([fltest.WORKER, "--config", wcfg, "--audit-plaintext-dir", audit],
-                                            stdout=subprocess.DEVNULL, stderr=log))
-        clog = open(os.path.join(d, "coordinator.log"), "w")
+            with open(os.path.join(d, name + ".log"), "w") as log:
+                workers.append(subprocess.Popen([fltest.WORKER, "--config", wcfg, "--audit-plaintext-dir", audit],
+                                                stdout=subprocess.DEVNULL, stderr=log))
+        clog = os.path.join(d, "coordinator.log")
 
         def start():
-            return subprocess.Popen([fltest.COORDINATOR, "--config", ccfg, "--audit-dir", audit], stderr=clog)
+            with open(clog, "a") as log:
+                return subprocess.Popen([fltest.COORDINATOR, "--config", ccfg, "--audit-dir", audit], stderr=log)
 
         rng = random.Random(20261205)
         coord = start()
         kills, stalls = 0, []
         try:
             while kills < KILLS:
-                time.sleep(rng.uniform(0.1, 0.6))
+                # kill after a few committed rounds (at most 8, so 20 kills fit in ROUNDS however
+                # fast this machine runs them), at a random moment inside the next round
+                target = len(committed_rounds(state)) + rng.randint(1, 8)
+                while len(committed_rounds(state)) < target and coord.poll() is None:
+                    time.sleep(0.02)
+                time.sleep(rng.uniform(0.0, 0.2))
                 if coord.poll() is not None:
                     break  # the federation finished before all kills: the test below says so
                 os.kill(coord.pid, signal.SIGKILL)
