@@ -10,6 +10,7 @@
 #include "fl/fixed_point.h"
 #include "fl/log.h"
 #include "initial_model.h"
+#include "metrics.h"
 #include "round_runner.h"
 #include "run_store.h"
 #include "saved_state.h"
@@ -21,11 +22,13 @@ namespace {
 constexpr int kMaxConsecutiveFailedRounds = 20;
 }  // namespace
 
-Coordinator::Coordinator(CoordinatorOptions options, Transport& transport, Env& env, std::string audit_dir)
+Coordinator::Coordinator(CoordinatorOptions options, Transport& transport, Env& env, std::string audit_dir,
+                         CoordinatorMetrics& metrics)
     : options_(std::move(options)),
       transport_(transport),
       env_(env),
       audit_dir_(std::move(audit_dir)),
+      metrics_(metrics),
       server_optimizer_(options_.server) {}
 
 Coordinator::~Coordinator() = default;
@@ -40,11 +43,11 @@ Status Coordinator::Start() {
   session_.resize(kSessionIdBytes);
   crypto::RandomBytes(session_.data(), session_.size());
   const secagg::Roster* roster = roster_ ? &*roster_ : nullptr;
-  registry_ = std::make_unique<WorkerRegistry>(transport_, env_, options_, roster, session_);
-  loop_ = std::make_unique<EventLoop>(transport_, env_, *registry_, session_);
+  registry_ = std::make_unique<WorkerRegistry>(transport_, env_, options_, roster, session_, metrics_);
+  loop_ = std::make_unique<EventLoop>(transport_, env_, *registry_, session_, metrics_);
   audit_ = std::make_unique<AuditLog>(env_, audit_dir_);
   store_ = std::make_unique<RunStore>(env_, options_);
-  rounds_ = std::make_unique<RoundRunner>(*loop_, *registry_, env_, *audit_, options_, roster, session_);
+  rounds_ = std::make_unique<RoundRunner>(*loop_, *registry_, env_, *audit_, options_, roster, session_, metrics_);
   initial_ = std::make_unique<InitialModelRequest>(*loop_, *registry_, options_, session_);
   final_ = std::make_unique<FinalReports>(*loop_, *registry_, options_, session_);
 
@@ -65,6 +68,8 @@ Status Coordinator::Start() {
   FL_RETURN_IF_ERROR(LoadStartingModel());
   // Once the model is known, no message may be larger than it (with its envelope).
   if (model_) FL_RETURN_IF_ERROR(transport_.SetMaxMessageBytes(ModelMessageBytes(model_->values.size())));
+  if (model_) metrics_.SetCheckpointVersion(model_version_);
+  metrics_.SetReady(true);
   FL_LOG(kInfo) << "listening on " << transport_.endpoint() << ", session "
                 << crypto::ToHex(reinterpret_cast<const uint8_t*>(session_.data()), 4) << "..., waiting for "
                 << options_.min_workers << " workers";
@@ -136,6 +141,7 @@ int Coordinator::Run() {
 }
 
 int Coordinator::Stopped() {
+  metrics_.SetReady(false);
   const std::string reason = "the coordinator is stopping";
   for (WorkerRecord* w : registry_->Alive()) registry_->Drop(*w, reason, true);
   FL_LOG(kInfo) << "stopped at model version " << model_version_ << " of " << options_.rounds
@@ -180,6 +186,7 @@ bool Coordinator::TrainOneRound(bool* fatal) {
       *fatal = true;
       return false;
     }
+    metrics_.SetCheckpointVersion(0);
   }
   StatusOr<RoundResult> round = rounds_->Run(next_round_id_++, model_->values, model_version_);
   if (!round.ok()) return false;
@@ -214,6 +221,8 @@ Status Coordinator::CompleteRound(RoundResult round) {
   model_version_ = facts.model_version;
   const double loss = MeanTrainLoss(facts);
   if (std::isfinite(loss)) convergence_.Add(loss);
+  metrics_.RoundCompleted(facts.seconds, facts.survivors);
+  metrics_.SetCheckpointVersion(model_version_);
   FL_LOG(kInfo) << RoundSummary(facts);
   return Status::Ok();
 }
@@ -222,6 +231,7 @@ bool Coordinator::Converged() const { return convergence_.Converged(options_.pat
 
 void Coordinator::Finish() {
   registry_->CloseAdmission("training is over");
+  metrics_.SetReady(false);
   const nlohmann::json hospitals = final_->Collect(model_ ? model_->values : std::vector<float>{}, model_version_);
   if (Status s = store_->AppendLine({{"final", true}, {"model_version", model_version_}, {"hospitals", hospitals}});
       !s.ok()) {

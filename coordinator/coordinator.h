@@ -26,6 +26,7 @@
 namespace fl::coordinator {
 
 class AuditLog;
+class CoordinatorMetrics;
 class EventLoop;
 class FinalReports;
 class InitialModelRequest;
@@ -37,7 +38,9 @@ struct RoundResult;
 class Coordinator {
  public:
   // `audit_dir`: if not empty, every secure-aggregation payload received is recorded there.
-  Coordinator(CoordinatorOptions options, Transport& transport, Env& env, std::string audit_dir);
+  // `metrics` (what /metrics shows) must outlive the coordinator.
+  Coordinator(CoordinatorOptions options, Transport& transport, Env& env, std::string audit_dir,
+              CoordinatorMetrics& metrics);
   ~Coordinator();
   // Runs the federation to the end; returns the process exit code (fl/exit_codes.h).
   int Run();
@@ -64,6 +67,7 @@ class Coordinator {
   Transport& transport_;
   Env& env_;
   std::string audit_dir_;
+  CoordinatorMetrics& metrics_;
   std::string session_;
   std::optional<secagg::Roster> roster_;
   std::unique_ptr<WorkerRegistry> registry_;

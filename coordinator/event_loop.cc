@@ -6,8 +6,9 @@
 
 namespace fl::coordinator {
 
-EventLoop::EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session)
-    : transport_(transport), env_(env), registry_(registry), session_(session),
+EventLoop::EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session,
+                     CoordinatorMetrics& metrics)
+    : transport_(transport), env_(env), registry_(registry), session_(session), metrics_(metrics),
       rejections_(env, "rejected a malformed message from an unknown peer"),
       refused_(env, "refused a connection") {}
 
@@ -21,6 +22,8 @@ EventLoop::Wait EventLoop::RunUntil(const std::function<bool()>& ready, Env::Tim
     if (auto ev = transport_.Receive(std::chrono::milliseconds(static_cast<int>(wait_ms)))) Dispatch(std::move(*ev));
     registry_.CheckLiveness();
     registry_.SendHeartbeats();
+    metrics_.Tick();
+    metrics_.SetConnectedWorkers(registry_.alive_count());
     registry_.FlushLogs();
     rejections_.Flush();
     refused_.Flush();
@@ -42,6 +45,8 @@ void EventLoop::Dispatch(TransportEvent ev) {
       if (w) registry_.Drop(*w, "its connection closed", false);
       return;
     case TransportEvent::Kind::kRefused:
+      metrics_.Refused(ev.status.message().find("not in the roster") != std::string::npos ? "unknown_key"
+                                                                                          : "handshake_failed");
       return refused_.Add(ev.status.message());
     case TransportEvent::Kind::kRejected:
       if (!w) return rejections_.Add(ev.status.message());

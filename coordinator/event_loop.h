@@ -11,6 +11,7 @@
 
 #include "fl/env.h"
 #include "fl/transport.h"
+#include "metrics.h"
 #include "rejection_log.h"
 #include "worker_registry.h"
 
@@ -21,7 +22,8 @@ class EventLoop {
   using Handler = std::function<void(WorkerRecord&, const Message&)>;
   enum class Wait { kReady, kTimeout, kStopped };
 
-  EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session);
+  EventLoop(Transport& transport, Env& env, WorkerRegistry& registry, const std::string& session,
+            CoordinatorMetrics& metrics);
 
   void On(wire::MessageType type, Handler handler) { handlers_[type] = std::move(handler); }
   // RunUntil returns kStopped once `*stop` is set (SIGTERM); `stop` must outlive the loop.
@@ -46,6 +48,7 @@ class EventLoop {
   Env& env_;
   WorkerRegistry& registry_;
   const std::string& session_;
+  CoordinatorMetrics& metrics_;
   std::map<wire::MessageType, Handler> handlers_;
   const std::atomic<bool>* stop_ = nullptr;
   RejectionLog rejections_;

@@ -13,18 +13,20 @@
 #include "options.h"
 #include "commands.h"
 #include "coordinator.h"
+#include "http_endpoint.h"
+#include "metered_transport.h"
+#include "metrics.h"
 #include "transport_setup.h"
 
 namespace {
 
-const std::vector<fl::FlagSpec> kFlags = {
+const std::vector<fl::FlagSpec> kFlags = fl::WithCommonFlags({
     {"config", true, "coordinator JSON config (see configs/coordinator.json)"},
     {"audit-dir", true, "record every payload received under this directory (docs/audit.md)"},
     {"listen", true, "override the config's listen endpoint, e.g. tcp://0.0.0.0:7000"},
     {"state-dir", true, "override the config's state_dir"},
-    {"log-level", true, "debug | info | warning | error (default info)"},
-    {"help", false, "show this help"},
-};
+    {"http-listen", true, "override the config's http_listen (HOST:PORT for /healthz, /readyz, /metrics)"},
+});
 
 void Usage(FILE* out) {
   std::fprintf(out,
@@ -65,12 +67,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fl-coordinator: unexpected argument '%s' (see --help)\n", args->positional[0].c_str());
     return fl::kExitConfigError;
   }
-  fl::LogLevel level = fl::LogLevel::kInfo;
-  if (args->Has("log-level") && !fl::ParseLogLevel(args->Get("log-level"), &level)) {
-    std::fprintf(stderr, "fl-coordinator: --log-level must be debug, info, warning or error\n");
-    return fl::kExitConfigError;
-  }
-  fl::SetLogLevel(level);
+  if (auto done = fl::ApplyCommonFlags(*args, "fl-coordinator")) return *done;
   if (!args->Has("config")) {
     std::fprintf(stderr, "fl-coordinator: --config FILE is required (see --help)\n");
     return fl::kExitConfigError;
@@ -107,8 +104,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fl-coordinator: %s\n", transport.status().message().c_str());
     return fl::kExitRuntimeError;
   }
-  fl::coordinator::Coordinator coordinator(std::move(options).value(), **transport, fl::Env::Default(),
-                                           args->Get("audit-dir"));
+  if (args->Has("http-listen")) options->http_listen = args->Get("http-listen");
+  fl::coordinator::CoordinatorMetrics metrics(fl::Env::Default());
+  fl::coordinator::MeteredTransport metered(**transport, metrics);
+  fl::coordinator::HttpEndpoint http(metrics);
+  if (!options->http_listen.empty()) {
+    if (auto s = http.Start(options->http_listen); !s.ok()) {
+      std::fprintf(stderr, "fl-coordinator: %s\n", s.message().c_str());
+      return fl::kExitRuntimeError;
+    }
+    FL_LOG(kInfo) << "HTTP on " << options->http_listen.substr(0, options->http_listen.rfind(':')) << ":" << http.port()
+                  << " (/healthz, /readyz, /metrics)";
+  }
+  fl::coordinator::Coordinator coordinator(std::move(options).value(), metered, fl::Env::Default(),
+                                           args->Get("audit-dir"), metrics);
   // SIGTERM (Kubernetes) or Ctrl-C: the round in progress is abandoned, nothing is half
   // written, and the run continues from state_dir on the next start.
   g_coordinator = &coordinator;

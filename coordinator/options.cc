@@ -29,6 +29,7 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   r.Get("init_checkpoint", &o.init_checkpoint);
   r.Get("resume", &o.resume);
   r.Get("roster", &o.roster);
+  r.Get("http_listen", &o.http_listen);
   ConfigReader tr = r.Child("transport");
   tr.GetEnum("security", &o.transport_security, {"curve", "insecure"});
   tr.Get("secret_key", &o.secret_key);

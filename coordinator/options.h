@@ -47,6 +47,9 @@ struct CoordinatorOptions {
   std::string transport_security = "curve";
   std::string secret_key;            // the coordinator's key file (mode 600); curve only
   std::string roster;                // roster file: the hospitals admitted (required with curve)
+  // HTTP for operators (GET /healthz, /readyz, /metrics): "HOST:PORT", e.g. "0.0.0.0:9100";
+  // empty: no HTTP port.
+  std::string http_listen;
   Plan plan;                         // sent to every worker
 };
 

@@ -1,5 +1,6 @@
 #include "round_runner.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "fl/log.h"
@@ -8,14 +9,26 @@
 namespace fl::coordinator {
 
 RoundRunner::RoundRunner(EventLoop& loop, WorkerRegistry& registry, Env& env, AuditLog& audit,
-                         const CoordinatorOptions& options, const secagg::Roster* roster, const std::string& session)
+                         const CoordinatorOptions& options, const secagg::Roster* roster, const std::string& session,
+                         CoordinatorMetrics& metrics)
     : loop_(loop), registry_(registry), env_(env), audit_(audit), options_(options), roster_(roster),
-      session_(session) {}
+      session_(session), metrics_(metrics) {}
+
+namespace {
+// A bounded label for /metrics from an abandoned round's reason.
+std::string AbortLabel(const std::string& reason) {
+  if (reason.find("stopping") != std::string::npos) return "stopping";
+  if (reason.find("only ") != std::string::npos) return "too_few_workers";
+  return "protocol_error";
+}
+}  // namespace
 
 RoundRunner::~RoundRunner() = default;
 
 void RoundRunner::OnDrop(uint32_t id) {
-  if (round_) round_->Drop(id);  // the round goes on without it if enough remain
+  if (!round_) return;
+  if (std::count(cohort_.begin(), cohort_.end(), id)) ++phase_drops_;
+  round_->Drop(id);  // the round goes on without it if enough remain
 }
 
 void RoundRunner::OnMessage(WorkerRecord& w, const Message& m) {
@@ -36,7 +49,7 @@ void RoundRunner::OnMessage(WorkerRecord& w, const Message& m) {
     StatusOr<RingVector> vec = ReadRingFrame(m.payload[0], m.payload[0].size() / sizeof(uint32_t), "masked input");
     s = metrics.ok() ? vec.status() : metrics.status();
     if (s.ok()) s = round_->Receive(w.id, msg, vec->data(), vec->size());
-    if (s.ok()) metrics_[w.id] = std::move(metrics).value();
+    if (s.ok()) reported_[w.id] = std::move(metrics).value();
   } else if (s.ok()) {
     s = round_->Receive(w.id, msg);
   }
@@ -57,6 +70,7 @@ void RoundRunner::Send(const std::vector<secagg::Outgoing>& out) {
 }
 
 void RoundRunner::Abandon(const std::string& reason) {
+  metrics_.RoundAborted(AbortLabel(reason));
   FL_LOG(kWarning) << "protocol round " << round_id_ << " abandoned: " << reason
                    << "; restarting with the remaining workers";
   for (uint32_t id : cohort_) {
@@ -81,7 +95,7 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vecto
   sc.roster = roster_;
   sc.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   round_ = std::make_unique<secagg::SecAggServer>(sc);
-  metrics_.clear();
+  reported_.clear();
   const Env::Time started = env_.Now();
   FL_LOG(kInfo) << "protocol round " << round_id_ << ": training model version " << model_version + 1 << " with "
                 << cohort_.size() << " workers";
@@ -100,8 +114,12 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vecto
     registry_.Send(*registry_.Find(id), std::move(m));
   }
 
+  metrics_.RoundStarted(round_id_, model_version);
   while (!round_->done()) {
     const std::string phase = round_->phase_name();
+    metrics_.PhaseStarted(phase);
+    phase_drops_ = 0;
+    const Env::Time phase_started = env_.Now();
     const EventLoop::Wait waited = loop_.RunFor([&] { return round_->ReadyToClose(); }, options_.phase_timeout_s);
     if (waited == EventLoop::Wait::kStopped) {
       Abandon("the coordinator is stopping");
@@ -112,8 +130,10 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vecto
         FL_LOG(kWarning) << "worker " << id << " (" << registry_.NameOf(id) << ") did not answer in phase " << phase
                          << "; continuing without it";
         round_->Drop(id);
+        ++phase_drops_;
       }
     }
+    metrics_.PhaseEnded(phase, ToSeconds(env_.Now() - phase_started), phase_drops_);
     StatusOr<std::vector<secagg::Outgoing>> out = round_->Close();
     if (!out.ok()) {
       const std::string reason = out.status().message();
@@ -127,7 +147,7 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vecto
   r.params = round_->params();
   r.invited = cohort_.size();
   r.survivors = round_->survivors().size();
-  for (const auto& [id, metrics] : metrics_) {
+  for (const auto& [id, metrics] : reported_) {
     if (round_->survivors().count(id)) r.hospitals[registry_.NameOf(id)] = metrics;
   }
   StatusOr<RingVector> sum = round_->TakeResult();

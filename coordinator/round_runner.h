@@ -18,6 +18,7 @@
 #include "fl/env.h"
 #include "fl/ring.h"
 #include "fl/secagg/server.h"
+#include "metrics.h"
 #include "options.h"
 #include "worker_registry.h"
 
@@ -36,7 +37,7 @@ struct RoundResult {
 class RoundRunner {
  public:
   RoundRunner(EventLoop& loop, WorkerRegistry& registry, Env& env, AuditLog& audit, const CoordinatorOptions& options,
-              const secagg::Roster* roster, const std::string& session);
+              const secagg::Roster* roster, const std::string& session, CoordinatorMetrics& metrics);
   ~RoundRunner();
 
   // Runs protocol round `protocol_round` on `model` (version `model_version`) with every
@@ -59,11 +60,13 @@ class RoundRunner {
   const CoordinatorOptions& options_;
   const secagg::Roster* roster_;
   const std::string& session_;
+  CoordinatorMetrics& metrics_;
 
   std::unique_ptr<secagg::SecAggServer> round_;
+  size_t phase_drops_ = 0;  // workers dropped during the phase now running
   uint32_t round_id_ = 0;
   std::vector<uint32_t> cohort_;
-  std::map<uint32_t, nlohmann::json> metrics_;  // by worker id, from the masked inputs
+  std::map<uint32_t, nlohmann::json> reported_;  // by worker id, from the masked inputs
 };
 
 }  // namespace fl::coordinator

@@ -8,12 +8,13 @@
 namespace fl::coordinator {
 
 WorkerRegistry::WorkerRegistry(Transport& transport, Env& env, const CoordinatorOptions& options,
-                               const secagg::Roster* roster, const std::string& session)
-    : transport_(transport), env_(env), options_(options), roster_(roster), session_(session),
+                               const secagg::Roster* roster, const std::string& session, CoordinatorMetrics& metrics)
+    : transport_(transport), env_(env), options_(options), roster_(roster), session_(session), metrics_(metrics),
       refusals_(env, "refused a worker") {}
 
 void WorkerRegistry::Refuse(const PeerId& peer, const std::string& reason, wire::Abort::Next next) {
   refusals_.Add(reason);
+  metrics_.Refused(next == wire::Abort::REFUSED ? "hello_refused" : "hello_deferred");
   wire::Abort a;
   a.set_reason(reason);
   a.set_next(next);

@@ -10,6 +10,7 @@
 #include "fl/env.h"
 #include "fl/secagg/identity.h"
 #include "fl/transport.h"
+#include "metrics.h"
 #include "options.h"
 #include "rejection_log.h"
 
@@ -28,7 +29,7 @@ class WorkerRegistry {
  public:
   // `roster`, when not null, is the allow-list of names; it must outlive the registry.
   WorkerRegistry(Transport& transport, Env& env, const CoordinatorOptions& options, const secagg::Roster* roster,
-                 const std::string& session);
+                 const std::string& session, CoordinatorMetrics& metrics);
 
   // Answers a HELLO from `peer`: WELCOME with a worker id and the plan, or ABORT with why.
   // `authenticated_name`: the name the transport authenticated for the link (CURVE); with
@@ -73,6 +74,7 @@ class WorkerRegistry {
   const CoordinatorOptions& options_;
   const secagg::Roster* roster_;
   const std::string& session_;
+  CoordinatorMetrics& metrics_;
   std::string closed_reason_;
   std::map<uint32_t, WorkerRecord> workers_;
   uint32_t next_id_ = 1;

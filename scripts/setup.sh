@@ -13,6 +13,7 @@ PACKAGES=(
   catch2
   libzip-dev zlib1g-dev
   libstb-dev libnifti2-dev
+  libcpp-httplib-dev prometheus
   python3 python3-numpy python3-sklearn python3-zmq
 )
 

@@ -27,7 +27,7 @@
 
 namespace {
 
-const std::vector<fl::FlagSpec> kFlags = {
+const std::vector<fl::FlagSpec> kFlags = fl::WithCommonFlags({
     {"config", true, "worker JSON config (see configs/worker-*.json)"},
     {"coordinator", true, "override the config's coordinator endpoint"},
     {"audit-plaintext-dir", true,
@@ -42,9 +42,7 @@ const std::vector<fl::FlagSpec> kFlags = {
     {"out", true, "keygen: where to write the identity key (mode 600); predict: output folder"},
     {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
     {"once", false, "end when the session ends (for scripts) instead of rejoining the federation"},
-    {"log-level", true, "debug | info | warning | error (default info)"},
-    {"help", false, "show this help"},
-};
+});
 
 void Usage(FILE* out) {
   std::fprintf(out,
@@ -167,11 +165,7 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
     return fl::kExitOk;
   }
   if (!args->positional.empty()) return Fail(fl::kExitConfigError, "unexpected argument '" + args->positional[0] + "' (see --help)");
-  fl::LogLevel level = fl::LogLevel::kInfo;
-  if (args->Has("log-level") && !fl::ParseLogLevel(args->Get("log-level"), &level)) {
-    return Fail(fl::kExitConfigError, "--log-level must be debug, info, warning or error");
-  }
-  fl::SetLogLevel(level);
+  if (auto done = fl::ApplyCommonFlags(*args, "fl-worker")) return *done;
   if (keygen) return RunKeygen(*args);
   if (!args->Has("config")) return Fail(fl::kExitConfigError, "--config FILE is required (see --help)");
   const std::string path = args->Get("config");

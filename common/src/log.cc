@@ -2,6 +2,8 @@
 
 #include "fl/env.h"
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -11,10 +13,20 @@
 namespace fl {
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::atomic<LogFormat> g_format{LogFormat::kText};
 std::mutex g_mutex;
 std::string& Component() {
   static std::string component = "fl";
   return component;
+}
+const char* LevelName(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarning: return "warning";
+    case LogLevel::kError: return "error";
+  }
+  return "?";
 }
 const char* LevelTag(LogLevel l) {
   switch (l) {
@@ -43,6 +55,15 @@ bool ParseLogLevel(const std::string& name, LogLevel* level) {
   return true;
 }
 
+void SetLogFormat(LogFormat format) { g_format = format; }
+
+bool ParseLogFormat(const std::string& name, LogFormat* format) {
+  if (name == "text") *format = LogFormat::kText;
+  else if (name == "json") *format = LogFormat::kJson;
+  else return false;
+  return true;
+}
+
 LogLine::~LogLine() {
   using namespace std::chrono;
   const auto now = Env::Default().WallTime();
@@ -50,11 +71,17 @@ LogLine::~LogLine() {
   const int ms = static_cast<int>(duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
+  char date[32], stamp[40];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(stamp, sizeof stamp, "%s.%03dZ", date, ms);  // ISO 8601, UTC
   std::lock_guard<std::mutex> lock(g_mutex);
-  std::fprintf(stderr, "%s.%03d %s [%s] %s\n", stamp, ms, LevelTag(level_), Component().c_str(),
-               stream_.str().c_str());
+  if (g_format == LogFormat::kJson) {
+    const nlohmann::json line = {{"time", stamp}, {"level", LevelName(level_)}, {"component", Component()},
+                                 {"message", stream_.str()}};
+    std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    std::fprintf(stderr, "%s %s [%s] %s\n", stamp, LevelTag(level_), Component().c_str(), stream_.str().c_str());
+  }
   std::fflush(stderr);
 }
 

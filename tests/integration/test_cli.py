@@ -31,6 +31,21 @@ class CliTest(unittest.TestCase):
             self.assertIn("Usage:", p.stdout)
             self.assertIn("--config", p.stdout)
 
+    def test_version_short_help_and_log_flags(self):
+        prep = os.path.join(fltest.BUILD, "worker", "prep", "fl-prep")
+        for b in (fltest.COORDINATOR, fltest.WORKER, prep):
+            name = os.path.basename(b)
+            p = run(b, "--version")
+            self.assertEqual(p.returncode, 0, name)
+            self.assertRegex(p.stdout, r"^%s \d+\.\d+\.\d+\n$" % name)
+            p = run(b, "-h")
+            self.assertEqual(p.returncode, 0, name)
+            for flag in ("--log-format", "--log-level", "--version", "--help"):
+                self.assertIn(flag, p.stdout, name)
+            p = run(b, "--log-format", "xml")
+            self.assertEqual(p.returncode, 2, name)
+            self.assertIn("--log-format must be text or json", p.stderr)
+
     def test_usage_errors(self):
         for b in (fltest.COORDINATOR, fltest.WORKER):
             p = run(b, "--bogus")

@@ -153,7 +153,9 @@ void InProcFederation::StartCoordinator() {
   coordinator_link_cut_ = false;
   coordinator_transport_ = std::make_unique<PartitionedTransport>(std::move(server).value(),
                                                                   [this] { return coordinator_link_cut_.load(); });
-  coordinator_ = std::make_unique<coordinator::Coordinator>(options_, *coordinator_transport_, *coordinator_env_, "");
+  metrics_ = std::make_unique<coordinator::CoordinatorMetrics>(disk_);
+  coordinator_ = std::make_unique<coordinator::Coordinator>(options_, *coordinator_transport_, *coordinator_env_, "",
+                                                            *metrics_);
   coordinator_thread_ = std::thread([this] {
     coordinator_exit_ = coordinator_->Run();
     coordinator_transport_.reset();  // the workers see the link go down

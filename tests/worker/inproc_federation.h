@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "coordinator.h"
+#include "metrics.h"
 #include "crashing_transport.h"
 #include "partitioned_transport.h"
 #include "fl/inproc_transport.h"
@@ -140,6 +141,7 @@ class InProcFederation {
   double train_seconds_ = 0;
   Env::Time started_{};
   std::atomic<bool> coordinator_link_cut_{false};
+  std::unique_ptr<coordinator::CoordinatorMetrics> metrics_;
   std::unique_ptr<coordinator::Coordinator> coordinator_;
   InProcNetwork net_;
   secagg::Roster roster_;

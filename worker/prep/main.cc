@@ -8,14 +8,16 @@
 #include "prep/prep.h"
 
 int main(int argc, char** argv) {
-  const std::vector<fl::FlagSpec> flags = {
+  const std::vector<fl::FlagSpec> flags = fl::WithCommonFlags({
       {"spec", true, "JSON spec: format, output, seed, sources and sites (see configs/prep-*.json)"},
       {"output", true, "override the spec's output folder"},
       {"input", true, "override the spec's input file (csv and npz specs)"},
       {"summary", true, "also write the summary JSON here"},
-      {"help", false, "show this help"},
-  };
+  });
   auto args = fl::ParseArgs(argc, argv, 1, flags);
+  if (args.ok() && !args->Has("help")) {
+    if (auto done = fl::ApplyCommonFlags(*args, "fl-prep")) return *done;
+  }
   if (!args.ok() || args->Has("help") || !args->Has("spec")) {
     if (!args.ok()) std::fprintf(stderr, "fl-prep: %s\n", args.status().message().c_str());
     std::fprintf(args.ok() && args->Has("help") ? stdout : stderr,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,16 @@ struct ParsedArgs {
   }
 };
 
+// "-h" is "--help".
 StatusOr<ParsedArgs> ParseArgs(int argc, char** argv, int first, const std::vector<FlagSpec>& specs);
 std::string FormatFlags(const std::vector<FlagSpec>& specs);
+
+// `specs` plus the flags every binary takes: --log-level, --log-format, --version, --help.
+std::vector<FlagSpec> WithCommonFlags(std::vector<FlagSpec> specs);
+// Prints the version (--version: returns 0) or applies --log-level and --log-format
+// (a bad value: returns 2); nullopt when the program goes on.
+std::optional<int> ApplyCommonFlags(const ParsedArgs& args, const char* program);
+// The project's version (CMake's project version).
+const char* Version();
 
 }  // namespace fl

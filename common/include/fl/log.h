@@ -8,12 +8,17 @@
 namespace fl {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+// text: "2026-12-05T09:01:02.123Z I [coordinator] message" (ISO 8601, UTC);
+// json: one object a line, {"time", "level", "component", "message"}.
+enum class LogFormat { kText, kJson };
 
 // Process-wide settings, set once from main().
 void SetLogLevel(LogLevel level);
 void SetLogComponent(const std::string& component);  // e.g. "coordinator", "worker:alpha"
 LogLevel GetLogLevel();
 bool ParseLogLevel(const std::string& name, LogLevel* level);
+void SetLogFormat(LogFormat format);
+bool ParseLogFormat(const std::string& name, LogFormat* format);
 
 class LogLine {
  public:
