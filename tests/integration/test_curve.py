@@ -3,9 +3,9 @@
 - a tap between the workers and the coordinator records every byte of a federation: with
   CURVE none of them holds the plan's JSON, a hospital name or a metric name; the same
   federation in plain TCP (the control) shows all three, so the tap does see the traffic;
-- refused, and logged by the coordinator, each: a key that is not in the roster, a known
-  key claiming another hospital's name, a worker pinning another coordinator key, and a
-  worker speaking plain TCP to a CURVE coordinator.
+- refused, logged by the coordinator and counted in its /metrics, each: a key that is not
+  in the roster, a known key claiming another hospital's name, a worker pinning another
+  coordinator key, and a worker speaking plain TCP to a CURVE coordinator.
 """
 import json
 import os
@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fltest  # noqa: E402
@@ -97,12 +98,14 @@ class CurveTest(unittest.TestCase):
             json.dump(obj, f)
         return path
 
-    def coordinator(self, port, secure):
+    def coordinator(self, port, secure, http_port=None):
         cfg = {"listen": "tcp://127.0.0.1:%d" % port, "min_workers": 3, "rounds": 1, "roster": self.roster,
                "timeouts": {"admission_s": 60, "heartbeat_s": 5},
                "transport": {"security": "curve", "secret_key": self.coord_key} if secure else {"security": "insecure"},
                "state_dir": os.path.join(self.dir, "state-%s" % ("curve" if secure else "plain")),
                "plan": {"model": {"name": "logreg"}, "training": {"epochs": 1}}}
+        if http_port:
+            cfg["http_listen"] = "127.0.0.1:%d" % http_port
         log = open(os.path.join(self.dir, "coordinator-%s.log" % ("curve" if secure else "plain")), "w")
         return subprocess.Popen([fltest.COORDINATOR, "--config", self.write("c.json", cfg)], stderr=log), log.name
 
@@ -144,9 +147,33 @@ class CurveTest(unittest.TestCase):
             self.assertNotIn(needle, curve, "%r readable on the wire" % needle)
 
     def test_unknown_keys_stolen_names_wrong_pins_and_plain_tcp_are_refused(self):
-        port = free_port()
-        coord, log = self.coordinator(port, secure=True)
+        port, http = free_port(), free_port()
+        coord, log = self.coordinator(port, secure=True, http_port=http)
+
+        def refused():
+            """fl_refused_connections_total by reason, from the coordinator's /metrics."""
+            t0 = time.time()
+            while True:
+                try:
+                    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http, timeout=2) as r:
+                        text = r.read().decode()
+                    break
+                except OSError:
+                    if time.time() - t0 > 30:
+                        raise
+                    time.sleep(0.1)
+            out = {}
+            for line in text.splitlines():
+                if line.startswith("fl_refused_connections_total{"):
+                    reason = line.split('reason="', 1)[1].split('"', 1)[0]
+                    out[reason] = float(line.rsplit(" ", 1)[1])
+            return out
+
+        def total():
+            return sum(refused().values())
+
         try:
+            self.assertEqual(total(), 0)
             # A key that is not in the coordinator's roster.
             mallory_roster = os.path.join(self.dir, "mallory-roster.json")
             subprocess.run([fltest.WORKER, "keygen", "--name", "mallory", "--out", self.key("mallory"),
@@ -154,6 +181,8 @@ class CurveTest(unittest.TestCase):
             mallory = self.worker("mallory", port, 0, roster=mallory_roster, connect_s=20)
             self.assertNotEqual(mallory.wait(timeout=60), 0)
             self.assertIn("could not join", mallory.stderr.read())
+            self.assertGreaterEqual(refused().get("unknown_key", 0), 1)
+            counted = total()
             # Bravo's key, claiming to be alpha (with a roster of its own that says so).
             with open(self.key(NAMES[1])) as f:
                 stolen = json.load(f)
@@ -164,12 +193,20 @@ class CurveTest(unittest.TestCase):
                                        {"members": [{"name": NAMES[0], "public_key": stolen["public_key"]}]})
             thief = self.worker(NAMES[0], port, 0, identity=stolen_key, roster=stolen_roster, connect_s=20)
             self.assertNotEqual(thief.wait(timeout=60), 0)
+            self.assertGreaterEqual(refused().get("hello_refused", 0), 1)
+            self.assertGreater(total(), counted)
+            counted = total()
             # Another coordinator's key pinned, and plain TCP: no handshake completes.
             wrong_pin = self.worker(NAMES[2], port, 2, pinned="ab" * 32, connect_s=3)
-            plain = self.worker(NAMES[2], port, 2, secure=False, connect_s=3)
             self.assertNotEqual(wrong_pin.wait(timeout=60), 0)
+            time.sleep(0.3)
+            self.assertGreater(total(), counted, "a wrong pinned key must be counted: %s" % refused())
+            counted = total()
+            plain = self.worker(NAMES[2], port, 2, secure=False, connect_s=3)
             self.assertNotEqual(plain.wait(timeout=60), 0)
-            time.sleep(0.5)
+            time.sleep(0.3)
+            self.assertGreater(total(), counted, "plain TCP must be counted: %s" % refused())
+            print("refusals counted by reason:", refused())
             self.assertIsNone(coord.poll(), "the coordinator must keep running")
         finally:
             coord.kill()
