@@ -34,9 +34,18 @@ void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::stri
                             (authenticated_name.empty() ? std::string("none") : authenticated_name) + ")");
   }
   if (!closed_reason_.empty()) return Refuse(peer, closed_reason_, wire::Abort::FEDERATION_OVER);
-  // A hospital that says HELLO again (it lost its session, or its link came back after it
-  // was dropped) is admitted afresh: its previous record on this link, or, when the link
-  // is authenticated as that hospital, on any link, makes way.
+  // A HELLO repeated before the worker heard its WELCOME (a slow or lossy link: the worker
+  // asks again after a second without an answer) is answered with the same WELCOME, so
+  // whichever copy reaches the worker first names the record this coordinator keeps.
+  for (auto& [id, o] : workers_) {
+    if (o.alive && !o.spoke && o.peer == peer && o.name == hello.name()) {
+      FL_LOG(kDebug) << "repeated HELLO from worker " << o.id << " (" << o.name << "): welcomed again";
+      return Welcome(o);
+    }
+  }
+  // A hospital that says HELLO again after it spoke (it lost its session, or its link came
+  // back after it was dropped) is admitted afresh: its previous record on this link, or,
+  // when the link is authenticated as that hospital, on any link, makes way.
   for (auto& [id, o] : workers_) {
     if (o.peer == peer || (o.alive && o.name == hello.name() && authenticated)) {
       Drop(o, "rejoined on a new session", false);
@@ -52,12 +61,15 @@ void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::stri
   w.name = hello.name();
   w.last_seen = env_.Now();
   w.last_heartbeat_sent = w.last_seen;
+  FL_LOG(kInfo) << "admitted worker " << w.id << " (" << w.name << "), " << alive_count() + 1 << " connected";
+  Welcome(workers_[w.id] = std::move(w));
+}
+
+void WorkerRegistry::Welcome(WorkerRecord& w) {
   wire::Welcome welcome;
   welcome.set_worker_id(w.id);
   welcome.set_plan_json(PlanToJson(options_.plan).dump());
   Send(w, MakeMessage(wire::WELCOME, session_, 0, 0, &welcome));
-  FL_LOG(kInfo) << "admitted worker " << w.id << " (" << w.name << "), " << alive_count() + 1 << " connected";
-  workers_[w.id] = std::move(w);
 }
 
 void WorkerRegistry::TellToRejoin(const PeerId& peer) {

@@ -23,6 +23,7 @@ struct WorkerRecord {
   Env::Time last_seen{};
   Env::Time last_heartbeat_sent{};
   bool alive = true;
+  bool spoke = false;  // sent anything but HELLO since its WELCOME
 };
 
 class WorkerRegistry {
@@ -44,7 +45,11 @@ class WorkerRegistry {
   size_t alive_count();
   std::string NameOf(uint32_t id) const;
 
-  void Touch(WorkerRecord& w) { w.last_seen = env_.Now(); }
+  // A message other than HELLO from `w`.
+  void Touch(WorkerRecord& w) {
+    w.last_seen = env_.Now();
+    w.spoke = true;
+  }
   // Takes `w` out of the federation, telling it why when `tell_worker`; the drop
   // listeners (the round in progress) learn its id.
   void Drop(WorkerRecord& w, const std::string& reason, bool tell_worker);
@@ -58,6 +63,7 @@ class WorkerRegistry {
   void FlushLogs() { refusals_.Flush(); }
 
   void Send(const WorkerRecord& w, Message m);
+  void Welcome(WorkerRecord& w);
   // ABORT for a round, or (round 0) the end of `w`'s session: it may say HELLO again.
   void SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason);
   // A message from a peer that is not admitted in this session (the coordinator restarted,

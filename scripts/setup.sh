@@ -15,6 +15,7 @@ PACKAGES=(
   libstb-dev libnifti2-dev
   libcpp-httplib-dev prometheus
   python3 python3-numpy python3-sklearn python3-zmq
+  iproute2 nftables
 )
 
 missing=()
