@@ -16,7 +16,11 @@ PACKAGES=(
   libcpp-httplib-dev prometheus
   python3 python3-numpy python3-sklearn python3-zmq
   iproute2 nftables
+  nodejs unzip
 )
+
+# The chart test needs npm: Debian's package, unless Node.js already brings its own.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
