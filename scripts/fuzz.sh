@@ -25,7 +25,7 @@ if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all_targets[@]}"); fi
 # Longest input per target: a little above the largest seed, so that runs stay fast.
 declare -A max_len=(
   [wire]=8192 [secagg_server]=16384 [secagg_client]=16384 [safetensors]=16384 [npy]=4096
-  [npz]=16384 [nifti]=8192 [image]=16384 [csv]=4096 [config]=8192 [state]=32768)
+  [npz]=16384 [nifti]=8192 [image]=4096 [csv]=4096 [config]=8192 [state]=32768)
 
 # --- the compiler -------------------------------------------------------------------------
 if ! command -v clang++ >/dev/null 2>&1; then

@@ -14,6 +14,11 @@ Status FixedPointParams::Validate() const {
     return InvalidArgument("max_total_weight must be in [1, 2^30]");
   }
   if (max_cohort == 0 || max_cohort > (1u << 20)) return InvalidArgument("max_cohort must be in [1, 2^20]");
+  // A clip so small (1e-300) that weight * scale overflows to infinity would make an
+  // encoded zero NaN (0 * inf) and every other coordinate infinite.
+  if (!std::isfinite(Scale() * static_cast<double>(max_total_weight))) {
+    return InvalidArgument("clip is too small for fixed-point encoding");
+  }
   if (Scale() < 1.0) {
     return InvalidArgument("no precision left: max_total_weight * clip must be below 2^31 - max_cohort");
   }

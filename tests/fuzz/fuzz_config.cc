@@ -11,18 +11,16 @@
 #include "coordinator/options.h"
 #include "prep/prep.h"
 #include "worker/options.h"  // needs no LibTorch: only headers of worker/training
+#include "fuzz_input.h"
 
 namespace {
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
 
 // A plan that parsed turns into JSON that parses to the same plan.
 void RoundTrip(const fl::Plan& p) {
   const nlohmann::json j = fl::PlanToJson(p);
   fl::StatusOr<fl::Plan> again = fl::ParsePlan(j, "round trip");
-  Check(again.ok() && fl::PlanToJson(*again) == j);
+  FUZZ_CHECK(again.ok() && fl::PlanToJson(*again) == j);
   (void)fl::ModelMetadata(p);
 }
 

@@ -17,14 +17,11 @@
 
 namespace {
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
 
 void CheckDataset(const fl::data::Dataset& d, int64_t features) {
-  Check(d.sample_shape.size() == 1 && d.sample_shape[0] == features);
-  Check(d.features.size() == d.size() * static_cast<size_t>(features));
-  for (int64_t y : d.labels) Check(y >= 0 && y < d.num_classes);
+  FUZZ_CHECK(d.sample_shape.size() == 1 && d.sample_shape[0] == features);
+  FUZZ_CHECK(d.features.size() == d.size() * static_cast<size_t>(features));
+  for (int64_t y : d.labels) FUZZ_CHECK(y >= 0 && y < d.num_classes);
 }
 
 }  // namespace
@@ -45,25 +42,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> class_names;
   if (table.ok() && !table->records.empty()) {
     const size_t ncols = table->records[0].fields.size();
-    Check(ncols >= 1);
-    if (format.header) Check(table->header.size() == ncols);
+    FUZZ_CHECK(ncols >= 1);
+    if (format.header) FUZZ_CHECK(table->header.size() == ncols);
     std::vector<std::string> raw;
     for (const auto& r : table->records) {
-      Check(r.fields.size() == ncols && r.line >= 1);
+      FUZZ_CHECK(r.fields.size() == ncols && r.line >= 1);
       raw.push_back(r.fields.back());
     }
     if (CheckCsvLabels(raw, "fuzz.csv").ok()) {
       std::vector<int64_t> y;
       MapCsvLabels(raw, &y, &class_names);
-      Check(y.size() == raw.size());
+      FUZZ_CHECK(y.size() == raw.size());
       for (size_t i = 0; i < y.size(); ++i) {
-        Check(y[i] >= 0 && static_cast<size_t>(y[i]) < class_names.size());
+        FUZZ_CHECK(y[i] >= 0 && static_cast<size_t>(y[i]) < class_names.size());
         // A site that lists the classes maps each label to the same class.
-        Check(FindCsvClass(class_names, raw[i]) == y[i]);
+        FUZZ_CHECK(FindCsvClass(class_names, raw[i]) == y[i]);
       }
     }
     StatusOr<size_t> col = ResolveCsvColumn(column, table->header, format.header, ncols, "fuzz.csv");
-    if (col.ok()) Check(*col < ncols);
+    if (col.ok()) FUZZ_CHECK(*col < ncols);
   }
   (void)SameCsvLabel(column, text.substr(0, 8));
 
@@ -83,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int64_t features = static_cast<int64_t>(report.feature_names.size());
     CheckDataset(split->train, features);
     CheckDataset(split->test, features);
-    Check(split->train.num_classes == static_cast<int64_t>(report.class_names.size()));
+    FUZZ_CHECK(split->train.num_classes == static_cast<int64_t>(report.class_names.size()));
   }
   return 0;
 }

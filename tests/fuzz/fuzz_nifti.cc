@@ -9,14 +9,7 @@
 #include "data/nifti.h"
 #include "data/segmentation_data.h"
 #include "fuzz_files.h"
-
-namespace {
-
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+#include "fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fl;
@@ -26,16 +19,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data + 1), size - 1);
   if (flags & 4) {
     StatusOr<std::vector<std::string>> ids = ReadIdList(fuzz::WriteScratch("ids.txt", bytes));
-    if (ids.ok()) Check(!ids->empty());
+    if (ids.ok()) FUZZ_CHECK(!ids->empty());
     return 0;
   }
   const std::string path = fuzz::WriteScratch((flags & 1) ? "v.nii.gz" : "v.nii", bytes);
   StatusOr<Volume> v = ReadNifti(path);
   if (!v.ok()) return 0;
-  Check(CheckVolume(*v, "fuzz volume").ok());
+  FUZZ_CHECK(CheckVolume(*v, "fuzz volume").ok());
   (void)DimsString(v->dims);
   StatusOr<Volume> label = ReadNiftiLabel(path, *v);
-  if (label.ok()) Check(label->dims == v->dims && label->data.size() == v->data.size());
+  if (label.ok()) FUZZ_CHECK(label->dims == v->dims && label->data.size() == v->data.size());
   if (flags & 2) {
     NiftiOptions o;
     o.dir = fuzz::ScratchDir();
@@ -44,11 +37,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     o.zscore = (flags & 8) != 0;
     StatusOr<PreparedVolume> p = PrepareVolume(o, path);
     if (p.ok()) {
-      Check(CheckVolume(p->prepared, "prepared").ok());
+      FUZZ_CHECK(CheckVolume(p->prepared, "prepared").ok());
       Volume mask = p->prepared;
       for (float& x : mask.data) x = x > 0 ? 1.0f : 0.0f;
       StatusOr<Volume> back = RestoreMask(o, *p, mask);
-      if (back.ok()) Check(back->dims == p->original.dims);
+      if (back.ok()) FUZZ_CHECK(back->dims == p->original.dims);
     }
   }
   return 0;

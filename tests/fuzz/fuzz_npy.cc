@@ -7,14 +7,7 @@
 
 #include "data/npy_util.h"
 #include "data/npz_loader.h"
-
-namespace {
-
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+#include "fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fl;
@@ -22,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   StatusOr<NpyArray> a = ParseNpy(data, size, "fuzz.npy");
   if (!a.ok()) return 0;
   StatusOr<data::internal::NpyDtype> t = data::internal::ParseNpyDtype(a->dtype, "fuzz.npy");
-  Check(t.ok());
-  Check(static_cast<uint64_t>(a->numel()) * t->itemsize == a->data.size());
+  FUZZ_CHECK(t.ok());
+  FUZZ_CHECK(static_cast<uint64_t>(a->numel()) * t->itemsize == a->data.size());
   (void)data::internal::ShapeString(a->shape);
   if (t->kind != 'f') {
     int64_t v = 0;
@@ -33,18 +26,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // Encoding and parsing again gives the same array.
   StatusOr<std::vector<uint8_t>> encoded = EncodeNpy(*a);
-  Check(encoded.ok());
+  FUZZ_CHECK(encoded.ok());
   StatusOr<NpyArray> b = ParseNpy(encoded->data(), encoded->size(), "round trip");
-  Check(b.ok() && b->shape == a->shape && b->data == a->data);
+  FUZZ_CHECK(b.ok() && b->shape == a->shape && b->data == a->data);
   if (!a->shape.empty()) {
     const size_t rows = static_cast<size_t>(a->shape[0]);
     std::vector<size_t> pick;
     if (rows > 0) pick = {rows - 1, 0, rows / 2};
     StatusOr<NpyArray> r = TakeRows(*a, pick);
-    Check(r.ok() && r->shape[0] == static_cast<int64_t>(pick.size()));
+    FUZZ_CHECK(r.ok() && r->shape[0] == static_cast<int64_t>(pick.size()));
     (void)TakeRows(*a, {rows});  // one past the end: refused
   } else {
-    Check(!TakeRows(*a, {0}).ok());
+    FUZZ_CHECK(!TakeRows(*a, {0}).ok());
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "data/npy_util.h"
 #include "data/npz_loader.h"
 #include "fuzz_files.h"
+#include "fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fl;
@@ -20,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (all.ok()) {
     for (const auto& [name, a] : *all) {
       StatusOr<data::internal::NpyDtype> t = data::internal::ParseNpyDtype(a.dtype, name);
-      if (!t.ok() || static_cast<uint64_t>(a.numel()) * t->itemsize != a.data.size()) std::abort();
+      FUZZ_CHECK(t.ok() && static_cast<uint64_t>(a.numel()) * t->itemsize == a.data.size());
     }
   }
   (void)ReadNpz(path, {"train_images", "train_labels"});
@@ -39,9 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const Dataset* d : {&split->train, &split->test}) {
       int64_t per = 1;
       for (int64_t s : d->sample_shape) per *= s;
-      if (d->features.size() != static_cast<size_t>(per) * d->labels.size()) std::abort();
+      FUZZ_CHECK(d->features.size() == static_cast<size_t>(per) * d->labels.size());
       for (int64_t y : d->labels) {
-        if (y < 0 || y >= d->num_classes) std::abort();
+        FUZZ_CHECK(y >= 0 && y < d->num_classes);
       }
     }
   }

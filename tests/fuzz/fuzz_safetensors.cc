@@ -7,24 +7,17 @@
 #include "fl/config_reader.h"
 #include "fl/plan.h"
 #include "fl/safetensors.h"
-
-namespace {
-
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+#include "fuzz_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fl;
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   StatusOr<Checkpoint> c = DecodeSafetensors(bytes, "fuzz.safetensors");
   if (!c.ok()) return 0;
-  Check(c->layout.dimension() == c->values.size());
+  FUZZ_CHECK(c->layout.dimension() == c->values.size());
   (void)CheckFinite(*c, "fuzz.safetensors");
   (void)c->layout.Validate(100'000'000);
-  Check(CheckSameLayout(c->layout, c->layout, "itself").ok());
+  FUZZ_CHECK(CheckSameLayout(c->layout, c->layout, "itself").ok());
   ModelLayout other;
   other.tensors.push_back({"linear.weight", {2, 30}});
   (void)CheckSameLayout(other, c->layout, "fuzz.safetensors");
@@ -36,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // What decoded must encode and decode to the same values.
   StatusOr<Checkpoint> again = DecodeSafetensors(EncodeSafetensors(*c), "round trip");
-  Check(again.ok() && again->values.size() == c->values.size() && again->metadata == c->metadata &&
+  FUZZ_CHECK(again.ok() && again->values.size() == c->values.size() && again->metadata == c->metadata &&
         again->layout.tensors.size() == c->layout.tensors.size());
   return 0;
 }

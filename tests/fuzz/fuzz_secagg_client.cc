@@ -12,14 +12,6 @@
 #include "fuzz_input.h"
 #include "secagg_fixture.h"
 
-namespace {
-
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fl;
   fuzz::InitDeterministicCrypto();
@@ -27,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::ResetRandom(fuzz::kClientSeed);
   secagg::SecAggClient client(fuzz::ClientConfigFor(f, 1));
   StatusOr<wire::SecAggClientMessage> advertise = client.Start();
-  Check(advertise.ok());
+  FUZZ_CHECK(advertise.ok());
   fuzz::Input in(data, size);
   size_t input_words = 0;
   if (in.U8() & 1) {
@@ -45,14 +37,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!m.ParseFromString(in.Chunk())) continue;
     const bool was_aborted = client.aborted();
     StatusOr<secagg::ClientOutput> out = client.Handle(m);
-    if (was_aborted) Check(!out.ok());
+    if (was_aborted) FUZZ_CHECK(!out.ok());
     if (!out.ok()) {
-      Check(client.aborted() && !client.done());
-      if (!was_aborted) Check(!client.has_input());  // an abort wipes the input
+      FUZZ_CHECK(client.aborted() && !client.done());
+      if (!was_aborted) FUZZ_CHECK(!client.has_input());  // an abort wipes the input
       continue;
     }
-    if (out->masked_input) Check(out->masked_input->size() == input_words && out->message.has_value());
-    if (client.done()) Check(!client.has_input());
+    if (out->masked_input) FUZZ_CHECK(out->masked_input->size() == input_words && out->message.has_value());
+    if (client.done()) FUZZ_CHECK(!client.has_input());
   }
   (void)client.state_name();
   return 0;

@@ -15,14 +15,6 @@
 #include "fuzz_input.h"
 #include "secagg_fixture.h"
 
-namespace {
-
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace fl;
   fuzz::InitDeterministicCrypto();
@@ -45,22 +37,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!words.empty()) std::memcpy(words.data(), vec.data(), words.size() * sizeof(uint32_t));
         const bool was_aborted = server.aborted();
         Status s = (op & 0x80) ? server.Receive(from, m) : server.Receive(from, m, words.data(), words.size());
-        if (was_aborted) Check(!s.ok());
+        if (was_aborted) FUZZ_CHECK(!s.ok());
         break;
       }
       case 2: {
         const bool was_done = server.done();
         StatusOr<std::vector<secagg::Outgoing>> out = server.Close();
         if (out.ok()) {
-          for (const secagg::Outgoing& o : *out) Check(o.to >= 1 && o.to <= fuzz::kWorkers);
+          for (const secagg::Outgoing& o : *out) FUZZ_CHECK(o.to >= 1 && o.to <= fuzz::kWorkers);
         } else {
-          Check(!server.done() || was_done);
+          FUZZ_CHECK(!server.done() || was_done);
         }
         if (server.done() && !taken) {
           StatusOr<RingVector> sum = server.TakeResult();
-          Check(sum.ok() && sum->size() == fuzz::kVectorLength);
+          FUZZ_CHECK(sum.ok() && sum->size() == fuzz::kVectorLength);
           taken = true;
-          Check(server.survivors().size() >= 3);
+          FUZZ_CHECK(server.survivors().size() >= 3);
         }
         break;
       }
@@ -75,6 +67,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The result exists only for a finished round, and only once.
   StatusOr<RingVector> sum = server.TakeResult();
-  Check(sum.ok() == (server.done() && !taken));
+  FUZZ_CHECK(sum.ok() == (server.done() && !taken));
   return 0;
 }

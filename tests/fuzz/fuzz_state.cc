@@ -25,9 +25,6 @@
 
 namespace {
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
 
 std::vector<std::string> Lines(const std::string& text, size_t max) {
   std::vector<std::string> out;
@@ -62,24 +59,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   testing::MemEnv env;
   const std::string dir = "/state";
-  Check(env.MakeDirs(dir).ok());
-  if (!(flags & 1)) Check(env.WriteFile(dir + "/latest.json", latest).ok());
-  if (!(flags & 2)) Check(env.WriteFile(dir + "/metrics.jsonl", metrics).ok());
+  FUZZ_CHECK(env.MakeDirs(dir).ok());
+  if (!(flags & 1)) FUZZ_CHECK(env.WriteFile(dir + "/latest.json", latest).ok());
+  if (!(flags & 2)) FUZZ_CHECK(env.WriteFile(dir + "/metrics.jsonl", metrics).ok());
   const nlohmann::json l = nlohmann::json::parse(latest, nullptr, /*allow_exceptions=*/false);
   if (l.is_object() && l.contains("model_version") && l["model_version"].is_number_unsigned()) {
-    Check(env.WriteFile(dir + "/" + coordinator::VersionFile(l["model_version"].get<uint64_t>()), checkpoint).ok());
+    FUZZ_CHECK(env.WriteFile(dir + "/" + coordinator::VersionFile(l["model_version"].get<uint64_t>()), checkpoint).ok());
   }
   for (const std::string& n : names) (void)env.WriteFile(dir + "/" + n, checkpoint);
 
   (void)coordinator::HoldsRun(env, dir);
   StatusOr<coordinator::SavedState> s = coordinator::LoadSavedState(env, dir, RunPlan(), 100'000'000);
   if (s.ok()) {
-    Check(s->model.layout.dimension() == s->model.values.size());
-    Check(s->model.metadata.empty() && CheckFinite(s->model, "saved").ok());
-    Check(s->loss_history.size() <= s->metrics_lines.size());
+    FUZZ_CHECK(s->model.layout.dimension() == s->model.values.size());
+    FUZZ_CHECK(s->model.metadata.empty() && CheckFinite(s->model, "saved").ok());
+    FUZZ_CHECK(s->loss_history.size() <= s->metrics_lines.size());
     for (size_t i = 0; i < s->versions_on_disk.size(); ++i) {
-      Check(s->versions_on_disk[i] <= s->model_version);
-      if (i > 0) Check(s->versions_on_disk[i - 1] < s->versions_on_disk[i]);
+      FUZZ_CHECK(s->versions_on_disk[i] <= s->model_version);
+      if (i > 0) FUZZ_CHECK(s->versions_on_disk[i - 1] < s->versions_on_disk[i]);
     }
   }
   (void)coordinator::CheckModelOfPlan(Checkpoint{}, RunPlan(), "empty");
@@ -89,14 +86,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     StatusOr<secagg::Roster> ro = secagg::Roster::FromJson(*r, "roster.json");
     if (ro.ok()) {
       StatusOr<secagg::Roster> again = secagg::Roster::FromJson(ro->ToJson(), "round trip");
-      Check(again.ok() && again->size() == ro->size());
+      FUZZ_CHECK(again.ok() && again->size() == ro->size());
     }
   }
   (void)secagg::Identity::Load(fuzz::WriteScratch("identity.json", identity, 0600));
 
   coordinator::AuditLog audit(env, "/audit");
-  Check(audit.Open().ok());
+  FUZZ_CHECK(audit.Open().ok());
   for (const std::string& n : audit_names) (void)env.MakeDirs("/audit/coordinator/" + n);
-  Check(audit.HighestRound() < (1u << 31));
+  FUZZ_CHECK(audit.HighestRound() < (1u << 31));
   return 0;
 }

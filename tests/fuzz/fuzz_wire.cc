@@ -21,9 +21,6 @@ namespace {
 
 using namespace fl;
 
-void Check(bool ok) {
-  if (!ok) std::abort();
-}
 
 void Payloads(const Message& m, uint64_t expected_words) {
   for (const Frame& f : m.payload) {
@@ -31,8 +28,8 @@ void Payloads(const Message& m, uint64_t expected_words) {
     (void)ReadRingFrame(f, f.size() / sizeof(uint32_t), "payload");
     StatusOr<std::vector<float>> floats = ReadFloatFrame(f, expected_words, "payload");
     StatusOr<RingVector> ring = ReadRingFrame(f, expected_words, "payload");
-    if (floats.ok()) Check(floats->size() == expected_words);
-    if (ring.ok()) Check(ring->size() == expected_words);
+    if (floats.ok()) FUZZ_CHECK(floats->size() == expected_words);
+    if (ring.ok()) FUZZ_CHECK(ring->size() == expected_words);
   }
 }
 
@@ -73,13 +70,13 @@ void Bodies(const Message& m) {
         StatusOr<RingVector> sum = ReadRingFrame(f, f.size() / sizeof(uint32_t), "sum");
         if (sum.ok() && sum->size() > 0) {
           StatusOr<DecodedAverage> avg = DecodeWeightedSum(*sum, p);
-          if (avg.ok()) Check(avg->average.size() == sum->size() - 1);
+          if (avg.ok()) FUZZ_CHECK(avg->average.size() == sum->size() - 1);
         }
         StatusOr<std::vector<float>> x = ReadFloatFrame(f, f.size() / sizeof(float), "update");
         if (x.ok()) {
           RingVector out;
           if (EncodeWeighted(x->data(), x->size(), 1 + rs.model_version() % p.max_total_weight, p, &out).ok()) {
-            Check(out.size() == x->size() + 1);
+            FUZZ_CHECK(out.size() == x->size() + 1);
           }
         }
       }
@@ -97,9 +94,9 @@ void Bodies(const Message& m) {
       StatusOr<std::vector<float>> values = ReadFloatFrame(m.payload[0], c.layout.dimension(), "initial model");
       if (values.ok()) {
         c.values = std::move(values).value();
-        Check(CheckFinite(c, "initial model").ok());
+        FUZZ_CHECK(CheckFinite(c, "initial model").ok());
         StatusOr<Checkpoint> back = DecodeSafetensors(EncodeSafetensors(c), "round trip");
-        Check(back.ok() && back->values.size() == c.values.size());
+        FUZZ_CHECK(back.ok() && back->values.size() == c.values.size());
       }
     }
   }
@@ -138,7 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const wire::MessageType type = m->type();
   const size_t payloads = m->payload.size();
   StatusOr<Message> again = DecodeFrames(EncodeFrames(std::move(*m)));
-  Check(again.ok() && again->type() == type && again->envelope.session() == session &&
+  FUZZ_CHECK(again.ok() && again->type() == type && again->envelope.session() == session &&
         again->envelope.body() == body && again->payload.size() == payloads);
   return 0;
 }

@@ -130,6 +130,20 @@ TEST_CASE("secagg adversary: a second unmasking request is refused") {
   CHECK_THAT(res.status().message(), Catch::Contains("already finished"));
 }
 
+TEST_CASE("secagg adversary: a finished client that refuses a request is aborted, not done") {
+  // Found by fuzz_secagg_client: the refused request set the abort reason, yet done() stayed
+  // true, so the client was done and aborted at once (the server's done() excludes aborted).
+  ManualRound r(4);
+  auto unmask = r.Step(r.Step(r.Step(r.Advertise())));
+  REQUIRE(r.client(1).Handle(ManualRound::For(unmask, 1).message).ok());
+  CHECK(r.client(1).done());
+  CHECK_FALSE(r.client(1).aborted());
+  REQUIRE_FALSE(r.client(1).Handle(ManualRound::For(unmask, 1).message).ok());
+  CHECK(r.client(1).aborted());
+  CHECK_FALSE(r.client(1).done());
+  CHECK(std::string(r.client(1).state_name()) == "aborted");
+}
+
 TEST_CASE("secagg adversary: an unmasking request with another survivor set is refused") {
   ManualRound r(5);
   auto unmask = r.Step(r.Step(r.Step(r.Advertise())));

@@ -212,6 +212,15 @@ StatusOr<Image8> ReadImage(const std::string& path, int desired_channels) {
     return InvalidArgument("image '" + path + "' has an unsupported size " + std::to_string(h) + "x" +
                            std::to_string(w));
   }
+  // stb_image decodes a truncated JPEG, BMP or TGA by filling the missing pixels with zeros:
+  // a 54-byte BMP header "of 16000 x 16000" took 8 s and 1.2 GB. No supported encoding of a
+  // real image packs more than ~8,300 pixels into a byte (an all-blank 1-bit PNG; deflate
+  // stops at ~1,032:1), so above 2^24 pixels a file needs a byte per 16,384 pixels.
+  if (static_cast<int64_t>(w) * h > (int64_t{1} << 24) &&
+      static_cast<int64_t>(w) * h / 16384 > static_cast<int64_t>(data.size())) {
+    return DataLoss("image '" + path + "' claims " + std::to_string(h) + "x" + std::to_string(w) + " pixels in " +
+                    std::to_string(data.size()) + " bytes: truncated or corrupt");
+  }
   stbi_set_flip_vertically_on_load_thread(0);
   int channels = 0;
   stbi_uc* pixels = stbi_load_from_memory(p, len, &w, &h, &channels, desired_channels);

@@ -62,8 +62,9 @@ struct Image8 {
 // 3 (RGB) or 4 (RGBA); colour is converted to grey as stb does, by the luminance
 // (77 R + 150 G + 29 B) >> 8. 16-bit PNGs are reduced to 8 bits. Images are never flipped.
 // Errors: NotFound (no such file), InvalidArgument (a directory, bad desired_channels, more
-// than 2^28 pixels), DataLoss (cannot be read, not an image, truncated or corrupt; the
-// message names the file and gives stb's reason).
+// than 2^28 pixels), DataLoss (cannot be read, not an image, truncated or corrupt, or more
+// than 2^24 pixels with under a byte of file per 16,384 pixels; the message names the file
+// and gives stb's reason).
 StatusOr<Image8> ReadImage(const std::string& path, int desired_channels = 0);
 
 // Writes interleaved HWC uint8 pixels (channels 1 = grey, 2 = grey + alpha, 3 = RGB,

@@ -170,6 +170,12 @@ StatusOr<ImageLayout> CheckImages(const NpyArray& a, const std::string& ctx) {
   if (l.h == 0 || l.w == 0) {
     return InvalidArgument(ctx + ": images have an empty shape " + internal::ShapeString(s));
   }
+  // As for image files (ReadImage): at most 2^28 pixels. An array of no images may declare
+  // any height and width; their product must not overflow.
+  constexpr int64_t kMaxPixels = int64_t{1} << 28;
+  if (l.h > kMaxPixels || l.w > kMaxPixels || l.h * l.w > kMaxPixels) {
+    return InvalidArgument(ctx + ": images of shape " + internal::ShapeString(s) + " are too large (over 2^28 pixels)");
+  }
   return l;
 }
 

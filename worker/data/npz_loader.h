@@ -28,8 +28,8 @@ struct NpzOptions {
 // Loads this site's train and test sets.
 //
 // Images must be uint8 of shape (N,H,W) -> sample_shape {1,H,W}, or (N,H,W,C) with C = 3 (or
-// 1) -> {C,H,W} (transposed from HWC to CHW); values are scaled to [0,1] by /255. Train and
-// test images must have the same sample shape. Labels: (N,) or (N,1), any integer dtype,
+// 1) -> {C,H,W} (transposed from HWC to CHW), of at most 2^28 pixels; values are scaled to
+// [0,1] by /255. Train and test images must have the same sample shape. Labels: (N,) or (N,1), any integer dtype,
 // non-negative, one per image; num_classes = max label + 1 over the full train and test
 // arrays (before partitioning, so every site agrees). Rows kept after partitioning are in
 // file order. Never throws.

@@ -1,9 +1,11 @@
 #include "data/segmentation_data.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "data/volume.h"
+#include "data/volume_internal.h"
 #include "fl/env.h"
 
 namespace fl::data {
@@ -55,6 +57,10 @@ StatusOr<std::vector<std::string>> ReadIdList(const std::string& path) {
 
 namespace {
 
+// Resampling to a finer grid multiplies the voxels: a corrupt or hostile header (one voxel
+// "of 2 m") must not make a file of a few hundred bytes take gigabytes.
+constexpr double kMaxResampledVoxels = double(int64_t{1} << 28);  // 1 GiB of float32
+
 std::array<int64_t, 3> CropDims(const NiftiOptions& o, const std::array<int64_t, 3>& dims) {
   std::array<int64_t, 3> out = dims;
   for (size_t a = 0; a < 3 && a < o.crop.size(); ++a) {
@@ -69,6 +75,15 @@ Status Prepare(const NiftiOptions& o, Volume* image, Volume* label, std::array<i
   if (!o.spacing.empty()) {
     if (o.spacing.size() != 3) return InvalidArgument("nifti.spacing needs 3 values (x y z, mm)");
     const std::array<double, 3> sp{o.spacing[0], o.spacing[1], o.spacing[2]};
+    double voxels = 1;  // as ResampleToSpacing sizes its output
+    for (int a = 0; a < 3; ++a) voxels *= std::max(1.0, std::round(double(image->dims[a]) / (sp[a] / image->spacing[a])));
+    if (!(voxels <= kMaxResampledVoxels)) {
+      using volume_internal::Num;
+      return InvalidArgument("resampling a volume of " + DimsString(image->dims) + " voxels of (" +
+                             Num(image->spacing[0]) + ", " + Num(image->spacing[1]) + ", " + Num(image->spacing[2]) +
+                             ") mm to nifti.spacing would make " + Num(voxels) +
+                             " voxels, above 2^28; is its voxel size right?");
+    }
     FL_ASSIGN_OR_RETURN(*image, ResampleToSpacing(*image, sp, Interp::kLinear));
     if (label) {
       FL_ASSIGN_OR_RETURN(*label, ResampleToSpacing(*label, sp, Interp::kNearest));

@@ -31,7 +31,8 @@ struct NiftiOptions {
   std::string test_list;                        // without a list is empty); no id in both
   std::string image_suffix = "_image.nii.gz";
   std::string label_suffix = "_label.nii.gz";
-  std::vector<double> spacing;                  // resample to this spacing (mm, x y z); empty = keep
+  std::vector<double> spacing;                  // resample to this spacing (mm, x y z); empty = keep;
+                                                // a volume that would exceed 2^28 voxels is refused
   std::vector<int64_t> crop;                    // crop/pad (x y z) about the volume centre; 0 or
                                                 // missing entries keep that axis
   bool zscore = false;                          // per-volume z-score of the image intensities

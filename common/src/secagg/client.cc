@@ -83,6 +83,7 @@ const char* SecAggClient::state_name() const {
   return state_ ? state_->name() : "new";
 }
 
-bool SecAggClient::done() const { return state_ && std::string(state_->name()) == "done"; }
+// A finished client that then refuses a request is aborted, not done (as the server's done()).
+bool SecAggClient::done() const { return !aborted() && state_ && std::string(state_->name()) == "done"; }
 
 }  // namespace fl::secagg

@@ -92,7 +92,7 @@ class SecAggClient {
   StatusOr<ClientOutput> Handle(const wire::SecAggServerMessage& m);
 
   const char* state_name() const;
-  bool done() const;
+  bool done() const;  // finished the round; false once aborted (also by a later request)
   bool aborted() const { return !abort_reason_.empty(); }
   const std::string& abort_reason() const { return abort_reason_; }
 
