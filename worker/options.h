@@ -5,23 +5,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/csv_loader.h"
-#include "data/npz_loader.h"
-#include "data/segmentation_data.h"
+#include "data_options.h"
 #include "fl/secagg/params.h"
 #include "fl/status.h"
 #include "training/trainer.h"
 
 namespace fl::worker {
-
-struct DataOptions {
-  std::string format = "csv";  // "csv" | "npz" | "images" | "nifti"
-  data::CsvOptions csv;         // format csv: path, label_column, header, ...
-  data::NpzOptions npz;         // format npz: MedMNIST-style archive
-  data::ImageSplitOptions images;  // format images: path = train folder (images/, masks/)
-  data::NiftiOptions nifti;     // format nifti: path = folder of volumes, id lists
-  data::Partition partition;    // csv, npz: simulate a site by keeping part `index` of the file
-};
 
 struct WorkerOptions {
   std::string name;                              // hospital name (1-64 of [A-Za-z0-9._-]); required
@@ -54,6 +43,4 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
 uint64_t TrainingSeed(const WorkerOptions& o, uint64_t plan_seed);
 
 // Loads this worker's train/test split as configured.
-StatusOr<data::Split> LoadData(const DataOptions& o);
-
 }  // namespace fl::worker

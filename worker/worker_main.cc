@@ -22,6 +22,7 @@
 #include "fl/zmq_transport.h"
 #include "offline.h"
 #include "options.h"
+#include "data_summary.h"
 #include "worker_client.h"
 #include "worker_main.h"
 
@@ -42,6 +43,7 @@ const std::vector<fl::FlagSpec> kFlags = fl::WithCommonFlags({
     {"out", true, "keygen: where to write the identity key (mode 600); predict: output folder"},
     {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
     {"once", false, "end when the session ends (for scripts) instead of rejoining the federation"},
+    {"ids", false, "data: also list where each sample comes from (FILE:LINE, FILE:ARRAY[I])"},
 });
 
 void Usage(FILE* out) {
@@ -52,6 +54,7 @@ void Usage(FILE* out) {
                "       fl-worker evaluate --config FILE --model CKPT  test metrics of a saved model (JSON)\n"
                "       fl-worker predict --config FILE --model CKPT --input PATH --out DIR\n"
                "                                                   masks (PNG/NIfTI) or class probabilities (CSV)\n"
+               "       fl-worker data --config FILE [--ids]          this hospital's splits: samples, classes (JSON)\n"
                "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
                "                                                   make this hospital's identity key\n\n"
                "Options:\n%s\n"
@@ -152,7 +155,7 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   std::string command;
   if (argc > 1) {
     const std::string a = argv[1];
-    if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict") {
+    if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict" || a == "data") {
       command = a;
       first = 2;
     }
@@ -183,6 +186,12 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   }
   fl::SetLogComponent("worker:" + options->name);
   if (local) return RunLocal(*options, *args);
+  if (command == "data") {
+    auto split = fl::worker::LoadData(options->data);
+    if (!split.ok()) return Fail(fl::kExitConfigError, split.status().message());
+    std::cout << fl::worker::DescribeSplit(*split, args->Has("ids")).dump() << std::endl;
+    return fl::kExitOk;
+  }
   if (command == "evaluate" || command == "predict") {
     if (!args->Has("model")) return Fail(fl::kExitConfigError, command + " needs --model CHECKPOINT");
     if (command == "evaluate") {

@@ -87,6 +87,13 @@ class CliTest(unittest.TestCase):
             (dict(base, data=dict(base["data"], csv={"label_column": "-1", "test_fraction": 2})),
              "data.csv.test_fraction"),
             (dict(base, data=dict(base["data"], partition={"weights": [1, 1], "index": 5})), "data.partition.index"),
+            (dict(base, data={"format": "union", "parts": []}), "data.parts: must be a list of 1 to 64"),
+            (dict(base, data={"format": "union", "parts": [base["data"], {"format": "union", "parts": []}]}),
+             'data.parts[1]: format: expected one of "csv", "npz", "images", "nifti"'),
+            (dict(base, data={"format": "union", "path": "x.csv", "parts": [base["data"]]}), "data.path: unknown key"),
+            (dict(base, data={"format": "union", "parts": [dict(base["data"], csv={"label_column": "-1",
+                                                                                    "header": "no"})]}),
+             "data.parts[0]: csv.header"),
         ]
         for cfg, message in cases:
             p = run(fltest.WORKER, "--config", self.write("w.json", cfg))

@@ -24,14 +24,17 @@ using internal::ParseDouble;
 // Copies the given rows of the parsed matrix into a Dataset, imputing and scaling.
 Dataset BuildDataset(const std::vector<double>& x, const std::vector<int64_t>& y, size_t nfeat,
                      const std::vector<size_t>& rows, const std::vector<double>& mean,
-                     const std::vector<double>& scale, bool standardize, int64_t num_classes) {
+                     const std::vector<double>& scale, bool standardize, int64_t num_classes,
+                     const std::vector<std::string>& row_ids) {
   Dataset d;
   d.sample_shape = {static_cast<int64_t>(nfeat)};
   d.num_classes = num_classes;
   d.labels.reserve(rows.size());
   d.features.reserve(rows.size() * nfeat);
+  d.ids.reserve(rows.size());
   for (size_t r : rows) {
     d.labels.push_back(y[r]);
+    d.ids.push_back(row_ids[r]);
     for (size_t j = 0; j < nfeat; ++j) {
       double v = x[r * nfeat + j];
       if (std::isnan(v)) v = mean[j];
@@ -191,8 +194,13 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
 
   Split split;
   const auto k = static_cast<int64_t>(num_classes);
-  split.train = BuildDataset(x, y, nfeat, train_rows, mean, scale, o.standardize, k);
-  split.test = BuildDataset(x, y, nfeat, test_rows, mean, scale, o.standardize, k);
+  std::vector<std::string> row_ids(n);  // "FILE:LINE" of each kept row
+  for (size_t i = 0; i < n; ++i) {
+    const size_t ri = kept_records[i];
+    row_ids[i] = (ri < n_train_records ? o.path : o.test_path) + ":" + std::to_string(table.records[ri].line);
+  }
+  split.train = BuildDataset(x, y, nfeat, train_rows, mean, scale, o.standardize, k, row_ids);
+  split.test = BuildDataset(x, y, nfeat, test_rows, mean, scale, o.standardize, k, row_ids);
   if (report != nullptr) *report = std::move(rep);
   return split;
 }

@@ -23,6 +23,57 @@ int64_t Dataset::MaskNumel() const {
   return n;
 }
 
+namespace {
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + ")";
+}
+
+// The case of each sample: its own number when the dataset has none.
+std::vector<int32_t> CasesOf(const Dataset& d) {
+  if (!d.cases.empty()) return d.cases;
+  std::vector<int32_t> c(d.size());
+  for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<int32_t>(i);
+  return c;
+}
+
+}  // namespace
+
+Status AppendDataset(const Dataset& from, Dataset* to) {
+  if (to->size() == 0 && to->sample_shape.empty()) {
+    *to = from;
+    return Status::Ok();
+  }
+  if (from.sample_shape != to->sample_shape) {
+    return InvalidArgument("samples of shape " + ShapeText(from.sample_shape) + " cannot join samples of shape " +
+                           ShapeText(to->sample_shape));
+  }
+  if (from.mask_shape != to->mask_shape) {
+    return InvalidArgument("masks of shape " + ShapeText(from.mask_shape) + " cannot join masks of shape " +
+                           ShapeText(to->mask_shape));
+  }
+  if (!from.cases.empty() || !to->cases.empty()) {
+    std::vector<int32_t> cases = CasesOf(*to);
+    int32_t next = 0;
+    for (int32_t c : cases) next = std::max(next, c + 1);
+    for (int32_t c : CasesOf(from)) cases.push_back(next + c);
+    to->cases = std::move(cases);
+  }
+  const bool keep_ids = to->ids.size() == to->size() && from.ids.size() == from.size();
+  to->features.insert(to->features.end(), from.features.begin(), from.features.end());
+  to->labels.insert(to->labels.end(), from.labels.begin(), from.labels.end());
+  to->masks.insert(to->masks.end(), from.masks.begin(), from.masks.end());
+  if (keep_ids) {
+    to->ids.insert(to->ids.end(), from.ids.begin(), from.ids.end());
+  } else {
+    to->ids.clear();  // some samples without an id: none keeps one
+  }
+  to->num_classes = std::max(to->num_classes, from.num_classes);
+  return Status::Ok();
+}
+
 StatusOr<std::vector<size_t>> PartitionSizes(size_t n, const std::vector<double>& weights) {
   if (weights.empty()) return std::vector<size_t>{n};
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "fl/status.h"
@@ -30,6 +31,10 @@ struct Dataset {
   // The case (volume or patient) each sample comes from, so that metrics can be computed
   // per volume; empty = every sample is its own case.
   std::vector<int32_t> cases;
+  // Where each sample comes from, for people: "FILE:LINE" for a table row (its line in the
+  // file), "FILE:train_images[I]" / "FILE:test_images[I]" for an image of an npz array. Empty when the
+  // loader does not record it (image folders, volumes).
+  std::vector<std::string> ids;
 
   size_t size() const { return labels.size(); }
   bool segmentation() const { return !mask_shape.empty(); }
@@ -43,6 +48,12 @@ struct Split {
   Dataset train;
   Dataset test;
 };
+
+// Appends the samples of `from` to `to` (an empty `to` becomes a copy). Both must have the
+// same sample and mask shapes; num_classes becomes the larger of the two. Cases are kept
+// apart: `from`'s case numbers follow `to`'s (a dataset without case numbers counts each
+// sample as its own case). InvalidArgument when the shapes differ.
+Status AppendDataset(const Dataset& from, Dataset* to);
 
 // Simulated sites: all workers load the same file with the same seed and each keeps its own
 // disjoint part. weights need not sum to 1 (they are normalised); index < weights.size().

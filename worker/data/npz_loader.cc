@@ -225,8 +225,10 @@ StatusOr<std::vector<size_t>> SelectRows(const std::vector<int64_t>& labels, con
 
 Dataset BuildImageDataset(const NpyArray& images, const ImageLayout& l,
                           const std::vector<int64_t>& labels, const std::vector<size_t>& rows,
-                          int64_t num_classes) {
+                          int64_t num_classes, const std::string& id_prefix) {
   Dataset d;
+  d.ids.reserve(rows.size());
+  for (size_t r : rows) d.ids.push_back(id_prefix + "[" + std::to_string(r) + "]");
   d.sample_shape = {l.c, l.h, l.w};
   d.num_classes = num_classes;
   const auto plane = static_cast<size_t>(l.h * l.w);
@@ -294,8 +296,8 @@ StatusOr<Split> LoadNpzImpl(const NpzOptions& o) {
   FL_ASSIGN_OR_RETURN(const std::vector<size_t> te_rows,
                       SelectRows(te_y, o.partition, o.max_test, ctx));
   Split split;
-  split.train = BuildImageDataset(tr_img, tr_layout, tr_y, tr_rows, num_classes);
-  split.test = BuildImageDataset(te_img, te_layout, te_y, te_rows, num_classes);
+  split.train = BuildImageDataset(tr_img, tr_layout, tr_y, tr_rows, num_classes, o.path + ":" + train_images);
+  split.test = BuildImageDataset(te_img, te_layout, te_y, te_rows, num_classes, o.path + ":" + test_images);
   return split;
 }
 

@@ -21,6 +21,12 @@ std::string Abs(const std::string& p) {
   return ec ? p : a.lexically_normal().string();
 }
 
+nlohmann::json SitesUnion(const nlohmann::json& sites) {
+  nlohmann::json parts = nlohmann::json::array();
+  for (const auto& [name, section] : sites.items()) parts.push_back(section);
+  return {{"format", "union"}, {"parts", parts}};
+}
+
 // The site (index into spec.sites, or -1) of each row, from its class. Not for split "column".
 StatusOr<std::vector<int>> Deal(const Spec& spec, const std::vector<int64_t>& y, int64_t num_classes,
                                 const std::vector<std::vector<int64_t>>& site_classes) {

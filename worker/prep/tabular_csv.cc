@@ -197,8 +197,11 @@ StatusOr<nlohmann::json> RunCsv(const Spec& spec) {
   FL_RETURN_IF_ERROR(write(pooled, pooled_test, "test.csv"));
   summary["unassigned_rows"] = unassigned;
   summary["dropped_rows"] = table.records.size() - labelled;
-  const nlohmann::json launch = {{"sites", sites_json}, {"pooled", data_section(pooled)},
-                                 {"global_test", data_section(pooled)}};
+  // The launcher's pooled baseline and global test set: the sites' own splits, each site
+  // standardised with its own statistics, as its hospital sees it (pooled/ holds the same
+  // rows in one file, for use outside the launcher).
+  const nlohmann::json launch = {{"sites", sites_json}, {"pooled", SitesUnion(sites_json)},
+                                 {"global_test", SitesUnion(sites_json)}};
   FL_RETURN_IF_ERROR(Env::Default().WriteFile(spec.output + "/sites.json", launch.dump(2) + "\n"));
   return summary;
 }

@@ -20,6 +20,10 @@ std::string Abs(const std::string& p);
 StatusOr<std::vector<int>> Deal(const Spec& spec, const std::vector<int64_t>& y, int64_t num_classes,
                                 const std::vector<std::vector<int64_t>>& site_classes);
 
+// A worker data section that is the union of the sites' data sections (format "union"):
+// each site prepared as its hospital prepares it, their splits concatenated.
+nlohmann::json SitesUnion(const nlohmann::json& sites);
+
 // Rows per class, for the summary.
 nlohmann::json ClassCounts(const std::vector<int64_t>& y, const std::vector<size_t>& rows,
                            const std::vector<std::string>& class_names);

@@ -93,8 +93,9 @@ StatusOr<nlohmann::json> RunNpz(const Spec& spec) {
     summary["sites"][site.name] = js;
     sites_json[site.name] = {{"format", "npz"}, {"path", Abs(dir + "/data.npz")}, {"npz", {{"num_classes", k}}}};
   }
-  const nlohmann::json whole = {{"format", "npz"}, {"path", Abs(spec.input)}, {"npz", {{"num_classes", k}}}};
-  const nlohmann::json launch = {{"sites", sites_json}, {"pooled", whole}, {"global_test", whole}};
+  // The launcher's pooled baseline and global test set: exactly the sites' splits.
+  const nlohmann::json launch = {{"sites", sites_json}, {"pooled", SitesUnion(sites_json)},
+                                 {"global_test", SitesUnion(sites_json)}};
   FL_RETURN_IF_ERROR(Env::Default().WriteFile(spec.output + "/sites.json", launch.dump(2) + "\n"));
   return summary;
 }
