@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "fl/log.h"
+
 namespace fl::worker {
 namespace {
 
@@ -23,6 +25,15 @@ void ReadParts(ConfigReader& d, DataOptions* data) {
     ReadDataSection(part, &p, /*parts_allowed=*/false);
     if (Status s = part.Finish(); !s.ok()) d.Error(where, s.message());
     data->parts.push_back(std::move(p));
+  }
+}
+
+// One line for each column with missing values, so nobody trains on imputed data unawares.
+void LogImputation(const std::string& path, const data::CsvReport& r) {
+  for (size_t j = 0; j < r.missing_by_feature.size() && j < r.feature_names.size(); ++j) {
+    if (r.missing_by_feature[j] == 0) continue;
+    FL_LOG(kInfo) << path << ": column '" << r.feature_names[j] << "': " << r.missing_by_feature[j] << " of "
+                  << r.site_rows << " values missing in this hospital's rows, filled with its training mean";
   }
 }
 
@@ -133,7 +144,12 @@ void ReadDataSection(ConfigReader& d, DataOptions* data, bool parts_allowed) {
 }
 
 StatusOr<data::Split> LoadData(const DataOptions& o) {
-  if (o.format == "csv") return data::LoadCsv(o.csv);
+  if (o.format == "csv") {
+    data::CsvReport report;
+    StatusOr<data::Split> split = data::LoadCsv(o.csv, &report);
+    if (split.ok()) LogImputation(o.csv.path, report);
+    return split;
+  }
   if (o.format == "images") return data::LoadImageSplit(o.images);
   if (o.format == "nifti") return data::LoadNiftiSplit(o.nifti);
   if (o.format == "npz") return data::LoadNpz(o.npz);

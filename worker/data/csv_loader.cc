@@ -168,6 +168,14 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
     if (test_rows.empty()) return InvalidArgument(test_ctx + ": every row has a missing label");
   }
 
+  rep.site_rows = train_rows.size() + test_rows.size();
+  rep.missing_by_feature.assign(nfeat, 0);
+  for (const std::vector<size_t>* rows : {&train_rows, &test_rows}) {
+    for (size_t r : *rows) {
+      for (size_t j = 0; j < nfeat; ++j) rep.missing_by_feature[j] += std::isnan(x[r * nfeat + j]) ? 1 : 0;
+    }
+  }
+
   // Train statistics: mean over present values (imputation), population std after imputing.
   std::vector<double> mean(nfeat, 0.0), scale(nfeat, 1.0);
   for (size_t j = 0; j < nfeat; ++j) {

@@ -44,6 +44,10 @@ struct CsvReport {
   size_t label_column = 0;      // resolved 0-based index of the label column
   std::vector<std::string> feature_names;  // header names, or "col<i>" without a header
   std::vector<std::string> class_names;    // class_names[k] = file label mapped to class k
+  // Missing cells of each feature column in this site's rows (train and test), each filled
+  // with the column's training mean; size feature_names.size().
+  std::vector<size_t> missing_by_feature;
+  size_t site_rows = 0;                     // this site's rows (train and test)
 };
 
 // Loads a CSV table and returns this site's train/test split.
