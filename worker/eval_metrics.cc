@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "training/intervals.h"
+
 namespace fl::worker {
 
 MetricMap TestMetrics(const EvalMetrics& m) {
@@ -15,13 +17,23 @@ MetricMap TestMetrics(const EvalMetrics& m) {
   add("test_auroc", m.auroc);
   add("test_dice", m.dice);
   add("test_iou", m.iou);
+  if (!std::isfinite(m.dice)) {  // classification: the accuracy is a share of samples
+    const Interval a = WilsonInterval(m.accuracy * static_cast<double>(m.samples), static_cast<double>(m.samples));
+    add("test_accuracy_low", a.low);
+    add("test_accuracy_high", a.high);
+  }
+  add("test_auroc_low", m.auroc_low);
+  add("test_auroc_high", m.auroc_high);
+  add("test_dice_low", m.dice_low);
+  add("test_dice_high", m.dice_high);
+  add("test_samples", static_cast<double>(m.samples));
   for (const auto& [name, v] : m.robust) add(name, v);
   return out;
 }
 
 nlohmann::json TestMetricsJson(const EvalMetrics& m) {
   nlohmann::json j(TestMetrics(m));
-  j["test_samples"] = m.samples;
+  j["test_samples"] = m.samples;  // an integer in JSON
   return j;
 }
 

@@ -257,7 +257,7 @@ TEST_CASE("prep tabular: csv site column after the label column, by negative ind
   CHECK((*summary)["unassigned_rows"] == 0);
   const json sites = ReadJson(out + "/sites.json");
   CHECK(sites["sites"]["A"]["csv"]["label_column"] == "0");
-  CHECK(sites["pooled"]["csv"]["label_column"] == "0");
+  for (const json& part : sites["pooled"]["parts"]) CHECK(part["csv"]["label_column"] == "0");
   const Table t = ReadTable(out + "/A/train.csv", false);
   REQUIRE(!t.rows.empty());
   for (const auto& r : t.rows) {
@@ -298,7 +298,7 @@ TEST_CASE("prep tabular: csv site column classes are those of the assigned rows"
   CHECK((*summary)["sites"]["north"]["train_classes"].size() == 2);
   const json sites = ReadJson(out + "/sites.json");
   for (const char* section : {"north", "south"}) CHECK(sites["sites"][section]["csv"]["classes"] == json::array({"1", "2"}));
-  CHECK(sites["pooled"]["csv"]["classes"] == json::array({"1", "2"}));
+  for (const json& part : sites["pooled"]["parts"]) CHECK(part["csv"]["classes"] == json::array({"1", "2"}));
   CsvReport report;
   auto s = fl::data::LoadCsv(FromSection(sites["sites"]["south"]), &report);
   REQUIRE(s.ok());

@@ -118,14 +118,26 @@ TEST_CASE("prep tabular: csv per-site stratified test split and pooled union", "
   for (const auto& r : ptrain.rows) CHECK(r == input.rows[static_cast<size_t>(std::stoi(r[0]))]);
   CHECK(ptrain.header == input.header);
 
+  // The launcher's pooled data and global test set: the union of the sites' own sections
+  // (each site prepared with its own statistics), whose splits are exactly the sites'.
   const json sites = ReadJson(out + "/sites.json");
   CHECK(sites["pooled"] == sites["global_test"]);
-  CsvOptions po = FromSection(sites["pooled"]);
-  po.standardize = false;
-  auto pooled = fl::data::LoadCsv(po);
-  REQUIRE(pooled.ok());
-  CHECK(pooled->train.size() == all_train.size());
-  CHECK(pooled->test.size() == all_test.size());
+  REQUIRE(sites["pooled"]["format"] == "union");
+  const json& parts = sites["pooled"]["parts"];
+  REQUIRE(parts.size() == sites["sites"].size());
+  size_t pooled_train = 0, pooled_test = 0;
+  for (const json& part : parts) {
+    bool is_a_site = false;
+    for (const auto& [name, section] : sites["sites"].items()) is_a_site = is_a_site || section == part;
+    CHECK(is_a_site);
+    CsvOptions po = FromSection(part);
+    auto loaded = fl::data::LoadCsv(po);
+    REQUIRE(loaded.ok());
+    pooled_train += loaded->train.size();
+    pooled_test += loaded->test.size();
+  }
+  CHECK(pooled_train == all_train.size());
+  CHECK(pooled_test == all_test.size());
 }
 
 TEST_CASE("prep tabular: csv fields with the delimiter or quotes survive a round trip", "[prep_tabular]") {
@@ -345,7 +357,11 @@ TEST_CASE("prep tabular: csv sites.json sections load with the worker's LoadCsv 
   REQUIRE(sites.contains("pooled"));
   REQUIRE(sites.contains("global_test"));
   CHECK(sites["sites"].size() == 3);
-  std::vector<json> sections = {sites["pooled"], sites["global_test"]};
+  std::vector<json> sections;
+  for (const char* key : {"pooled", "global_test"}) {
+    REQUIRE(sites[key]["format"] == "union");
+    for (const json& part : sites[key]["parts"]) sections.push_back(part);
+  }
   for (const auto& [name, section] : sites["sites"].items()) {
     sections.push_back(section);
     CHECK(fs::path(section["path"].get<std::string>()).is_absolute());

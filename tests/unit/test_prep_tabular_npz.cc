@@ -88,8 +88,12 @@ TEST_CASE("prep tabular: npz sites partition every split disjointly", "[prep_tab
     CHECK(loaded->train.num_classes == 4);
     CHECK(loaded->test.size() == static_cast<size_t>(site[s].at("test_images").shape[0]));
   }
-  CHECK(sites["pooled"]["path"] == fs::absolute(input).lexically_normal().string());
-  CHECK(sites["global_test"]["npz"]["num_classes"] == 4);
+  // The launcher's pooled data and global test set: exactly the sites' sections.
+  CHECK(sites["pooled"] == sites["global_test"]);
+  REQUIRE(sites["pooled"]["format"] == "union");
+  std::vector<json> parts = sites["pooled"]["parts"], site_sections;
+  for (const auto& [name, section] : sites["sites"].items()) site_sections.push_back(section);
+  CHECK(parts == site_sections);
   CHECK_FALSE(fs::exists(out + "/pooled"));
 }
 

@@ -74,9 +74,9 @@ void SegmentationScorer::Add(const uint8_t* predicted, const uint8_t* truth, int
   }
 }
 
-double SegmentationScorer::Mean(bool dice) const {
-  if (counts_.empty()) return std::nan("");
-  double total = 0;
+std::vector<double> SegmentationScorer::CaseScores(bool dice) const {
+  std::vector<double> out;
+  out.reserve(counts_.size());
   for (const auto& [id, c] : counts_) {
     double sum = 0;
     for (int64_t cls = 1; cls < num_classes_; ++cls) {
@@ -87,12 +87,19 @@ double SegmentationScorer::Mean(bool dice) const {
         sum += dice ? 2.0 * inter / (p + t) : inter / (p + t - inter);
       }
     }
-    total += sum / static_cast<double>(num_classes_ - 1);
+    out.push_back(sum / static_cast<double>(num_classes_ - 1));
   }
-  return total / static_cast<double>(counts_.size());
+  return out;
+}
+
+double SegmentationScorer::Mean(bool dice) const {
+  if (counts_.empty()) return std::nan("");
+  const std::vector<double> scores = CaseScores(dice);
+  return std::accumulate(scores.begin(), scores.end(), 0.0) / static_cast<double>(scores.size());
 }
 
 double SegmentationScorer::MeanDice() const { return Mean(true); }
 double SegmentationScorer::MeanIoU() const { return Mean(false); }
+std::vector<double> SegmentationScorer::CaseDice() const { return CaseScores(true); }
 
 }  // namespace fl::worker

@@ -28,12 +28,14 @@ class SegmentationScorer {
   void Add(const uint8_t* predicted, const uint8_t* truth, int64_t pixels, int32_t case_id);
   double MeanDice() const;  // NaN when nothing was added
   double MeanIoU() const;
+  std::vector<double> CaseDice() const;  // each case's score, in case-id order
   size_t cases() const { return counts_.size(); }
 
  private:
   struct Counts {
     std::vector<double> intersection, predicted, truth;  // per class
   };
+  std::vector<double> CaseScores(bool dice) const;
   double Mean(bool dice) const;
   int64_t num_classes_;
   std::map<int32_t, Counts> counts_;

@@ -8,6 +8,7 @@
 #include "fl/log.h"
 #include "fl/models/registry.h"
 #include "training/augment.h"
+#include "training/intervals.h"
 #include "training/metrics.h"
 #include "training/pgd.h"
 #include "training/progress.h"
@@ -300,10 +301,14 @@ class TorchTrainer : public Trainer {
     if (seg_) {
       m.dice = scorer.MeanDice();
       m.iou = scorer.MeanIoU();
+      const Interval ci = MeanInterval(scorer.CaseDice());
+      m.dice_low = ci.low, m.dice_high = ci.high;
     } else if (eps == 0) {
       const torch::Tensor labels_cpu = test_y_.to(torch::kCPU).contiguous();
       std::vector<int64_t> labels(labels_cpu.data_ptr<int64_t>(), labels_cpu.data_ptr<int64_t>() + n);
       m.auroc = MacroAuroc(probs, labels, num_classes_);
+      const Interval ci = AurocInterval(probs, labels, num_classes_);
+      m.auroc_low = ci.low, m.auroc_high = ci.high;
     }
     return m;
   }

@@ -36,6 +36,10 @@ struct EvalMetrics {
   double dice = kNaN;      // segmentation: mean over cases (volumes) of the foreground Dice; else NaN
   double iou = kNaN;       // segmentation: likewise for IoU; else NaN
   int64_t samples = 0;
+  // 95% intervals (training/intervals.h): DeLong or bootstrap for the AUROC, bootstrap over
+  // cases for the Dice; the accuracy's (Wilson) follows from accuracy and samples.
+  double auroc_low = kNaN, auroc_high = kNaN;
+  double dice_low = kNaN, dice_high = kNaN;
   // Accuracy (classification) or Dice (segmentation) under PGD-K at each radius of
   // plan.evaluation.robust_eps, keyed "robust_accuracy_eps0.0157" or "robust_dice_eps0.0157".
   std::map<std::string, double> robust;
