@@ -152,6 +152,8 @@ Status WorkerClient::Handle(const Message& m) {
       return final_.Start(*trainer_, plan_, m);
     case wire::ABORT:
       return OnAbort(m);
+    case wire::HEARTBEAT:
+      return Status::Ok();  // the coordinator is alive (Run() noted when it was heard)
     default:
       FL_LOG(kWarning) << "ignored an unexpected " << TypeName(m.type()) << " from the coordinator";
       return Status::Ok();
