@@ -85,6 +85,13 @@ Status Coordinator::LoadStartingModel() {
     next_round_id_ = std::max(saved->last_protocol_round, audit_->HighestRound()) + 1;
     resumed_ = true;
     resumed_finished_ = saved->finished;
+    if (saved->server_state) {
+      FL_RETURN_IF_ERROR(server_optimizer_.Restore(*saved->server_state, model_->values.size())
+                             .WithContext(options_.state_dir + "/" + ServerStateFile(model_version_)));
+    } else if (options_.server.stateful() && model_version_ > 0) {
+      FL_LOG(kWarning) << "no saved server optimizer state at model version " << model_version_
+                       << ": the optimizer starts from zero";
+    }
     FL_LOG(kInfo) << "resuming from " << options_.state_dir << " at model version " << model_version_ << " of "
                   << options_.rounds << (options_.init_checkpoint.empty() ? "" : " (init_checkpoint not used)");
     return Status::Ok();
@@ -214,7 +221,7 @@ Status Coordinator::CompleteRound(RoundResult round) {
   facts.seconds = round.seconds;
   facts.total_weight = avg.total_weight;
   facts.hospitals = std::move(round.hospitals);
-  FL_RETURN_IF_ERROR(store_->CommitRound(next, facts.model_version, RoundRecord(facts)));
+  FL_RETURN_IF_ERROR(store_->CommitRound(next, facts.model_version, RoundRecord(facts), optimizer.State()));
   // Committed: only now does the coordinator's own state move on.
   model_ = std::move(next);
   server_optimizer_ = std::move(optimizer);

@@ -50,8 +50,15 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   sa.Get("max_corrupt", &o.security.max_corrupt, 0.0, 0.49);
   (void)sa.Finish();
   ConfigReader so = r.Child("server_optimizer");
-  so.Get("learning_rate", &o.server.learning_rate, 1e-3, 100.0);
+  so.GetEnum("kind", &o.server.kind, {"fedavg", "fedadagrad", "fedyogi", "fedadam"});
+  so.Get("learning_rate", &o.server.learning_rate, 1e-4, 100.0);
   so.Get("momentum", &o.server.momentum, 0.0, 0.999);
+  so.Get("beta1", &o.server.beta1, 0.0, 0.999);
+  so.Get("beta2", &o.server.beta2, 0.0, 0.9999);
+  so.Get("tau", &o.server.tau, 1e-9, 1.0);
+  if (o.server.kind != "fedavg" && o.server.momentum > 0) {
+    so.Error("momentum", "is FedAvgM's; the adaptive optimizers use beta1");
+  }
   (void)so.Finish();
   ConfigReader plan = r.Child("plan");
   ReadPlan(plan, &o.plan);

@@ -37,8 +37,9 @@ struct CoordinatorOptions {
   uint64_t max_model_parameters = 100'000'000;
   FixedPointParams secagg;           // clip, max_total_weight; max_cohort = max_workers
   secagg::SecurityParams security;   // tolerated dropout and corrupt fractions -> k, t
-  // How the aggregate moves the global model: FedAvg by default, or with server momentum
-  // (FedAvgM). The velocity lives in memory: a restarted coordinator starts it at zero.
+  // How the aggregate moves the global model: FedAvg by default, FedAvgM (momentum), or
+  // FedAdagrad, FedYogi, FedAdam (fl/server_optimizer.h). Their state is saved with each
+  // round, so a restarted coordinator continues it exactly.
   ServerOptimizerParams server;
   // How links are secured. "curve": ZeroMQ CURVE with the coordinator's key (secret_key,
   // made by fl-coordinator keygen); every hospital authenticates with the key derived from

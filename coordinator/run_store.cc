@@ -63,12 +63,20 @@ Status RunStore::SaveInitialModel(const Checkpoint& model) {
   return Status::Ok();
 }
 
-Status RunStore::CommitRound(const Checkpoint& model, uint64_t version, const nlohmann::json& line) {
+Status RunStore::CommitRound(const Checkpoint& model, uint64_t version, const nlohmann::json& line,
+                             const Checkpoint& server_state) {
+  if (!server_state.values.empty()) {
+    FL_RETURN_IF_ERROR(WriteSafetensors(env_, options_.state_dir + "/" + ServerStateFile(version), server_state));
+  }
   FL_RETURN_IF_ERROR(WriteModel(model, version));
   std::vector<std::string> lines = lines_;
   lines.push_back(line.dump());
   FL_RETURN_IF_ERROR(WriteMetrics(lines));
   FL_RETURN_IF_ERROR(WriteLatest(version));  // the commit point
+  const std::string previous = options_.state_dir + "/" + ServerStateFile(version - 1);
+  if (version > 0 && env_.FileExists(previous)) {
+    if (Status s = env_.RemoveFile(previous); !s.ok()) FL_LOG(kWarning) << s.ToString();
+  }
   lines_ = std::move(lines);
   kept_versions_.push_back(version);
   PruneCheckpoints();

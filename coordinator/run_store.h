@@ -27,8 +27,10 @@ class RunStore {
   StatusOr<std::optional<SavedState>> Open();
   // The initial model, as version 0.
   Status SaveInitialModel(const Checkpoint& model);
-  // Commits round `version`: its model and its metrics line, as one unit.
-  Status CommitRound(const Checkpoint& model, uint64_t version, const nlohmann::json& line);
+  // Commits round `version`: the server optimizer's state (when it keeps any), its model
+  // and its metrics line, as one unit; the previous round's optimizer state then goes.
+  Status CommitRound(const Checkpoint& model, uint64_t version, const nlohmann::json& line,
+                     const Checkpoint& server_state);
   // A line after the last round (the final reports).
   Status AppendLine(const nlohmann::json& line);
 

@@ -31,6 +31,12 @@ bool IsVersionFile(const std::string& name, uint64_t* version) {
 
 }  // namespace
 
+std::string ServerStateFile(uint64_t version) {
+  char name[48];
+  std::snprintf(name, sizeof name, "server-state-v%06" PRIu64 ".safetensors", version);
+  return name;
+}
+
 std::string VersionFile(uint64_t version) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "model-v%06" PRIu64 ".safetensors", version);
@@ -95,6 +101,13 @@ StatusOr<SavedState> LoadSavedState(Env& env, const std::string& state_dir, cons
   FL_RETURN_IF_ERROR(CheckModelOfPlan(s.model, plan, model_path).WithContext("state_dir: point it elsewhere to start afresh"));
   FL_RETURN_IF_ERROR(CheckFinite(s.model, model_path));
   s.model.metadata.clear();
+  // The server optimizer's state, written before latest.json with its round (if it keeps any).
+  const std::string server_path = state_dir + "/" + ServerStateFile(s.model_version);
+  if (env.FileExists(server_path)) {
+    StatusOr<Checkpoint> server = ReadSafetensors(env, server_path);
+    if (!server.ok()) return Damaged(server.status());
+    s.server_state = std::move(server).value();
+  }
 
   const std::string metrics_path = state_dir + "/metrics.jsonl";
   if (env.FileExists(metrics_path)) {

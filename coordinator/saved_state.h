@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,12 @@ namespace fl::coordinator {
 
 // state_dir/model-vNNNNNN.safetensors
 std::string VersionFile(uint64_t version);
+// state_dir/server-state-vNNNNNN.safetensors: the server optimizer's state after that round
+std::string ServerStateFile(uint64_t version);
 
 struct SavedState {
   Checkpoint model;                        // the newest checkpoint (latest.json), metadata cleared
+  std::optional<Checkpoint> server_state;  // the server optimizer's state at that version, if kept
   uint64_t model_version = 0;
   std::vector<std::string> metrics_lines;  // metrics.jsonl's committed lines
   std::vector<double> loss_history;        // mean_train_loss of those rounds, in order

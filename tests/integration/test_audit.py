@@ -106,5 +106,52 @@ class ServerMomentumAuditTest(unittest.TestCase):
             fltest.check_model_step(self, state, line, [self.ETA * v for v in velocity], self.ETA * bound_v)
 
 
+class AdaptiveServerOptimizerAuditTest(unittest.TestCase):
+    """fl-launch --server-optimizer fedadam: every model step is FedAdam's (Reddi et al. 2021)
+    on the rounds' aggregates, rebuilt here from the coordinator's audited sums; the
+    coordinator is stopped after round 2 and resumed to round 4, and rounds 3 and 4 must
+    continue the saved moments exactly (starting them afresh would move the model
+    differently)."""
+    LR, B1, B2, TAU = 0.02, 0.9, 0.99, 1e-3
+
+    def test_fedadam_steps_survive_a_restart(self):
+        import numpy as np
+        fltest.require_file(fltest.BREAST_CANCER)
+        run_dir = fltest.temp_dir("fl-audit-fedadam-")
+        self.addCleanup(shutil.rmtree, run_dir, True)
+        audit = os.path.join(run_dir, "audit")
+        base = ["--run-dir", run_dir, "--audit", audit, "--no-baseline", "--server-optimizer", "fedadam",
+                "--server-lr", str(self.LR)]
+        p = fltest.launch(base + ["--rounds", "2"])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        p = fltest.launch(base + ["--rounds", "4", "--resume"])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        state = os.path.join(run_dir, "state")
+        self.assertEqual(sorted(f for f in os.listdir(state) if f.startswith("server-state")),
+                         ["server-state-v000004.safetensors"])
+        lines = [l for l in fltest.read_metrics(state) if "round" in l]
+        self.assertEqual([l["round"] for l in lines], [1, 2, 3, 4])
+        f32 = lambda x: np.float32(x).astype(np.float64)  # noqa: E731
+        m = v = None
+        for line in lines:
+            dumps = fltest.worker_dumps(audit, line["protocol_round"])
+            scale = dumps[0][0]["scale"]
+            d = dumps[0][0]["dimension"]
+            ring = np.array(fltest.read_u32(os.path.join(audit, "coordinator", "round-%06d" % line["protocol_round"],
+                                                         "sum.u32")), dtype=np.uint32)
+            self.assertEqual(int(ring[d]), line["total_weight"])
+            delta = ring[:d].view(np.int32).astype(np.float64) * (1.0 / (scale * line["total_weight"]))
+            if m is None:
+                m, v = np.zeros(d), np.full(d, f32(self.TAU * self.TAU))
+            m = f32(self.B1 * m + (1 - self.B1) * delta)
+            v = f32(self.B2 * v + (1 - self.B2) * delta * delta)
+            before = np.array(fltest.flat_model(os.path.join(state, "model-v%06d.safetensors" % (line["round"] - 1))))
+            after = np.array(fltest.flat_model(os.path.join(state, "model-v%06d.safetensors" % line["round"])))
+            expected = f32(before + self.LR * m / (np.sqrt(v) + self.TAU))
+            err = np.abs(after - expected)
+            self.assertLess(err.max(), 1e-6, "round %d: the model step is not FedAdam's" % line["round"])
+            self.assertGreater(np.abs(after - before).max(), 1e-3, "round %d moved nothing" % line["round"])
+
+
 if __name__ == "__main__":
     unittest.main()
