@@ -141,6 +141,16 @@ class PrepTabularTest(unittest.TestCase):
                 self.assertGreaterEqual(m["test_accuracy"], 0.0)
                 self.assertLessEqual(m["test_accuracy"], 1.0)
         self.assertIn("mean_pooled", summary)
+        # Cross-site: each hospital's local model on every hospital's test split; the
+        # diagonal is the own-site score.
+        self.assertEqual(set(summary["cross_site"]), set(want))
+        for model, scores in summary["cross_site"].items():
+            self.assertEqual(set(scores), set(want))
+            self.assertEqual(scores[model], summary["hospitals"][model]["local_only"])
+            for test_site, m in scores.items():
+                self.assertGreaterEqual(m["test_accuracy"], 0.0, (model, test_site))
+                self.assertLessEqual(m["test_accuracy"], 1.0)
+                self.assertIn("test_accuracy_low", m)
         self.assertIn("federated", summary.get("global_test", {}))
 
         # A hospital configured from sites.json predicts every row of a new table (here all
