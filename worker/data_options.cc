@@ -62,6 +62,7 @@ void ReadDataSection(ConfigReader& d, DataOptions* data, bool parts_allowed) {
   csv.Get("standardize", &data->csv.standardize);
   csv.Get("test_path", &data->csv.test_path);
   csv.Get("classes", &data->csv.classes);
+  csv.Get("id_column", &data->csv.id_column);
   std::string delim = ",";
   csv.Get("delimiter", &delim);
   if (delim.size() != 1) csv.Error("delimiter", "expected a single character, got \"" + delim + "\"");
@@ -143,11 +144,12 @@ void ReadDataSection(ConfigReader& d, DataOptions* data, bool parts_allowed) {
   data->csv.partition = data->npz.partition = data->partition;
 }
 
-StatusOr<data::Split> LoadData(const DataOptions& o) {
+StatusOr<data::Split> LoadData(const DataOptions& o, data::CsvReport* csv_report) {
   if (o.format == "csv") {
     data::CsvReport report;
     StatusOr<data::Split> split = data::LoadCsv(o.csv, &report);
     if (split.ok()) LogImputation(o.csv.path, report);
+    if (csv_report) *csv_report = std::move(report);
     return split;
   }
   if (o.format == "images") return data::LoadImageSplit(o.images);

@@ -32,6 +32,8 @@ struct DataOptions {
 // `parts_allowed`: whether "union" is accepted (not inside a union's parts).
 void ReadDataSection(ConfigReader& d, DataOptions* data, bool parts_allowed = true);
 
-StatusOr<data::Split> LoadData(const DataOptions& o);
+// Loads and splits the data; for a table, `csv_report` (when given) receives what the
+// loader saw and did (classes, imputation, statistics).
+StatusOr<data::Split> LoadData(const DataOptions& o, data::CsvReport* csv_report = nullptr);
 
 }  // namespace fl::worker

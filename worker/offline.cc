@@ -1,5 +1,6 @@
 #include "offline.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -9,6 +10,7 @@
 #include "data/image_ops.h"
 #include "data/volume.h"
 #include "eval_metrics.h"
+#include "hospital_data.h"
 #include "fl/config_reader.h"
 #include "fl/env.h"
 
@@ -16,6 +18,14 @@ namespace fl::worker {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A CSV field, quoted when it holds a comma, a quote or a line break.
+std::string CsvCell(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -109,22 +119,31 @@ StatusOr<nlohmann::json> PredictVolumes(const WorkerOptions& o, Trainer& t, cons
   return nlohmann::json{{"written", written}, {"samples", files.size()}};
 }
 
-StatusOr<nlohmann::json> PredictTable(Trainer& t, const data::Dataset& test, const std::string& out) {
-  FL_ASSIGN_OR_RETURN(std::vector<float> probs, t.PredictProbabilities(test));
+// Every scored row in input order: its id, the label it came with (often empty), the
+// predicted class (its label in the hospital's file) and each class's probability.
+StatusOr<nlohmann::json> PredictTable(Trainer& t, const data::SamplesToScore& rows,
+                                      const std::vector<std::string>& class_names, const std::string& out) {
+  FL_ASSIGN_OR_RETURN(std::vector<float> probs, t.PredictProbabilities(rows.data));
   const size_t k = static_cast<size_t>(t.num_classes());
+  if (class_names.size() != k) {
+    return InvalidArgument("the model has " + std::to_string(k) + " classes, the hospital's table " +
+                           std::to_string(class_names.size()));
+  }
   std::ostringstream csv;
-  csv << "index,label";
+  csv << "id,label,predicted";
   for (size_t c = 0; c < k; ++c) csv << ",p_" << c;
   csv << "\n";
   csv.precision(6);
-  for (size_t i = 0; i < test.size(); ++i) {
-    csv << i << "," << test.labels[i];
-    for (size_t c = 0; c < k; ++c) csv << "," << probs[i * k + c];
+  for (size_t i = 0; i < rows.data.size(); ++i) {
+    const float* p = probs.data() + i * k;
+    const size_t best = static_cast<size_t>(std::max_element(p, p + k) - p);
+    csv << CsvCell(rows.data.ids[i]) << "," << CsvCell(rows.given_labels[i]) << "," << CsvCell(class_names[best]);
+    for (size_t c = 0; c < k; ++c) csv << "," << p[c];
     csv << "\n";
   }
   const std::string dst = out + "/predictions.csv";
   FL_RETURN_IF_ERROR(Env::Default().WriteFile(dst, csv.str()));
-  return nlohmann::json{{"written", {dst}}, {"samples", test.size()}};
+  return nlohmann::json{{"written", {dst}}, {"samples", rows.data.size()}};
 }
 
 }  // namespace
@@ -187,20 +206,30 @@ StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& chec
     FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
     return o.data.format == "images" ? PredictImages(o, *t, input, out) : PredictVolumes(o, *t, input, out);
   }
-  DataOptions d = o.data;
-  d.npz.path = input;
-  d.csv.partition = d.npz.partition = data::Partition{};
-  if (!d.csv.test_path.empty()) {
-    // A hospital with its own train and test files (as fl-prep writes them): every row of the
-    // input is predicted, standardised with the statistics of the hospital's training file.
-    d.csv.test_path = input;
-  } else {
-    d.csv.path = input;
+  if (o.data.format == "csv") {
+    // New patients, with or without labels, prepared with the hospital's own statistics.
+    FL_ASSIGN_OR_RETURN(data::TablePreprocessing prep, HospitalPreprocessing(o));
+    FL_ASSIGN_OR_RETURN(data::SamplesToScore rows, data::ReadSamplesToScore(input, prep));
+    data::Split shape{data::Subset(rows.data, {0}), data::Subset(rows.data, {})};
+    shape.train.labels = {0};
+    FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
+    return PredictTable(*t, rows, prep.class_names, out);
   }
-  FL_ASSIGN_OR_RETURN(data::Split s, LoadData(d));
-  FL_ASSIGN_OR_RETURN(data::Split shape, ShapeOnly(s));
+  if (o.data.format != "npz") return InvalidArgument("predict takes a hospital whose data is csv, npz, images or nifti");
+  // An archive of images, with or without labels; the model's classes from the hospital's data.
+  FL_ASSIGN_OR_RETURN(data::SamplesToScore rows, data::LoadNpzToScore(input, o.data.npz.test_prefix));
+  if (rows.data.size() == 0) return InvalidArgument(input + ": no images to predict on");
+  int64_t classes_n = o.data.npz.num_classes;  // fl-prep writes it: then no training data is read
+  if (classes_n <= 0) {
+    FL_ASSIGN_OR_RETURN(data::Split like, LoadData(o.data));
+    classes_n = std::max(like.train.num_classes, like.test.num_classes);
+  }
+  rows.data.num_classes = classes_n;
+  data::Split shape{data::Subset(rows.data, {0}), data::Subset(rows.data, {})};
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
-  return PredictTable(*t, s.test, out);
+  std::vector<std::string> classes;
+  for (int64_t c = 0; c < t->num_classes(); ++c) classes.push_back(std::to_string(c));
+  return PredictTable(*t, rows, classes, out);
 }
 
 }  // namespace fl::worker

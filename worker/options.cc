@@ -23,6 +23,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   r.Get("min_cohort", &o.min_cohort, 3, 1u << 20);
   r.Get("min_survivors", &o.min_survivors, 3, 1u << 20);
   r.Get("output_model", &o.output_model);
+  r.Get("state_dir", &o.state_dir);
   r.Get("identity_key", &o.identity_key);
   r.Get("roster", &o.roster);
   ConfigReader sa = r.Child("secagg");

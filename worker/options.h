@@ -25,6 +25,10 @@ struct WorkerOptions {
   uint64_t seed = 0;                 // added to the plan's seed for data order
   uint32_t min_cohort = 3;           // refuse rounds whose cohort is smaller (>= 3)
   uint32_t min_survivors = 3;        // never sign or unmask a sum of fewer inputs (>= 3; t if larger)
+  // What this hospital keeps on its own disk: its preprocessing (preprocessing.json, written
+  // whenever it loads its training data), so that predict needs no training file. Empty:
+  // nothing kept.
+  std::string state_dir;
   std::string identity_key;          // this hospital's Ed25519 key file (fl-worker keygen);
                                      // required to join a federation
   std::string roster;                // the federation's roster of public keys; required to join

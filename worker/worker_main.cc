@@ -23,6 +23,7 @@
 #include "offline.h"
 #include "options.h"
 #include "data_summary.h"
+#include "hospital_data.h"
 #include "worker_client.h"
 #include "worker_main.h"
 
@@ -83,7 +84,7 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
                                        : nlohmann::json::object();
   auto plan = fl::ParsePlan(plan_json, "plan");
   if (!plan.ok()) return Fail(fl::kExitConfigError, "config error: " + plan.status().message());
-  auto data = fl::worker::LoadData(options.data);
+  auto data = fl::worker::LoadHospitalData(options);
   if (!data.ok()) return Fail(fl::kExitConfigError, data.status().message());
   auto trainer = fl::worker::Trainer::Create(*plan, std::move(data).value(), options.device,
                                              fl::worker::TrainingSeed(options, plan->training.seed));
@@ -237,7 +238,7 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   if (identity->name != options->name) {
     return Fail(fl::kExitConfigError, "config name " + options->name + " differs from the identity key's name " + identity->name);
   }
-  auto data = fl::worker::LoadData(options->data);
+  auto data = fl::worker::LoadHospitalData(*options);
   if (!data.ok()) return Fail(fl::kExitConfigError, data.status().message());
   fl::TransportOptions transport_options;
   if (!options->insecure) {

@@ -162,10 +162,11 @@ class PrepTabularTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(os.path.join(pred_dir, "predictions.csv")) as f:
             lines = f.read().splitlines()
-        self.assertEqual(lines[0], "index,label,p_0,p_1,p_2,p_3,p_4")
+        self.assertEqual(lines[0], "id,label,predicted,p_0,p_1,p_2,p_3,p_4")
         self.assertEqual(len(lines) - 1, len(pooled_test))
+        self.assertEqual([l.split(",")[1] for l in lines[1:]], [r[13] for r in pooled_test])  # labels carried
         for line in lines[1:]:
-            probs = [float(v) for v in line.split(",")[2:]]
+            probs = [float(v) for v in line.split(",")[3:]]
             self.assertAlmostEqual(sum(probs), 1.0, places=4)
         self.keep = False
 

@@ -62,6 +62,12 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
   if (!o.label_column.empty()) {
     FL_ASSIGN_OR_RETURN(label_col, ResolveCsvColumn(o.label_column, table.header, o.header, ncols, ctx));
   }
+  size_t id_col = static_cast<size_t>(-1);  // none
+  if (!o.id_column.empty()) {
+    FL_ASSIGN_OR_RETURN(id_col, ResolveCsvColumn(o.id_column, table.header, o.header, ncols, ctx));
+    if (id_col == label_col) return InvalidArgument(ctx + ": the id column cannot be the label column");
+  }
+  const auto is_feature = [&](size_t c) { return c != label_col && c != id_col; };
   // A separate test file: its records follow the training file's, told apart by index.
   const size_t n_train_records = table.records.size();
   const std::string test_ctx = FileCtx(o.test_path);
@@ -76,16 +82,19 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
     }
     for (internal::CsvRecord& r : test.records) table.records.push_back(std::move(r));
   }
-  if (ncols < 2) {
-    return InvalidArgument(ctx + ": needs at least one feature column besides the label");
+  const size_t nfeat = ncols - 1 - (id_col < ncols ? 1 : 0);
+  if (nfeat < 1) {
+    return InvalidArgument(ctx + ": needs at least one feature column besides the label and the id");
   }
-  const size_t nfeat = ncols - 1;
 
   CsvReport rep;
   rep.rows_read = table.records.size();
   rep.label_column = label_col;
+  rep.columns = ncols;
+  rep.header = table.header;
+  rep.id_column = id_col;
   for (size_t c = 0; c < ncols; ++c) {
-    if (c == label_col) continue;
+    if (!is_feature(c)) continue;
     rep.feature_names.push_back(o.header ? table.header[c] : "col" + std::to_string(c));
   }
   const auto is_missing = [&](const std::string& s) {
@@ -107,7 +116,7 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
       continue;
     }
     for (size_t c = 0; c < ncols; ++c) {
-      if (c == label_col) continue;
+      if (!is_feature(c)) continue;
       const std::string& f = rec.fields[c];
       if (is_missing(f)) {
         x.push_back(kMissing);
@@ -200,12 +209,15 @@ StatusOr<Split> LoadCsvImpl(const CsvOptions& o, CsvReport* report) {
     if (std::isfinite(sd) && sd > 1e-9 * std::fabs(mean[j]) && sd > 0.0) scale[j] = sd;
   }
 
+  rep.feature_mean = mean;
+  rep.feature_scale = o.standardize ? scale : std::vector<double>(nfeat, 1.0);
   Split split;
   const auto k = static_cast<int64_t>(num_classes);
   std::vector<std::string> row_ids(n);  // "FILE:LINE" of each kept row
   for (size_t i = 0; i < n; ++i) {
     const size_t ri = kept_records[i];
-    row_ids[i] = (ri < n_train_records ? o.path : o.test_path) + ":" + std::to_string(table.records[ri].line);
+    row_ids[i] = id_col < ncols ? table.records[ri].fields[id_col]
+                                : (ri < n_train_records ? o.path : o.test_path) + ":" + std::to_string(table.records[ri].line);
   }
   split.train = BuildDataset(x, y, nfeat, train_rows, mean, scale, o.standardize, k, row_ids);
   split.test = BuildDataset(x, y, nfeat, test_rows, mean, scale, o.standardize, k, row_ids);

@@ -34,6 +34,9 @@ struct CsvOptions {
   // matches "2"; see FindCsvClass).
   std::vector<std::string> classes;
   bool standardize = true;     // z-score with mean/std of the TRAIN split only (std 0 -> 1)
+  // A column that identifies the patient (name or index, like label_column): never a
+  // feature; its value names each sample (Dataset::ids) and each prediction. Empty = none.
+  std::string id_column;
 };
 
 // What LoadCsv saw, for logs and for mapping class ids back to the file's labels.
@@ -48,6 +51,13 @@ struct CsvReport {
   // with the column's training mean; size feature_names.size().
   std::vector<size_t> missing_by_feature;
   size_t site_rows = 0;                     // this site's rows (train and test)
+  // The hospital's preprocessing, to apply to new patients without the training file:
+  // the training mean of each feature (imputation) and the scale it was divided by (1
+  // without standardisation); the table's layout.
+  std::vector<double> feature_mean, feature_scale;
+  size_t columns = 0;                       // columns of the table
+  std::vector<std::string> header;          // its header (empty without one)
+  size_t id_column = static_cast<size_t>(-1);  // resolved id column, or -1 without one
 };
 
 // Loads a CSV table and returns this site's train/test split.

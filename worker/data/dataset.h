@@ -49,6 +49,13 @@ struct Split {
   Dataset test;
 };
 
+// New patients' samples to predict on: prepared as the hospital prepares its data, labels
+// all 0 (unknown), ids set; given_labels holds the label each came with ("" when none).
+struct SamplesToScore {
+  Dataset data;
+  std::vector<std::string> given_labels;
+};
+
 // Appends the samples of `from` to `to` (an empty `to` becomes a copy). Both must have the
 // same sample and mask shapes; num_classes becomes the larger of the two. Cases are kept
 // apart: `from`'s case numbers follow `to`'s (a dataset without case numbers counts each

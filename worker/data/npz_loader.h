@@ -52,6 +52,11 @@ struct NpyArray {
 // malformed header or an unsupported array.
 StatusOr<NpyArray> ParseNpy(const uint8_t* bytes, size_t size, const std::string& what_for_errors);
 
+// The images of an archive to predict on: `<prefix>_images` (else `images`, else its only
+// `*_images` member), with `<prefix>_labels` as the given labels when the archive has them.
+// Images as LoadNpz prepares them; ids "FILE:MEMBER[I]".
+StatusOr<SamplesToScore> LoadNpzToScore(const std::string& path, const std::string& prefix);
+
 // Reads .npy members of a .npz archive (stored or deflated zip, as numpy.savez and
 // savez_compressed write them) with libzip. `members` are names without ".npy"; empty = all
 // members whose name ends in ".npy". Keys of the result are the names without ".npy".
