@@ -221,6 +221,7 @@ Status Coordinator::CompleteRound(RoundResult round) {
   facts.seconds = round.seconds;
   facts.total_weight = avg.total_weight;
   facts.hospitals = std::move(round.hospitals);
+  facts.committed_at = IsoTime(env_.WallTime());
   FL_RETURN_IF_ERROR(store_->CommitRound(next, facts.model_version, RoundRecord(facts), optimizer.State()));
   // Committed: only now does the coordinator's own state move on.
   model_ = std::move(next);
@@ -240,7 +241,8 @@ void Coordinator::Finish() {
   registry_->CloseAdmission("training is over");
   metrics_.SetReady(false);
   const nlohmann::json hospitals = final_->Collect(model_ ? model_->values : std::vector<float>{}, model_version_);
-  if (Status s = store_->AppendLine({{"final", true}, {"model_version", model_version_}, {"hospitals", hospitals}});
+  if (Status s = store_->AppendLine({{"final", true}, {"time", IsoTime(env_.WallTime())},
+                                     {"model_version", model_version_}, {"hospitals", hospitals}});
       !s.ok()) {
     FL_LOG(kError) << "cannot record the final reports: " << s.ToString();
   }

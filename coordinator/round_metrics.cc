@@ -30,6 +30,7 @@ nlohmann::json RoundRecord(const RoundFacts& r) {
   for (const auto& [name, metrics] : r.hospitals) hospitals[name] = metrics;
   nlohmann::json line = {
       {"round", r.model_version},
+      {"time", r.committed_at},
       {"protocol_round", r.protocol_round},
       {"cohort_size", r.survivors},
       {"invited", r.invited},

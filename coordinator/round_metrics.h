@@ -25,6 +25,7 @@ struct RoundFacts {
   double seconds = 0;
   uint64_t total_weight = 0;        // N, the cohort's training samples
   std::map<std::string, nlohmann::json> hospitals;  // each survivor's reported metrics, by name
+  std::string committed_at;         // ISO 8601 UTC time the round was committed
 };
 
 // The round's metrics.jsonl line; `mean_train_loss` only when some hospital reported one.

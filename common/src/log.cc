@@ -65,22 +65,14 @@ bool ParseLogFormat(const std::string& name, LogFormat* format) {
 }
 
 LogLine::~LogLine() {
-  using namespace std::chrono;
-  const auto now = Env::Default().WallTime();
-  const std::time_t t = system_clock::to_time_t(now);
-  const int ms = static_cast<int>(duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char date[32], stamp[40];
-  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(stamp, sizeof stamp, "%s.%03dZ", date, ms);  // ISO 8601, UTC
+  const std::string stamp = IsoTime(Env::Default().WallTime());
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_format == LogFormat::kJson) {
     const nlohmann::json line = {{"time", stamp}, {"level", LevelName(level_)}, {"component", Component()},
                                  {"message", stream_.str()}};
     std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
-    std::fprintf(stderr, "%s %s [%s] %s\n", stamp, LevelTag(level_), Component().c_str(), stream_.str().c_str());
+    std::fprintf(stderr, "%s %s [%s] %s\n", stamp.c_str(), LevelTag(level_), Component().c_str(), stream_.str().c_str());
   }
   std::fflush(stderr);
 }

@@ -64,4 +64,8 @@ inline Env::Duration Seconds(double s) {
 }
 inline double ToSeconds(Env::Duration d) { return std::chrono::duration<double>(d).count(); }
 
+// `t` as ISO 8601 in UTC to the millisecond, e.g. "2026-12-05T09:41:07.412Z" (log lines,
+// metrics.jsonl).
+std::string IsoTime(std::chrono::system_clock::time_point t);
+
 }  // namespace fl
