@@ -1,6 +1,7 @@
 """Helpers for the integration tests: they drive the real binaries on loopback."""
 import json
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -31,6 +32,28 @@ def require_file(path):
 
 def temp_dir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hospital_key(d, name, roster):
+    """fl-worker keygen: d/NAME.key, its public key added to `roster`; returns the key's path."""
+    path = os.path.join(d, name + ".key")
+    subprocess.run([WORKER, "keygen", "--name", name, "--out", path, "--roster", roster], check=True,
+                   stdout=subprocess.DEVNULL)
+    return path
+
+
+def coordinator_key(d):
+    """fl-coordinator keygen: (d/coordinator.key, its public key in hex)."""
+    path = os.path.join(d, "coordinator.key")
+    out = subprocess.run([COORDINATOR, "keygen", "--out", path], check=True, capture_output=True, text=True).stdout
+    return path, json.loads(out)["public_key"]
 
 
 def launch(args, timeout=600):

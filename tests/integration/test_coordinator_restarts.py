@@ -8,7 +8,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,11 +21,6 @@ ROUNDS = 300
 KILLS = 20
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class CoordinatorRestartTest(unittest.TestCase):
     def test_twenty_kills_lose_nothing(self):
@@ -34,12 +28,9 @@ class CoordinatorRestartTest(unittest.TestCase):
         d = fltest.temp_dir("fl-restarts-")
         roster = os.path.join(d, "roster.json")
         for name in NAMES:
-            subprocess.run([fltest.WORKER, "keygen", "--name", name, "--out", os.path.join(d, name + ".key"),
-                            "--roster", roster], check=True, stdout=subprocess.DEVNULL)
-        coord_key = os.path.join(d, "coordinator.key")
-        public = json.loads(subprocess.run([fltest.COORDINATOR, "keygen", "--out", coord_key], check=True,
-                                           capture_output=True, text=True).stdout)["public_key"]
-        port, state, audit = free_port(), os.path.join(d, "state"), os.path.join(d, "audit")
+            fltest.hospital_key(d, name, roster)
+        coord_key, public = fltest.coordinator_key(d)
+        port, state, audit = fltest.free_port(), os.path.join(d, "state"), os.path.join(d, "audit")
         ccfg = os.path.join(d, "coordinator.json")
         with open(ccfg, "w") as f:
             json.dump({"listen": "tcp://127.0.0.1:%d" % port, "min_workers": 3, "rounds": ROUNDS, "roster": roster,

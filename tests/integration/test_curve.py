@@ -23,11 +23,6 @@ import fltest  # noqa: E402
 NAMES = ["hospital-alpha", "hospital-bravo", "hospital-charlie"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Tap:
     """A TCP relay on loopback that keeps a copy of every byte in both directions."""
@@ -82,12 +77,8 @@ class CurveTest(unittest.TestCase):
         self.dir = fltest.temp_dir("fl-curve-")
         self.roster = os.path.join(self.dir, "roster.json")
         for name in NAMES:
-            subprocess.run([fltest.WORKER, "keygen", "--name", name, "--out", self.key(name), "--roster", self.roster],
-                           check=True, stdout=subprocess.DEVNULL)
-        self.coord_key = os.path.join(self.dir, "coordinator.key")
-        out = subprocess.run([fltest.COORDINATOR, "keygen", "--out", self.coord_key], check=True,
-                             capture_output=True, text=True).stdout
-        self.coord_public = json.loads(out)["public_key"]
+            fltest.hospital_key(self.dir, name, self.roster)
+        self.coord_key, self.coord_public = fltest.coordinator_key(self.dir)
 
     def key(self, name):
         return os.path.join(self.dir, name + ".key")
@@ -124,7 +115,7 @@ class CurveTest(unittest.TestCase):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     def federation_through_tap(self, secure):
-        port = free_port()
+        port = fltest.free_port()
         coord, log = self.coordinator(port, secure)
         tap = Tap(port)
         workers = [self.worker(n, tap.port, i, secure=secure) for i, n in enumerate(NAMES)]
@@ -147,7 +138,7 @@ class CurveTest(unittest.TestCase):
             self.assertNotIn(needle, curve, "%r readable on the wire" % needle)
 
     def test_unknown_keys_stolen_names_wrong_pins_and_plain_tcp_are_refused(self):
-        port, http = free_port(), free_port()
+        port, http = fltest.free_port(), fltest.free_port()
         coord, log = self.coordinator(port, secure=True, http_port=http)
 
         def refused():

@@ -3,7 +3,6 @@ and out-of-order messages are rejected and logged; the coordinator keeps running
 then completes a federation with well-behaved workers."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,11 +16,6 @@ try:
 except ImportError:  # pragma: no cover
     zmq = None
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def varint(n):
@@ -62,7 +56,7 @@ class HostilePeerTest(unittest.TestCase):
             fltest.skip("python3-zmq is not installed")
         fltest.require_file(fltest.BREAST_CANCER)
         run_dir = fltest.temp_dir("fl-hostile-")
-        port = free_port()
+        port = fltest.free_port()
         # The launcher writes matching configs; we start the processes ourselves.
         # Plain TCP on loopback, so that the test can speak the wire format itself.
         cfg = {"listen": "tcp://127.0.0.1:%d" % port, "transport": {"security": "insecure"},

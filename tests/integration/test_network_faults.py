@@ -96,11 +96,8 @@ class NetworkFaultsTest(unittest.TestCase):
         cls.dir = fltest.temp_dir("fl-netfaults-")
         cls.roster = os.path.join(cls.dir, "roster.json")
         for name in NAMES:
-            subprocess.run([fltest.WORKER, "keygen", "--name", name, "--out", os.path.join(cls.dir, name + ".key"),
-                            "--roster", cls.roster], check=True, stdout=subprocess.DEVNULL)
-        cls.coord_key = os.path.join(cls.dir, "coordinator.key")
-        cls.public = json.loads(subprocess.run([fltest.COORDINATOR, "keygen", "--out", cls.coord_key], check=True,
-                                               capture_output=True, text=True).stdout)["public_key"]
+            fltest.hospital_key(cls.dir, name, cls.roster)
+        cls.coord_key, cls.public = fltest.coordinator_key(cls.dir)
         make_link()
 
     @classmethod

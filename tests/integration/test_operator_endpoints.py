@@ -23,11 +23,6 @@ ROUNDS = 40
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def get(port, path):
     """(status, body) of GET http://127.0.0.1:port/path; (None, "") when nothing answers."""
@@ -55,14 +50,10 @@ class OperatorEndpointsTest(unittest.TestCase):
         fltest.require_file(fltest.BREAST_CANCER)
         self.dir = fltest.temp_dir("fl-operator-")
         self.roster = os.path.join(self.dir, "roster.json")
-        for name in NAMES + ["mallory"]:
-            roster = self.roster if name != "mallory" else os.path.join(self.dir, "mallory-roster.json")
-            subprocess.run([fltest.WORKER, "keygen", "--name", name, "--out", self.key(name), "--roster", roster],
-                           check=True, stdout=subprocess.DEVNULL)
-        self.coord_key = os.path.join(self.dir, "coordinator.key")
-        out = subprocess.run([fltest.COORDINATOR, "keygen", "--out", self.coord_key], check=True,
-                             capture_output=True, text=True).stdout
-        self.coord_public = json.loads(out)["public_key"]
+        for name in NAMES:
+            fltest.hospital_key(self.dir, name, self.roster)
+        fltest.hospital_key(self.dir, "mallory", os.path.join(self.dir, "mallory-roster.json"))
+        self.coord_key, self.coord_public = fltest.coordinator_key(self.dir)
 
     def key(self, name):
         return os.path.join(self.dir, name + ".key")
@@ -83,7 +74,7 @@ class OperatorEndpointsTest(unittest.TestCase):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def test_health_readiness_and_metrics_follow_a_federation(self):
-        port, http = free_port(), free_port()
+        port, http = fltest.free_port(), fltest.free_port()
         cfg = self.write("c.json", {
             "listen": "tcp://127.0.0.1:%d" % port, "http_listen": "127.0.0.1:%d" % http, "min_workers": 3,
             "rounds": ROUNDS, "roster": self.roster, "transport": {"security": "curve", "secret_key": self.coord_key},
@@ -152,7 +143,7 @@ class OperatorEndpointsTest(unittest.TestCase):
         self.assertTrue(any("its key is not in the roster" in l["message"] for l in lines))
 
     def test_text_logs_are_dated_and_bad_http_addresses_are_refused(self):
-        port = free_port()
+        port = fltest.free_port()
         for bad in ["127.0.0.1", "127.0.0.1:99999", "127.0.0.1:80x", ":7000"]:
             cfg = self.write("bad.json", {"listen": "tcp://127.0.0.1:%d" % port, "http_listen": bad,
                                           "min_workers": 3, "rounds": 1, "roster": self.roster,
