@@ -14,7 +14,7 @@ PACKAGES=(
   libzip-dev zlib1g-dev
   libstb-dev libnifti2-dev
   libcpp-httplib-dev prometheus
-  python3 python3-numpy python3-sklearn python3-zmq python3-matplotlib chromium
+  python3 python3-numpy python3-sklearn python3-zmq python3-matplotlib python3-torch chromium
   iproute2 nftables
   nodejs unzip
 )

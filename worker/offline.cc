@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <sstream>
 
 #include "data/image_folder.h"
 #include "data/image_ops.h"
+#include "data/npz_loader.h"
 #include "data/volume.h"
 #include "eval_metrics.h"
 #include "hospital_data.h"
@@ -52,8 +54,33 @@ StatusOr<std::vector<std::string>> InputFiles(const std::string& input, const st
   return files;
 }
 
+// Per-pixel class probabilities of one input, float32 [K, *spatial] in C order, from the
+// N x K x spatial output of PredictProbabilities for a single sample.
+StatusOr<data::NpyArray> ProbabilityArray(Trainer& t, const data::Dataset& d) {
+  FL_ASSIGN_OR_RETURN(std::vector<float> probs, t.PredictProbabilities(d));
+  data::NpyArray a;
+  a.dtype = "<f4";
+  a.shape = {d.size() == 1 ? t.num_classes() : static_cast<int64_t>(d.size())};
+  if (d.size() != 1) a.shape.push_back(t.num_classes());
+  const std::vector<int64_t>& spatial = d.sample_shape;
+  a.shape.insert(a.shape.end(), spatial.begin() + 1, spatial.end());
+  a.data.resize(probs.size() * sizeof(float));
+  std::memcpy(a.data.data(), probs.data(), a.data.size());
+  return a;
+}
+
+// Writes the probabilities collected for `--probabilities`, when any.
+StatusOr<nlohmann::json> WithProbabilities(nlohmann::json summary, const std::map<std::string, data::NpyArray>& arrays,
+                                           const std::string& out) {
+  if (arrays.empty()) return summary;
+  const std::string dst = out + "/probabilities.npz";
+  FL_RETURN_IF_ERROR(data::WriteNpz(dst, arrays));
+  summary["written"].push_back(dst);
+  return summary;
+}
+
 StatusOr<nlohmann::json> PredictImages(const WorkerOptions& o, Trainer& t, const std::string& input,
-                                       const std::string& out) {
+                                       const std::string& out, bool probabilities) {
   const data::ImageFolderOptions& f = o.data.images.folder;
   FL_ASSIGN_OR_RETURN(std::vector<std::string> files, InputFiles(input, "", true));
   // Masks are named <stem>.png: two inputs with one stem (a.png and a.jpg) would overwrite
@@ -67,6 +94,7 @@ StatusOr<nlohmann::json> PredictImages(const WorkerOptions& o, Trainer& t, const
     }
   }
   nlohmann::json written = nlohmann::json::array();
+  std::map<std::string, data::NpyArray> probs;
   for (const std::string& file : files) {
     FL_ASSIGN_OR_RETURN(data::Image8 img, data::ReadImage(file, f.channels));
     const int64_t c = f.channels, h = f.height > 0 ? f.height : img.h, w = f.width > 0 ? f.width : img.w;
@@ -77,20 +105,24 @@ StatusOr<nlohmann::json> PredictImages(const WorkerOptions& o, Trainer& t, const
     d.features = std::move(chw);
     d.labels = {0};
     FL_ASSIGN_OR_RETURN(std::vector<uint8_t> mask, t.PredictMasks(d));
+    if (probabilities) {
+      FL_ASSIGN_OR_RETURN(probs[data::ImageStem(fs::path(file).filename().string())], ProbabilityArray(t, d));
+    }
     if (h != img.h || w != img.w) mask = data::ResizeNearest(mask, h, w, img.h, img.w);
     for (uint8_t& v : mask) v = static_cast<uint8_t>(v * 255 / std::max<int64_t>(1, t.num_classes() - 1));
     const std::string dst = out + "/" + data::ImageStem(fs::path(file).filename().string()) + ".png";
     FL_RETURN_IF_ERROR(data::WritePng(dst, mask.data(), img.h, img.w, 1));
     written.push_back(dst);
   }
-  return nlohmann::json{{"written", written}, {"samples", files.size()}};
+  return WithProbabilities({{"written", written}, {"samples", files.size()}}, probs, out);
 }
 
 StatusOr<nlohmann::json> PredictVolumes(const WorkerOptions& o, Trainer& t, const std::string& input,
-                                        const std::string& out) {
+                                        const std::string& out, bool probabilities) {
   const data::NiftiOptions& n = o.data.nifti;
   FL_ASSIGN_OR_RETURN(std::vector<std::string> files, InputFiles(input, n.image_suffix, false));
   nlohmann::json written = nlohmann::json::array();
+  std::map<std::string, data::NpyArray> probs;
   for (const std::string& file : files) {
     FL_ASSIGN_OR_RETURN(data::PreparedVolume p, data::PrepareVolume(n, file));
     data::Volume zeros = p.prepared;
@@ -112,11 +144,14 @@ StatusOr<nlohmann::json> PredictVolumes(const WorkerOptions& o, Trainer& t, cons
         break;
       }
     }
+    if (probabilities) {
+      FL_ASSIGN_OR_RETURN(probs[id], ProbabilityArray(t, slices));
+    }
     const std::string dst = out + "/" + id + "_pred.nii.gz";
     FL_RETURN_IF_ERROR(data::WriteNifti(dst, restored, data::NiftiDtype::kUint8));
     written.push_back(dst);
   }
-  return nlohmann::json{{"written", written}, {"samples", files.size()}};
+  return WithProbabilities({{"written", written}, {"samples", files.size()}}, probs, out);
 }
 
 // Every scored row in input order: its id, the label it came with (often empty), the
@@ -197,14 +232,15 @@ StatusOr<data::Split> ShapeOnly(const data::Split& like) {
 }  // namespace
 
 StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& checkpoint, const std::string& input,
-                                 const std::string& out) {
+                                 const std::string& out, bool probabilities) {
   FL_RETURN_IF_ERROR(Env::Default().MakeDirs(out));
   if (o.data.format == "images" || o.data.format == "nifti") {
     // The model is sized from the configured data's sample shape.
     FL_ASSIGN_OR_RETURN(data::Split like, LoadData(o.data));
     FL_ASSIGN_OR_RETURN(data::Split shape, ShapeOnly(like));
     FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
-    return o.data.format == "images" ? PredictImages(o, *t, input, out) : PredictVolumes(o, *t, input, out);
+    return o.data.format == "images" ? PredictImages(o, *t, input, out, probabilities)
+                                     : PredictVolumes(o, *t, input, out, probabilities);
   }
   if (o.data.format == "csv") {
     // New patients, with or without labels, prepared with the hospital's own statistics.

@@ -33,10 +33,15 @@ StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::s
 //    there is one); writes <out>/<stem>.png masks (0/255) at each input's own size.
 //  - format nifti: `input` is a volume or a folder of volumes named *<image_suffix>; writes
 //    <out>/<id>_pred.nii.gz in the input's geometry.
-//  - formats npz and csv: `input` replaces the data path; writes <out>/predictions.csv with
-//    one row per test sample: index, label, p_0 ... p_{K-1}.
+//  - formats npz and csv: `input` is a table or an archive of new samples, labelled or not;
+//    writes <out>/predictions.csv with one row per input sample: id, label, predicted,
+//    p_0 ... p_{K-1}.
+// With `probabilities`, a segmentation model's per-pixel class probabilities are written
+// too: <out>/probabilities.npz, one float32 array per input (named by its stem or volume id)
+// on the grid the model saw: [K, H, W] for an image, [K, D, H, W] for a volume under a
+// 3-D model, [slices, K, H, W] for a volume's slices along the configured axis.
 // Returns a summary (files written, samples).
 StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& checkpoint, const std::string& input,
-                                 const std::string& out);
+                                 const std::string& out, bool probabilities = false);
 
 }  // namespace fl::worker

@@ -44,6 +44,7 @@ const std::vector<fl::FlagSpec> kFlags = fl::WithCommonFlags({
     {"out", true, "keygen: where to write the identity key (mode 600); predict: output folder"},
     {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
     {"once", false, "end when the session ends (for scripts) instead of rejoining the federation"},
+    {"probabilities", false, "predict: also each pixel's class probabilities (probabilities.npz) for a segmentation model"},
     {"ids", false, "data: also list where each sample comes from (FILE:LINE, FILE:ARRAY[I])"},
 });
 
@@ -53,7 +54,7 @@ void Usage(FILE* out) {
                "       fl-worker local --config FILE --plan COORDINATOR.json --rounds N\n"
                "                                                   train on this hospital's data alone\n"
                "       fl-worker evaluate --config FILE --model CKPT  test metrics of a saved model (JSON)\n"
-               "       fl-worker predict --config FILE --model CKPT --input PATH --out DIR\n"
+               "       fl-worker predict --config FILE --model CKPT --input PATH --out DIR [--probabilities]\n"
                "                                                   masks (PNG/NIfTI) or class probabilities (CSV)\n"
                "       fl-worker data --config FILE [--ids]          this hospital's splits: samples, classes (JSON)\n"
                "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
@@ -215,7 +216,8 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
       return fl::kExitOk;
     }
     if (!args->Has("input") || !args->Has("out")) return Fail(fl::kExitConfigError, "predict needs --input PATH and --out DIR");
-    auto summary = fl::worker::Predict(*options, args->Get("model"), args->Get("input"), args->Get("out"));
+    auto summary = fl::worker::Predict(*options, args->Get("model"), args->Get("input"), args->Get("out"),
+                                       args->Has("probabilities"));
     if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
     std::cout << summary->dump() << std::endl;
     return fl::kExitOk;

@@ -130,7 +130,19 @@ TEST_CASE("trainer: a U-Net learns to segment discs, robust Dice and predicted m
   SegmentationScorer s(2);
   for (size_t i = 0; i < test.size(); ++i) s.Add(masks->data() + i * 256, test.masks.data() + i * 256, 256, test.cases[i]);
   CHECK(s.MeanDice() == Approx(after->dice).epsilon(1e-6));
-  CHECK_FALSE((*t)->PredictProbabilities(test).ok());
+  // Per-pixel class probabilities, N x K x H x W, whose argmax is the mask.
+  auto probs = (*t)->PredictProbabilities(test);
+  REQUIRE(probs.ok());
+  REQUIRE(probs->size() == test.size() * 2 * 256);
+  size_t agree = 0;
+  for (size_t i = 0; i < test.size(); ++i) {
+    for (size_t p = 0; p < 256; ++p) {
+      const float p0 = (*probs)[i * 512 + p], p1 = (*probs)[i * 512 + 256 + p];
+      CHECK(p0 + p1 == Approx(1.0f).epsilon(1e-5));
+      agree += ((p1 > p0) == ((*masks)[i * 256 + p] == 1)) ? 1 : 0;
+    }
+  }
+  CHECK(agree == test.size() * 256);
   // Any image size works with the training channel count; another channel count or a
   // sample buffer that does not match its shape is an error.
   data::Dataset other = test;

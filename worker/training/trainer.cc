@@ -101,7 +101,6 @@ class TorchTrainer : public Trainer {
   }
 
   StatusOr<std::vector<float>> PredictProbabilities(const data::Dataset& d) override {
-    if (seg_) return FailedPrecondition("this is a segmentation model: it predicts masks, not class probabilities");
     FL_RETURN_IF_ERROR(CheckShape(d));
     try {
       std::vector<float> out;

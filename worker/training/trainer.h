@@ -63,8 +63,10 @@ class Trainer {
   // steps is 0, with a fresh optimiser. Returns Aborted soon after `*cancel` becomes true.
   virtual StatusOr<TrainStats> Train(int64_t round, const std::atomic<bool>* cancel = nullptr) = 0;
   virtual StatusOr<EvalMetrics> Evaluate() = 0;  // on the test split
-  // Inference on new samples shaped like the training data: class probabilities (row-major
-  // N x K) for a classifier; for a segmentation model, predicted class masks (N x H x W).
+  // Inference on new samples shaped like the training data: class probabilities, row-major
+  // N x K for a classifier and N x K x H x W (N x K x D x H x W for
+  // volumes) per pixel for a segmentation model; and
+  // a segmentation model's predicted class masks (N x H x W).
   virtual StatusOr<std::vector<float>> PredictProbabilities(const data::Dataset& d) = 0;
   virtual StatusOr<std::vector<uint8_t>> PredictMasks(const data::Dataset& d) = 0;
   virtual bool segmentation() const = 0;

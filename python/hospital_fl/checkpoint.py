@@ -1,0 +1,110 @@
+"""Reading the federation's checkpoints (docs/checkpoints.md) into torch models.
+
+A checkpoint is a safetensors file of float32 tensors whose metadata names the model and
+holds the training plan; the input size and the number of classes follow from the tensor
+shapes, so the file alone rebuilds its model.
+"""
+import json
+import struct
+
+import numpy as np
+import torch
+
+from . import models
+
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable checkpoint of a known model."""
+
+
+def read_checkpoint(path):
+    """Returns (tensors, metadata): an ordered dict of name -> float32 torch.Tensor in the
+    file's data order, and the metadata as a dict of strings."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise CheckpointError(f"{path}: too short for a safetensors file")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > min(_MAX_HEADER, len(raw) - 8):
+        raise CheckpointError(f"{path}: header length {n} does not fit the file")
+    try:
+        header = json.loads(raw[8:8 + n])
+    except ValueError as e:
+        raise CheckpointError(f"{path}: header is not JSON: {e}") from None
+    metadata = header.pop("__metadata__", {}) or {}
+    data = memoryview(raw)[8 + n:]
+    entries = sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])
+    tensors = {}
+    for name, info in entries:
+        if info.get("dtype") != "F32":
+            raise CheckpointError(f"{path}: tensor {name} is {info.get('dtype')}, expected F32")
+        begin, end = info["data_offsets"]
+        shape = [int(s) for s in info["shape"]]
+        if not 0 <= begin <= end <= len(data) or end - begin != 4 * int(np.prod(shape, dtype=np.int64)):
+            raise CheckpointError(f"{path}: tensor {name} has offsets {begin}..{end} that do not fit its shape {shape}")
+        array = np.frombuffer(data[begin:end], dtype="<f4").reshape(shape)
+        tensors[name] = torch.from_numpy(array.copy())
+    return tensors, metadata
+
+
+def _plan(metadata, path):
+    if "plan" not in metadata:
+        raise CheckpointError(f"{path} has no training plan in its metadata")
+    return json.loads(metadata["plan"])
+
+
+def _shape(tensors, name, path):
+    if name not in tensors:
+        raise CheckpointError(f"{path}: no tensor {name}; is it a checkpoint of this model?")
+    return list(tensors[name].shape)
+
+
+def build_model(name, model_plan, tensors, path="checkpoint"):
+    """The registry's model `name` with the sizes that fit `tensors` (weights not loaded)."""
+    dropout = float(model_plan.get("dropout", 0.0))
+    if name == "logreg":
+        classes, features = _shape(tensors, "fc.weight", path)
+        return models.LogReg(features, classes)
+    if name == "mlp":
+        hidden = [int(h) for h in model_plan.get("hidden", [])]
+        features = _shape(tensors, "fc1.weight", path)[1] if hidden else _shape(tensors, "out.weight", path)[1]
+        classes = _shape(tensors, "out.weight", path)[0]
+        return models.Mlp(features, hidden, classes, dropout)
+    if name == "cnn":
+        c, in_channels = _shape(tensors, "conv1.weight", path)[:2]
+        return models.SmallCnn(in_channels, _shape(tensors, "out.weight", path)[0], c, dropout)
+    if name == "resnet":
+        c, in_channels = _shape(tensors, "stem.weight", path)[:2]
+        return models.ResNet(in_channels, _shape(tensors, "fc.weight", path)[0], c, dropout)
+    if name == "unet":
+        first = _shape(tensors, "down.0.seq.0.weight", path)
+        c, in_channels = first[:2]
+        classes = _shape(tensors, "head.weight", path)[0]
+        depth = int(model_plan.get("depth", 4))
+        return models.UNet(in_channels, classes, c, depth, dropout, three_d=len(first) == 5)
+    raise CheckpointError(f"{path}: unknown model '{name}' (known: {', '.join(models.MODEL_NAMES)})")
+
+
+def load_model(path, device="cpu"):
+    """The checkpoint's model with its weights, in eval mode: an nn.Module that maps a batch
+    prepared as fl-worker prepares it ([B, F] table rows, [B, C, H, W] images, [B, C, D, H, W]
+    volumes) to logits ([B, K], or per pixel [B, K, H, W] / per voxel)."""
+    tensors, metadata = read_checkpoint(path)
+    plan = _plan(metadata, path)
+    model_plan = plan.get("model", {})
+    name = metadata.get("model", model_plan.get("name"))
+    model = build_model(name, model_plan, tensors, path)
+    expected = dict(model.named_parameters())
+    if set(expected) != set(tensors):
+        missing = sorted(set(expected) - set(tensors))
+        extra = sorted(set(tensors) - set(expected))
+        raise CheckpointError(f"{path} does not fit model {name}: missing {missing[:5]}, unexpected {extra[:5]}")
+    for key, value in tensors.items():
+        if tuple(expected[key].shape) != tuple(value.shape):
+            raise CheckpointError(
+                f"{path}: tensor {key} has shape {list(value.shape)}, model {name} needs {list(expected[key].shape)}")
+    model.load_state_dict(tensors, strict=True)
+    model.model_version = int(metadata["model_version"]) if "model_version" in metadata else None
+    return model.to(device).eval()
