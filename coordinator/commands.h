@@ -7,5 +7,7 @@ namespace fl::coordinator {
 int SimulateMain(int argc, char** argv);
 // fl-coordinator keygen: makes the coordinator's long-term transport key.
 int KeygenMain(int argc, char** argv);
+// fl-coordinator privacy: the (epsilon, delta) a private vote spends, and what a budget allows.
+int PrivacyMain(int argc, char** argv);
 
 }  // namespace fl::coordinator

@@ -32,7 +32,9 @@ void Usage(FILE* out) {
   std::fprintf(out,
                "Usage: fl-coordinator --config FILE [options]\n"
                "       fl-coordinator simulate [options]   size a round in one process (see simulate --help)\n"
-               "       fl-coordinator keygen --out FILE     make the coordinator's transport key\n\n"
+               "       fl-coordinator keygen --out FILE     make the coordinator's transport key\n"
+               "       fl-coordinator privacy --sigma1 S1 --sigma2 S2 [--queries Q]\n"
+               "                                            the privacy budget of a private vote (JSON)\n\n"
                "Runs the federation: admits workers, schedules rounds, relays the messages of\n"
                "the masking protocol and sums masked updates. It never sees a single\n"
                "hospital's update, only the cohort sum.\n\nOptions:\n%s\n"
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   fl::SetLogComponent("coordinator");
   if (argc > 1 && std::string(argv[1]) == "simulate") return fl::coordinator::SimulateMain(argc, argv);
   if (argc > 1 && std::string(argv[1]) == "keygen") return fl::coordinator::KeygenMain(argc, argv);
+  if (argc > 1 && std::string(argv[1]) == "privacy") return fl::coordinator::PrivacyMain(argc, argv);
   auto args = fl::ParseArgs(argc, argv, 1, kFlags);
   if (!args.ok()) {
     std::fprintf(stderr, "fl-coordinator: %s\n", args.status().message().c_str());

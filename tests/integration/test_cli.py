@@ -58,6 +58,32 @@ class CliTest(unittest.TestCase):
             self.assertEqual(p.returncode, 2)
             self.assertIn("missing.json", p.stderr)
 
+    def test_privacy_budget_of_a_vote(self):
+        """fl-coordinator privacy: epsilon grows with the queries, a budget caps them, and bad
+        numbers are usage errors."""
+        def epsilon(*args):
+            p = run(fltest.COORDINATOR, "privacy", "--sigma1", "150", "--sigma2", "40", *args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return json.loads(p.stdout)
+        few, many = epsilon("--queries", "100"), epsilon("--queries", "1000", "--answered", "600")
+        self.assertGreater(many["epsilon"], few["epsilon"])
+        self.assertEqual(few["answered"], 100)
+        self.assertAlmostEqual(few["per_hospital_variance"]["selection"], 7500.0)
+        capped = epsilon("--queries", "1000", "--answered", "600", "--budget", "8")
+        self.assertTrue(capped["within_budget"])
+        more = capped["more_queries_within_budget"]
+        self.assertGreater(more, 0)
+        at_limit = epsilon("--queries", str(1000 + more), "--answered", str(600 + more))
+        beyond = epsilon("--queries", str(1001 + more), "--answered", str(601 + more))
+        self.assertLessEqual(at_limit["epsilon"], 8.0)
+        self.assertGreater(beyond["epsilon"], 8.0)
+        for bad in (["--sigma1", "x", "--sigma2", "40"], ["--sigma2", "40"], ["--sigma1", "1", "--sigma2", "1",
+                    "--hospitals", "10"], ["--sigma1", "150", "--sigma2", "40", "--queries", "5", "--answered", "9"],
+                    ["--sigma1", "150", "--sigma2", "40", "--delta", "2"]):
+            p = run(fltest.COORDINATOR, "privacy", *bad)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn("fl-coordinator privacy:", p.stderr)
+
     def test_coordinator_config_errors_name_the_field(self):
         cases = [
             ({"rounds": 10, "colour": "blue"}, "colour: unknown key"),
