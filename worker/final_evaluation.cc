@@ -6,6 +6,7 @@
 #include "eval_metrics.h"
 #include "fl/log.h"
 #include "fl/safetensors.h"
+#include "training/personalized_trainer.h"
 
 namespace fl::worker {
 
@@ -25,7 +26,7 @@ Status FinalEvaluation::Start(Trainer& trainer, const Plan& plan, const Message&
   plan_ = plan;
   started_ = true;
   Trainer* t = &trainer;
-  eval_ = std::async(std::launch::async, [t] { return t->Evaluate(); });
+  eval_ = std::async(std::launch::async, [t] { return t->EvaluateFinalModel(); });
   return Status::Ok();
 }
 
@@ -38,7 +39,13 @@ Status FinalEvaluation::Poll(bool* finished) {
   const wire::Metrics metrics = MetricsToWire(TestMetrics(eval));
   FL_RETURN_IF_ERROR(link_.Send(wire::FINAL_REPORT, 0, &metrics));
   if (!options_.output_model.empty()) {
+    // The model this hospital uses: the global one, or its personal model (global and
+    // personal tensors), which the trainer has just written to the state_dir.
+    const std::string personal = PersonalModelPath(options_.state_dir);
     Checkpoint c{trainer_->Layout(), model_, ModelMetadata(plan_)};
+    if (plan_.personalization.method != "none" && !options_.state_dir.empty()) {
+      FL_ASSIGN_OR_RETURN(c, ReadSafetensors(env_, personal));
+    }
     c.metadata["model_version"] = std::to_string(version_);
     FL_RETURN_IF_ERROR(WriteSafetensors(env_, options_.output_model, c));
   }

@@ -13,6 +13,7 @@
 #include "data/volume.h"
 #include "eval_metrics.h"
 #include "hospital_data.h"
+#include "training/personalized_trainer.h"
 #include "fl/config_reader.h"
 #include "fl/env.h"
 
@@ -183,9 +184,45 @@ StatusOr<nlohmann::json> PredictTable(Trainer& t, const data::SamplesToScore& ro
 
 }  // namespace
 
+namespace {
+
+// The whole model's parameters from checkpoint `c`: a whole model (a coordinator checkpoint
+// without personal tensors, a hospital's personal-model.safetensors, a local model), or the
+// shared tensors of a personalised federation's global model, completed with the personal
+// tensors of `personal` (a hospital's personal-model.safetensors) or, without one, with their
+// initial values. A checkpoint must be this model, tensor by tensor: a renamed or reshaped
+// tensor is an error here rather than a silent garbage prediction.
+StatusOr<std::vector<float>> WholeModel(Trainer& t, const Plan& plan, const Checkpoint& c, const std::string& checkpoint,
+                                        const std::string& personal) {
+  const ModelLayout whole = t.Layout();
+  FL_ASSIGN_OR_RETURN(const std::vector<bool> mask, PersonalTensors(plan.personalization, t));
+  const bool has_personal = std::find(mask.begin(), mask.end(), true) != mask.end();
+  if (!has_personal || c.layout.tensors.size() == whole.tensors.size()) {
+    FL_RETURN_IF_ERROR(CheckSameLayout(whole, c.layout, checkpoint));
+    if (!personal.empty()) {
+      return InvalidArgument("--personal completes a global model of shared tensors; " + checkpoint +
+                             " is a whole model already (give a personal model as --model)");
+    }
+    return c.values;
+  }
+  std::vector<bool> shared;
+  for (bool p : mask) shared.push_back(!p);
+  FL_RETURN_IF_ERROR(CheckSameLayout(SelectLayout(whole, shared), c.layout, checkpoint));
+  std::vector<float> values = t.Parameters();  // personal tensors at their initial values
+  FL_RETURN_IF_ERROR(PlaceTensors(whole, shared, c.values, &values));
+  if (personal.empty()) return values;
+  FL_ASSIGN_OR_RETURN(Checkpoint p, ReadSafetensors(Env::Default(), personal));
+  FL_RETURN_IF_ERROR(CheckSameLayout(whole, p.layout, personal));
+  FL_RETURN_IF_ERROR(CheckFinite(p, personal));
+  FL_RETURN_IF_ERROR(PlaceTensors(whole, mask, SelectTensors(whole, mask, p.values), &values));
+  return values;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, data::Split split,
                                              const DeviceOptions& device, const std::vector<double>& robust_eps,
-                                             int64_t robust_steps) {
+                                             int64_t robust_steps, const std::string& personal) {
   FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(Env::Default(), checkpoint));
   auto it = c.metadata.find("plan");
   if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");
@@ -197,22 +234,21 @@ StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, data
     plan.evaluation.robust_steps = robust_steps;
   }
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, Trainer::Create(plan, std::move(split), device, 0));
-  // A checkpoint must be this model, tensor by tensor, with finite weights: a renamed or
-  // reshaped tensor, or a NaN, is an error here rather than a silent garbage prediction.
-  FL_RETURN_IF_ERROR(CheckSameLayout(t->Layout(), c.layout, checkpoint));
   FL_RETURN_IF_ERROR(CheckFinite(c, checkpoint));
-  if (Status s = t->SetParameters(c.values); !s.ok()) {
+  FL_ASSIGN_OR_RETURN(std::vector<float> values, WholeModel(*t, plan, c, checkpoint, personal));
+  if (Status s = t->SetParameters(values); !s.ok()) {
     return InvalidArgument(checkpoint + " does not fit the model its plan describes for this data: " + s.message());
   }
   return t;
 }
 
 StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::string& checkpoint,
-                                            const std::vector<double>& robust_eps, int64_t robust_steps) {
+                                            const std::vector<double>& robust_eps, int64_t robust_steps,
+                                            const std::string& personal) {
   FL_ASSIGN_OR_RETURN(data::Split s, LoadData(o.data));
   if (s.test.size() == 0) return InvalidArgument("the configured data has no test split to evaluate on");
   s.train = data::Subset(s.test, {0});  // sizes the model; training data is not needed here
-  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(s), o.device, robust_eps, robust_steps));
+  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(s), o.device, robust_eps, robust_steps, personal));
   FL_ASSIGN_OR_RETURN(EvalMetrics m, t->Evaluate());
   nlohmann::json j = TestMetricsJson(m);
   j["name"] = o.name;
@@ -232,13 +268,13 @@ StatusOr<data::Split> ShapeOnly(const data::Split& like) {
 }  // namespace
 
 StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& checkpoint, const std::string& input,
-                                 const std::string& out, bool probabilities) {
+                                 const std::string& out, bool probabilities, const std::string& personal) {
   FL_RETURN_IF_ERROR(Env::Default().MakeDirs(out));
   if (o.data.format == "images" || o.data.format == "nifti") {
     // The model is sized from the configured data's sample shape.
     FL_ASSIGN_OR_RETURN(data::Split like, LoadData(o.data));
     FL_ASSIGN_OR_RETURN(data::Split shape, ShapeOnly(like));
-    FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
+    FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device, {}, 20, personal));
     return o.data.format == "images" ? PredictImages(o, *t, input, out, probabilities)
                                      : PredictVolumes(o, *t, input, out, probabilities);
   }
@@ -248,7 +284,7 @@ StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& chec
     FL_ASSIGN_OR_RETURN(data::SamplesToScore rows, data::ReadSamplesToScore(input, prep));
     data::Split shape{data::Subset(rows.data, {0}), data::Subset(rows.data, {})};
     shape.train.labels = {0};
-    FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
+    FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device, {}, 20, personal));
     return PredictTable(*t, rows, prep.class_names, out);
   }
   if (o.data.format != "npz") return InvalidArgument("predict takes a hospital whose data is csv, npz, images or nifti");
@@ -262,7 +298,7 @@ StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& chec
   }
   rows.data.num_classes = classes_n;
   data::Split shape{data::Subset(rows.data, {0}), data::Subset(rows.data, {})};
-  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device));
+  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(checkpoint, std::move(shape), o.device, {}, 20, personal));
   std::vector<std::string> classes;
   for (int64_t c = 0; c < t->num_classes(); ++c) classes.push_back(std::to_string(c));
   return PredictTable(*t, rows, classes, out);

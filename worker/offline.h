@@ -17,16 +17,20 @@ namespace fl::worker {
 // A trainer holding the model of a checkpoint written by the coordinator or by
 // `fl-worker local --output-model` (its metadata carries the plan), built on `split` (its
 // training split only sizes the model). A non-empty `robust_eps` replaces the plan's
-// evaluation radii.
+// evaluation radii. The global model of a federation with personal tensors (fedbn,
+// fedrep) holds the shared tensors only: `personal` (a hospital's
+// personal-model.safetensors) completes it, else the personal tensors keep their initial
+// values (the global model alone).
 StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, data::Split split,
                                              const DeviceOptions& device, const std::vector<double>& robust_eps = {},
-                                             int64_t robust_steps = 20);
+                                             int64_t robust_steps = 20, const std::string& personal = "");
 
 // Test metrics of the checkpoint on the configured test split, as the JSON object the
 // worker reports ({"test_accuracy": ..., "test_dice": ..., ...}). A non-empty `robust_eps`
 // replaces the plan's evaluation radii (robust accuracy / Dice under PGD-`robust_steps`).
 StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::string& checkpoint,
-                                            const std::vector<double>& robust_eps = {}, int64_t robust_steps = 20);
+                                            const std::vector<double>& robust_eps = {}, int64_t robust_steps = 20,
+                                            const std::string& personal = "");
 
 // Writes predictions for `input` to `out`, preprocessed as the config's data section says:
 //  - format images: `input` is an image file or a folder of images (its images/ subfolder if
@@ -42,6 +46,6 @@ StatusOr<nlohmann::json> EvaluateCheckpoint(const WorkerOptions& o, const std::s
 // 3-D model, [slices, K, H, W] for a volume's slices along the configured axis.
 // Returns a summary (files written, samples).
 StatusOr<nlohmann::json> Predict(const WorkerOptions& o, const std::string& checkpoint, const std::string& input,
-                                 const std::string& out, bool probabilities = false);
+                                 const std::string& out, bool probabilities = false, const std::string& personal = "");
 
 }  // namespace fl::worker

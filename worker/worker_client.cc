@@ -4,6 +4,7 @@
 #include "fl/exit_codes.h"
 #include "fl/log.h"
 #include "fl/plan.h"
+#include "training/personalized_trainer.h"
 
 namespace fl::worker {
 
@@ -204,11 +205,25 @@ Status WorkerClient::OnWelcome(const Message& m) {
   plan_ = std::move(plan);
   num_train_ = static_cast<int64_t>(data_->train.size());
   const size_t n_test = data_->test.size();
-  FL_ASSIGN_OR_RETURN(trainer_, make_trainer_(plan_, std::move(*data_)));
+  FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> whole, make_trainer_(plan_, std::move(*data_)));
   data_.reset();
-  FL_LOG(kInfo) << "joined as worker " << who_.worker_id << ": model " << plan_.model.name << " with "
-                << trainer_->Layout().dimension() << " parameters on " << trainer_->device_name() << ", "
-                << num_train_ << " training and " << n_test << " test samples";
+  const uint64_t all_parameters = whole->Layout().dimension();
+  std::string personal_path;
+  if (plan_.personalization.method != "none") {
+    if (options_.state_dir.empty()) {
+      FL_LOG(kWarning) << "no state_dir: this hospital's personal model will not survive a restart";
+    } else {
+      FL_RETURN_IF_ERROR(env_.MakeDirs(options_.state_dir));
+      personal_path = PersonalModelPath(options_.state_dir);
+    }
+  }
+  FL_ASSIGN_OR_RETURN(trainer_, Personalize(std::move(whole), plan_, env_, personal_path));
+  const uint64_t shared = trainer_->Layout().dimension();
+  FL_LOG(kInfo) << "joined as worker " << who_.worker_id << ": model " << plan_.model.name << " with " << all_parameters
+                << " parameters" << (shared < all_parameters ? " (" + std::to_string(shared) + " shared, " +
+                                         std::to_string(all_parameters - shared) + " kept personal)" : std::string())
+                << " on " << trainer_->device_name() << ", " << num_train_ << " training and " << n_test
+                << " test samples";
   return Status::Ok();
 }
 

@@ -44,6 +44,7 @@ const std::vector<fl::FlagSpec> kFlags = fl::WithCommonFlags({
     {"out", true, "keygen: where to write the identity key (mode 600); predict: output folder"},
     {"roster", true, "keygen: add the public key to this roster file (created if missing)"},
     {"once", false, "end when the session ends (for scripts) instead of rejoining the federation"},
+    {"personal", true, "evaluate, predict: a hospital's personal-model.safetensors completing a global model of shared tensors"},
     {"probabilities", false, "predict: also each pixel's class probabilities (probabilities.npz) for a segmentation model"},
     {"ids", false, "data: also list where each sample comes from (FILE:LINE, FILE:ARRAY[I])"},
 });
@@ -210,14 +211,14 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
           radii.push_back(e);
         }
       }
-      auto metrics = fl::worker::EvaluateCheckpoint(*options, args->Get("model"), radii);
+      auto metrics = fl::worker::EvaluateCheckpoint(*options, args->Get("model"), radii, 20, args->Get("personal", ""));
       if (!metrics.ok()) return Fail(metrics.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, metrics.status().message());
       std::cout << metrics->dump() << std::endl;
       return fl::kExitOk;
     }
     if (!args->Has("input") || !args->Has("out")) return Fail(fl::kExitConfigError, "predict needs --input PATH and --out DIR");
     auto summary = fl::worker::Predict(*options, args->Get("model"), args->Get("input"), args->Get("out"),
-                                       args->Has("probabilities"));
+                                       args->Has("probabilities"), args->Get("personal", ""));
     if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
     std::cout << summary->dump() << std::endl;
     return fl::kExitOk;

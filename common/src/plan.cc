@@ -60,6 +60,15 @@ void ReadPlan(ConfigReader& r, Plan* p) {
   e.Get("robust_eps", &p->evaluation.robust_eps, 0.0, 10.0);
   e.Get("robust_steps", &p->evaluation.robust_steps, 1, 1000);
   (void)e.Finish();
+  ConfigReader s = r.Child("personalization");
+  s.GetEnum("method", &p->personalization.method, {"none", "finetune", "fedbn", "fedrep", "ditto"});
+  s.Get("finetune_epochs", &p->personalization.finetune_epochs, 1, 10000);
+  s.Get("head_epochs", &p->personalization.head_epochs, 1, 10000);
+  s.Get("ditto_lambda", &p->personalization.ditto_lambda, 0.0, 1000.0);
+  (void)s.Finish();
+  if (p->personalization.method == "fedbn" && (p->model.name == "logreg" || p->model.name == "mlp")) {
+    s.Error("method", "fedbn keeps normalisation layers personal; model " + p->model.name + " has none");
+  }
 }
 
 double LearningRateAt(const TrainingPlan& t, int64_t round) {
@@ -106,7 +115,10 @@ nlohmann::json PlanToJson(const Plan& p) {
        {{"enabled", p.adversarial.enabled}, {"eps", p.adversarial.eps}, {"alpha", p.adversarial.alpha},
         {"steps", p.adversarial.steps}, {"random_start", p.adversarial.random_start},
         {"fraction", p.adversarial.fraction}, {"weight", p.adversarial.weight}}},
-      {"evaluation", {{"robust_eps", p.evaluation.robust_eps}, {"robust_steps", p.evaluation.robust_steps}}}};
+      {"evaluation", {{"robust_eps", p.evaluation.robust_eps}, {"robust_steps", p.evaluation.robust_steps}}},
+      {"personalization",
+       {{"method", p.personalization.method}, {"finetune_epochs", p.personalization.finetune_epochs},
+        {"head_epochs", p.personalization.head_epochs}, {"ditto_lambda", p.personalization.ditto_lambda}}}};
 }
 
 }  // namespace fl

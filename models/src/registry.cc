@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <numeric>
+#include <set>
 
 namespace fl::models {
 namespace {
@@ -15,6 +16,7 @@ class LogReg : public Net {
  public:
   LogReg(int64_t in, int64_t classes) : fc_(register_module("fc", torch::nn::Linear(in, classes))) {}
   torch::Tensor forward(torch::Tensor x) override { return fc_->forward(x.flatten(1)); }
+  std::string head_module() const override { return "fc"; }
 
  private:
   torch::nn::Linear fc_;
@@ -37,6 +39,7 @@ class Mlp : public Net {
     x = torch::dropout(x, dropout_, is_training());
     return out_->forward(x);
   }
+  std::string head_module() const override { return "out"; }
 
  private:
   std::vector<torch::nn::Linear> layers_;
@@ -69,6 +72,7 @@ class SmallCnn : public Net {
     x = torch::dropout(x, dropout_, is_training());
     return out_->forward(x);
   }
+  std::string head_module() const override { return "out"; }
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
@@ -129,6 +133,7 @@ class ResNet : public Net {
     x = torch::dropout(x, dropout_, is_training());
     return fc_->forward(x);
   }
+  std::string head_module() const override { return "fc"; }
 
  private:
   torch::nn::Conv2d stem_{nullptr};
@@ -225,6 +230,7 @@ class UNet : public Net {
     }
     return x;
   }
+  std::string head_module() const override { return "head"; }
 
  private:
   int64_t depth_;
@@ -282,6 +288,20 @@ StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vect
     return InvalidArgument("cannot build model " + plan.name + ": " + e.what_without_backtrace());
   }
   return InvalidArgument("unknown model '" + plan.name + "'");
+}
+
+std::vector<TensorRole> Roles(Net& net) {
+  std::set<std::string> norms;
+  for (const auto& m : net.named_modules("", /*include_self=*/false)) {
+    if (!m.value()->as<torch::nn::GroupNorm>()) continue;
+    for (const auto& p : m.value()->named_parameters(/*recurse=*/false)) norms.insert(m.key() + "." + p.key());
+  }
+  const std::string head = net.head_module() + ".";
+  std::vector<TensorRole> roles;
+  for (const auto& p : net.named_parameters(/*recurse=*/true)) {
+    roles.push_back({norms.count(p.key()) > 0, p.key().compare(0, head.size(), head) == 0});
+  }
+  return roles;
 }
 
 ModelLayout Layout(Net& net) {

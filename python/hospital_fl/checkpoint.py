@@ -87,16 +87,46 @@ def build_model(name, model_plan, tensors, path="checkpoint"):
     raise CheckpointError(f"{path}: unknown model '{name}' (known: {', '.join(models.MODEL_NAMES)})")
 
 
-def load_model(path, device="cpu"):
+HEADS = {"logreg": "fc", "mlp": "out", "cnn": "out", "resnet": "fc", "unet": "head"}
+
+
+def _is_personal(method, model, name):
+    """Whether tensor `name` of `model` is kept at the hospitals under personalization `method`."""
+    if method == "fedbn":
+        return "norm" in name or ".seq.1." in name or ".seq.4." in name  # the GroupNorm layers
+    if method == "fedrep":
+        return name.split(".")[0] == HEADS.get(model)
+    return False
+
+
+def load_model(path, device="cpu", personal=None):
     """The checkpoint's model with its weights, in eval mode: an nn.Module that maps a batch
     prepared as fl-worker prepares it ([B, F] table rows, [B, C, H, W] images, [B, C, D, H, W]
-    volumes) to logits ([B, K], or per pixel [B, K, H, W] / per voxel)."""
+    volumes) to logits ([B, K], or per pixel [B, K, H, W] / per voxel).
+
+    The global model of a federation with personal tensors (plan personalization fedbn or
+    fedrep) holds the shared tensors only: `personal` (a hospital's
+    personal-model.safetensors) completes it; FedBN's global model alone takes GroupNorm's
+    initial weights (1) and biases (0), as fl-worker does."""
     tensors, metadata = read_checkpoint(path)
     plan = _plan(metadata, path)
     model_plan = plan.get("model", {})
     name = metadata.get("model", model_plan.get("name"))
+    method = plan.get("personalization", {}).get("method", "none")
+    if personal is not None:
+        own, _ = read_checkpoint(personal)
+        for key, value in own.items():
+            if _is_personal(method, name, key):
+                tensors[key] = value
+    elif method == "fedrep" and not any(_is_personal(method, name, k) for k in tensors):
+        raise CheckpointError(f"{path} is a FedRep global model without the head each hospital keeps: "
+                              "pass personal=<a hospital's personal-model.safetensors>")
     model = build_model(name, model_plan, tensors, path)
     expected = dict(model.named_parameters())
+    if method == "fedbn" and personal is None:
+        for key in expected:
+            if key not in tensors and _is_personal(method, name, key):
+                tensors[key] = expected[key].detach().clone()  # GroupNorm's initial values
     if set(expected) != set(tensors):
         missing = sorted(set(expected) - set(tensors))
         extra = sorted(set(tensors) - set(expected))

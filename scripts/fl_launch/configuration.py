@@ -78,6 +78,9 @@ def parse_args(argv, description=None):
     p.add_argument("--plan", default=None, metavar="PLAN.json",
                    help="the training plan (model, training, augmentation, adversarial, evaluation) "
                         "instead of the defaults and --model/--lr/--epochs")
+    p.add_argument("--personalization", default=None, choices=["finetune", "fedbn", "fedrep", "ditto"],
+                   help="a personal model per hospital beside the global one (docs/training.md): fine-tuning of the "
+                        "final model, FedBN (personal normalisation layers), FedRep (personal head) or Ditto")
     p.add_argument("--server-optimizer", default="fedavg", choices=["fedavg", "fedadagrad", "fedyogi", "fedadam"],
                    help="the coordinator's model step: fedavg (with --server-momentum, FedAvgM) or the adaptive "
                         "FedAdagrad, FedYogi, FedAdam of Reddi et al. 2021 (try --server-lr 0.01-0.1)")
@@ -202,6 +205,8 @@ def make_configs(args, run_dir, port, keys_dir, roster):
     if args.plan:
         with open(args.plan) as f:
             plan = json.load(f)
+    if args.personalization:  # with --plan too: it replaces the plan's personalization section
+        plan["personalization"] = {"method": args.personalization}
     coordinator = {
         "listen": "tcp://127.0.0.1:%d" % port,
         "min_workers": args.min_workers or args.workers,

@@ -246,6 +246,17 @@ class MakeConfigsTest(TempDirTest):
                                            "csv": csv_section("-1")})
         self.assertEqual(extra, {})
 
+    def test_personalization_joins_the_plan(self):
+        data = self.write("t.csv", CLASSES_CSV)
+        _, coordinator, _, _ = self.configs("--data", data)
+        self.assertNotIn("personalization", coordinator["plan"])
+        _, coordinator, _, _ = self.configs("--data", data, "--personalization", "fedrep")
+        self.assertEqual(coordinator["plan"]["personalization"], {"method": "fedrep"})
+        plan = self.write("plan.json", json.dumps({"model": {"name": "cnn"}, "personalization": {"method": "fedbn"}}))
+        _, coordinator, _, _ = self.configs("--data", data, "--plan", plan, "--personalization", "ditto")
+        self.assertEqual(coordinator["plan"]["model"], {"name": "cnn"})
+        self.assertEqual(coordinator["plan"]["personalization"], {"method": "ditto"})
+
     def test_pooled_is_the_union_of_the_hospitals(self):
         data = self.write("t.csv", CLASSES_CSV)
         args, _, workers, extra = self.configs("--data", data, "--pooled", "--workers", "2", "--weights", "1,3",

@@ -8,8 +8,7 @@
 #include "fl/log.h"
 #include "fl/models/registry.h"
 #include "training/augment.h"
-#include "training/intervals.h"
-#include "training/metrics.h"
+#include "training/evaluation.h"
 #include "training/pgd.h"
 #include "training/progress.h"
 #include "training/trainer_plan.h"
@@ -85,11 +84,37 @@ class TorchTrainer : public Trainer {
   int64_t num_classes() const override { return num_classes_; }
 
   StatusOr<TrainStats> Train(int64_t round, const std::atomic<bool>* cancel) override {
-    try {
-      return TrainImpl(round, cancel);
-    } catch (const c10::Error& e) {
-      return Internal(std::string("training failed: ") + e.what_without_backtrace());
+    return TrainPass(round, LocalPass{}, cancel);
+  }
+
+  StatusOr<TrainStats> TrainPass(int64_t round, const LocalPass& pass, const std::atomic<bool>* cancel) override {
+    auto params = net_->parameters();
+    if (!pass.frozen.empty() && pass.frozen.size() != params.size()) {
+      return InvalidArgument("a training pass names " + std::to_string(pass.frozen.size()) + " tensors, the model has " +
+                             std::to_string(params.size()));
     }
+    if (!pass.anchor.empty() && pass.anchor.size() != models::Flatten(*net_).size()) {
+      return InvalidArgument("a proximal anchor of the wrong size");
+    }
+    // Frozen tensors get no gradient, so the optimiser leaves them as they are.
+    for (size_t i = 0; i < pass.frozen.size(); ++i) params[i].set_requires_grad(!pass.frozen[i]);
+    StatusOr<TrainStats> out = FailedPrecondition("not trained");
+    try {
+      out = TrainImpl(round, pass, cancel);
+    } catch (const c10::Error& e) {
+      out = Internal(std::string("training failed: ") + e.what_without_backtrace());
+    }
+    for (auto& p : params) p.set_requires_grad(true);
+    return out;
+  }
+
+  TensorRoles Roles() override {
+    TensorRoles r;
+    for (const models::TensorRole& role : models::Roles(*net_)) {
+      r.normalization.push_back(role.normalization);
+      r.head.push_back(role.head);
+    }
+    return r;
   }
 
   StatusOr<EvalMetrics> Evaluate() override {
@@ -175,16 +200,27 @@ class TorchTrainer : public Trainer {
     return ce + (1 - (2 * inter + 1) / (denom + 1)).mean();
   }
 
-  StatusOr<TrainStats> TrainImpl(int64_t round, const std::atomic<bool>* cancel) {
+  StatusOr<TrainStats> TrainImpl(int64_t round, const LocalPass& pass, const std::atomic<bool>* cancel) {
     const auto started = Env::Default().Now();
-    const TrainingPlan& t = plan_.training;
+    TrainingPlan t = plan_.training;
+    if (pass.epochs > 0) t.epochs = pass.epochs, t.steps = 0;
     const int64_t n = train_x_.size(0);
     const LocalSchedule sched = ScheduleFor(t, n);
     const int64_t bs = sched.batch_size, total_steps = sched.total_steps;
     auto opt = MakeOptimizer(LearningRateAt(t, round));
-    // FedProx anchor: the global model this round started from.
+    // Proximal anchor: the pass's (Ditto's global model), else FedProx's: the global model
+    // this round started from.
     std::vector<torch::Tensor> anchor;
-    if (t.proximal_mu > 0) {
+    double mu = t.proximal_mu;
+    if (!pass.anchor.empty()) {
+      mu = pass.anchor_mu;
+      int64_t off = 0;
+      for (const auto& p : net_->parameters()) {
+        anchor.push_back(torch::from_blob(const_cast<float*>(pass.anchor.data() + off), p.sizes(), torch::kFloat32)
+                             .clone().to(device_));
+        off += p.numel();
+      }
+    } else if (t.proximal_mu > 0) {
       for (const auto& p : net_->parameters()) anchor.push_back(p.detach().clone());
     }
     net_->train();
@@ -211,7 +247,7 @@ class TorchTrainer : public Trainer {
           torch::Tensor prox = torch::zeros({}, loss.options());
           const auto params = net_->parameters();
           for (size_t i = 0; i < params.size(); ++i) prox = prox + (params[i] - anchor[i]).pow(2).sum();
-          loss = loss + 0.5 * t.proximal_mu * prox;
+          loss = loss + 0.5 * mu * prox;
         }
         opt->zero_grad();
         loss.backward();
@@ -246,68 +282,11 @@ class TorchTrainer : public Trainer {
   }
 
   EvalMetrics EvaluateImpl() {
-    EvalMetrics m = Score(0.0);
+    const TestTensors test{test_x_, test_y_, test_cases_, num_classes_, seg_, lo_, hi_};
+    EvalMetrics m = ScoreModel(*net_, test, 0.0, plan_.evaluation.robust_steps);
     for (double eps : plan_.evaluation.robust_eps) {
-      const EvalMetrics r = Score(eps);
+      const EvalMetrics r = ScoreModel(*net_, test, eps, plan_.evaluation.robust_steps);
       m.robust[RobustMetricName(seg_, eps)] = seg_ ? r.dice : r.accuracy;
-    }
-    return m;
-  }
-
-  // Test metrics on clean samples (eps == 0) or on PGD-K samples at radius eps (step
-  // 2.5 eps / K, random start).
-  EvalMetrics Score(double eps) {
-    net_->eval();
-    const int64_t n = test_x_.size(0);
-    EvalMetrics m;
-    m.samples = n;
-    m.auroc = m.dice = m.iou = std::nan("");
-    if (n == 0) return m;
-    const int64_t k = plan_.evaluation.robust_steps;
-    const PgdOptions o{eps, 2.5 * eps / static_cast<double>(k), k, true, lo_, hi_};
-    // PGD's random starts: the same for every evaluation of the same model.
-    if (eps > 0) torch::manual_seed(0x5eed);
-    std::vector<float> probs;
-    SegmentationScorer scorer(num_classes_);
-    double loss_sum = 0, units = 0;
-    int64_t correct = 0;
-    const int64_t batch = EvaluationBatchSize(seg_, test_x_[0].numel());
-    for (int64_t off = 0; off < n; off += batch) {
-      torch::Tensor x = test_x_.slice(0, off, std::min(n, off + batch));
-      const torch::Tensor y = Targets(test_y_.slice(0, off, std::min(n, off + batch)));
-      if (eps > 0) x = PgdAttack(*net_, x, y, o);
-      torch::NoGradGuard no_grad;
-      const torch::Tensor logits = net_->forward(x);
-      loss_sum += F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum)).item<double>();
-      const torch::Tensor pred = logits.argmax(1);
-      correct += pred.eq(y).sum().item<int64_t>();
-      units += static_cast<double>(y.numel());
-      if (seg_) {
-        const torch::Tensor p8 = pred.to(torch::kUInt8).to(torch::kCPU).contiguous();
-        const torch::Tensor t8 = y.to(torch::kUInt8).to(torch::kCPU).contiguous();
-        const int64_t pixels = p8[0].numel();
-        for (int64_t i = 0; i < p8.size(0); ++i) {
-          scorer.Add(p8.data_ptr<uint8_t>() + i * pixels, t8.data_ptr<uint8_t>() + i * pixels, pixels,
-                     test_cases_[static_cast<size_t>(off + i)]);
-        }
-      } else if (eps == 0) {
-        const torch::Tensor p = torch::softmax(logits, 1).to(torch::kCPU).contiguous();
-        probs.insert(probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-      }
-    }
-    m.loss = loss_sum / units;
-    m.accuracy = static_cast<double>(correct) / units;
-    if (seg_) {
-      m.dice = scorer.MeanDice();
-      m.iou = scorer.MeanIoU();
-      const Interval ci = MeanInterval(scorer.CaseDice());
-      m.dice_low = ci.low, m.dice_high = ci.high;
-    } else if (eps == 0) {
-      const torch::Tensor labels_cpu = test_y_.to(torch::kCPU).contiguous();
-      std::vector<int64_t> labels(labels_cpu.data_ptr<int64_t>(), labels_cpu.data_ptr<int64_t>() + n);
-      m.auroc = MacroAuroc(probs, labels, num_classes_);
-      const Interval ci = AurocInterval(probs, labels, num_classes_);
-      m.auroc_low = ci.low, m.auroc_high = ci.high;
     }
     return m;
   }

@@ -45,6 +45,22 @@ struct EvalMetrics {
   std::map<std::string, double> robust;
 };
 
+// One local training pass that departs from the plan, for the personal-model methods.
+// Per-tensor vectors follow Layout() order.
+struct LocalPass {
+  std::vector<bool> frozen;   // true: the tensor is not updated; empty = every tensor trains
+  int64_t epochs = 0;         // > 0: this many epochs instead of the plan's epochs or steps
+  std::vector<float> anchor;  // non-empty: a proximal term anchor_mu/2 |w - anchor|^2 pulls the
+  double anchor_mu = 0;       // parameters toward it (instead of the plan's FedProx anchor)
+};
+
+// Which tensors (Layout() order) are normalisation-layer parameters and which the output
+// head's; both empty when the trainer does not know.
+struct TensorRoles {
+  std::vector<bool> normalization;
+  std::vector<bool> head;
+};
+
 class Trainer {
  public:
   virtual ~Trainer() = default;
@@ -62,7 +78,17 @@ class Trainer {
   // the plan's schedule): plan.training.steps batches, or plan.training.epochs epochs when
   // steps is 0, with a fresh optimiser. Returns Aborted soon after `*cancel` becomes true.
   virtual StatusOr<TrainStats> Train(int64_t round, const std::atomic<bool>* cancel = nullptr) = 0;
+  // Local training with the departures `pass` names (its learning rate is round `round`'s).
+  virtual StatusOr<TrainStats> TrainPass(int64_t round, const LocalPass& pass, const std::atomic<bool>* cancel) {
+    (void)round, (void)pass, (void)cancel;
+    return FailedPrecondition("this trainer trains by the plan only");
+  }
+  virtual TensorRoles Roles() { return {}; }
   virtual StatusOr<EvalMetrics> Evaluate() = 0;  // on the test split
+  // The federation's final model (set with SetParameters) as this hospital will use it,
+  // evaluated on the test split: the model itself, or its personal version (fine-tuned
+  // with personalization "finetune").
+  virtual StatusOr<EvalMetrics> EvaluateFinalModel() { return Evaluate(); }
   // Inference on new samples shaped like the training data: class probabilities, row-major
   // N x K for a classifier and N x K x H x W (N x K x D x H x W for
   // volumes) per pixel for a segmentation model; and

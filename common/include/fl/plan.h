@@ -81,12 +81,30 @@ struct EvalPlan {
   int64_t robust_steps = 20;
 };
 
+// A personal model per hospital beside the global one (docs/training.md, "Personal models").
+// Personal tensors never leave the hospital: the masked vector holds the shared ones only.
+//  - "none": every tensor is shared (FedAvg);
+//  - "finetune": FedAvg, then each hospital fine-tunes the final global model for
+//    finetune_epochs on its own data;
+//  - "fedbn": the normalisation layers are personal (Li et al. 2021);
+//  - "fedrep": the output head is personal; each round trains the head for head_epochs with
+//    the body frozen, then the body with the head frozen (Collins et al. 2021);
+//  - "ditto": every tensor is shared, and each hospital also trains a personal copy of the
+//    whole model pulled toward the global one by ditto_lambda/2 |v - w|^2 (Li et al. 2021).
+struct PersonalizationPlan {
+  std::string method = "none";
+  int64_t finetune_epochs = 1;
+  int64_t head_epochs = 1;
+  double ditto_lambda = 0.1;
+};
+
 struct Plan {
   ModelPlan model;
   TrainingPlan training;
   AugmentationPlan augmentation;
   AdversarialPlan adversarial;
   EvalPlan evaluation;
+  PersonalizationPlan personalization;
 };
 
 // Learning rate of round `round` (0-based) under the plan's schedule.

@@ -20,6 +20,8 @@ namespace fl::models {
 class Net : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor x) = 0;
+  // The name of the output layer: the module mapping the last features to class logits.
+  virtual std::string head_module() const = 0;
 };
 
 // Builds the model named in `plan` for inputs of `sample_shape` ({F} for tables,
@@ -32,6 +34,15 @@ StatusOr<std::shared_ptr<Net>> BuildModel(const ModelPlan& plan, const std::vect
 std::vector<std::string> ModelNames();
 // True for models that output per-pixel logits (they need segmentation data).
 bool IsSegmentationModel(const std::string& name);
+
+// What a parameter belongs to, for personal models: a normalisation layer (GroupNorm), or
+// the output head (Net::head_module).
+struct TensorRole {
+  bool normalization = false;
+  bool head = false;
+};
+// One role per parameter, in parameter order.
+std::vector<TensorRole> Roles(Net& net);
 
 // Trainable parameters, in registration order, as a flat float32 vector.
 ModelLayout Layout(Net& net);
