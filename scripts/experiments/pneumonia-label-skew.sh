@@ -20,4 +20,4 @@ mkdir -p "$RUN"
   --input "$DATA" --summary "$RUN/prep-summary.json" >/dev/null
 python3 "$ROOT/scripts/fl-launch" --sites "$RUN/sites/sites.json" --rounds "${1:-10}" \
   --plan "$ROOT/configs/experiments/pneumonia-plan.json" --threads 1 \
-  --run-dir "$RUN/federation" --timeout 3000
+  --run-dir "$RUN/federation" --timeout 3000 --report
