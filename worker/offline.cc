@@ -210,6 +210,7 @@ StatusOr<std::vector<float>> WholeModel(Trainer& t, const Plan& plan, const Chec
   FL_RETURN_IF_ERROR(CheckSameLayout(SelectLayout(whole, shared), c.layout, checkpoint));
   std::vector<float> values = t.Parameters();  // personal tensors at their initial values
   FL_RETURN_IF_ERROR(PlaceTensors(whole, shared, c.values, &values));
+  t.SetLocalPrediction(!personal.empty());  // decoupled prediction: the generic one alone
   if (personal.empty()) return values;
   FL_ASSIGN_OR_RETURN(Checkpoint p, ReadSafetensors(Env::Default(), personal));
   FL_RETURN_IF_ERROR(CheckSameLayout(whole, p.layout, personal));

@@ -61,11 +61,18 @@ void ReadPlan(ConfigReader& r, Plan* p) {
   e.Get("robust_steps", &p->evaluation.robust_steps, 1, 1000);
   (void)e.Finish();
   ConfigReader s = r.Child("personalization");
-  s.GetEnum("method", &p->personalization.method, {"none", "finetune", "fedbn", "fedrep", "ditto"});
+  s.GetEnum("method", &p->personalization.method, {"none", "finetune", "fedbn", "fedrep", "ditto", "decoupled"});
   s.Get("finetune_epochs", &p->personalization.finetune_epochs, 1, 10000);
   s.Get("head_epochs", &p->personalization.head_epochs, 1, 10000);
   s.Get("ditto_lambda", &p->personalization.ditto_lambda, 0.0, 1000.0);
+  s.Get("latent_dim", &p->personalization.latent_dim, 1, 256);
+  s.Get("trace_weight", &p->personalization.trace_weight, 0.0, 100.0);
+  s.Get("kl_weight", &p->personalization.kl_weight, 0.0, 100.0);
+  s.Get("lq_exponent", &p->personalization.lq_exponent, 0.01, 1.0);
   (void)s.Finish();
+  if (p->personalization.method == "decoupled" && p->model.name != "unet") {
+    s.Error("method", "decoupled prediction is for segmentation with the unet model, not " + p->model.name);
+  }
   if (p->personalization.method == "fedbn" && (p->model.name == "logreg" || p->model.name == "mlp")) {
     s.Error("method", "fedbn keeps normalisation layers personal; model " + p->model.name + " has none");
   }
@@ -118,7 +125,9 @@ nlohmann::json PlanToJson(const Plan& p) {
       {"evaluation", {{"robust_eps", p.evaluation.robust_eps}, {"robust_steps", p.evaluation.robust_steps}}},
       {"personalization",
        {{"method", p.personalization.method}, {"finetune_epochs", p.personalization.finetune_epochs},
-        {"head_epochs", p.personalization.head_epochs}, {"ditto_lambda", p.personalization.ditto_lambda}}}};
+        {"head_epochs", p.personalization.head_epochs}, {"ditto_lambda", p.personalization.ditto_lambda},
+        {"latent_dim", p.personalization.latent_dim}, {"trace_weight", p.personalization.trace_weight},
+        {"kl_weight", p.personalization.kl_weight}, {"lq_exponent", p.personalization.lq_exponent}}}};
 }
 
 }  // namespace fl

@@ -78,9 +78,10 @@ def parse_args(argv, description=None):
     p.add_argument("--plan", default=None, metavar="PLAN.json",
                    help="the training plan (model, training, augmentation, adversarial, evaluation) "
                         "instead of the defaults and --model/--lr/--epochs")
-    p.add_argument("--personalization", default=None, choices=["finetune", "fedbn", "fedrep", "ditto"],
+    p.add_argument("--personalization", default=None, choices=["finetune", "fedbn", "fedrep", "ditto", "decoupled"],
                    help="a personal model per hospital beside the global one (docs/training.md): fine-tuning of the "
-                        "final model, FedBN (personal normalisation layers), FedRep (personal head) or Ditto")
+                        "final model, FedBN (personal normalisation layers), FedRep (personal head), Ditto, or "
+                        "decoupled prediction (FedDAN; unet on 2-D images)")
     p.add_argument("--server-optimizer", default="fedavg", choices=["fedavg", "fedadagrad", "fedyogi", "fedadam"],
                    help="the coordinator's model step: fedavg (with --server-momentum, FedAvgM) or the adaptive "
                         "FedAdagrad, FedYogi, FedAdam of Reddi et al. 2021 (try --server-lr 0.01-0.1)")

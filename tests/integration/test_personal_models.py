@@ -106,6 +106,59 @@ class PersonalModelsTest(unittest.TestCase):
             ours = torch.softmax(hospital_fl.load_model(model, personal=mine)(torch.from_numpy(x)), 1).numpy()
         self.assertLessEqual(float(np.max(np.abs(ours - theirs))), 1e-5)
 
+    def test_decoupled_prediction_on_polyp_images(self):
+        """Three colonoscopy centres (Kvasir-SEG images at 32x32), one of which annotates
+        generously (its masks dilated): the adaptation network stays at each centre, the
+        global model is the generic prediction."""
+        kvasir = os.path.join(fltest.SHARED_DATA, "polyp", "kvasir")
+        fltest.require_file(kvasir)
+        try:
+            from PIL import Image, ImageFilter
+        except ImportError:
+            fltest.skip("python3-pil is not installed")
+        names = sorted(os.listdir(os.path.join(kvasir, "images")))[:72]
+        sites = {}
+        for c, centre in enumerate(("centre-a", "centre-b", "centre-c")):
+            for split, chosen in (("train", names[c * 24:c * 24 + 18]), ("test", names[c * 24 + 18:c * 24 + 24])):
+                for kind in ("images", "masks"):
+                    folder = os.path.join(self.dir, "sites", centre, split, kind)
+                    os.makedirs(folder)
+                    for n in chosen:
+                        im = Image.open(os.path.join(kvasir, kind, n)).convert("RGB" if kind == "images" else "L")
+                        im = im.resize((32, 32), Image.BILINEAR if kind == "images" else Image.NEAREST)
+                        if kind == "masks" and centre == "centre-c":
+                            im = im.filter(ImageFilter.MaxFilter(3))  # a centre that draws larger outlines
+                        im.save(os.path.join(folder, os.path.splitext(n)[0] + ".png"))
+            sites[centre] = {"format": "images", "path": os.path.join(self.dir, "sites", centre, "train"),
+                             "images": {"test_dir": os.path.join(self.dir, "sites", centre, "test"),
+                                        "channels": 3, "height": 0, "width": 0}}
+        spec = os.path.join(self.dir, "sites.json")
+        with open(spec, "w") as f:
+            json.dump({"sites": sites}, f)
+        plan = os.path.join(self.dir, "unet-plan.json")
+        with open(plan, "w") as f:
+            json.dump({"model": {"name": "unet", "channels": 4, "depth": 3},
+                       "training": {"learning_rate": 0.01, "epochs": 1, "batch_size": 6}}, f)
+        run = os.path.join(self.dir, "decoupled")
+        p = fltest.launch(["--sites", spec, "--plan", plan, "--personalization", "decoupled", "--rounds", "2",
+                           "--no-baseline", "--run-dir", run], timeout=600)
+        self.assertEqual(p.returncode, 0, p.stdout[-3000:] + p.stderr[-3000:])
+        final, _ = fltest.read_safetensors(os.path.join(run, "state", "model-v000002.safetensors"))
+        self.assertFalse([n for n in final if n.startswith("dan.")])
+        self.assertTrue([n for n in final if n.startswith("prior.")] and [n for n in final if n.startswith("posterior.")])
+        mine = os.path.join(run, "hospitals", "centre-c", "personal-model.safetensors")
+        personal, meta = fltest.read_safetensors(mine)
+        self.assertEqual(meta.get("personalization"), "decoupled")
+        self.assertTrue([n for n in personal if n.startswith("dan.")])
+        cfg = os.path.join(run, "worker-centre-c.json")
+        model = os.path.join(run, "state", "model-v000002.safetensors")
+        generic = worker("evaluate", "--config", cfg, "--model", model)
+        local = worker("evaluate", "--config", cfg, "--model", model, "--personal", mine)
+        for q in (generic, local):
+            self.assertEqual(q.returncode, 0, q.stderr)
+        self.assertNotEqual(json.loads(generic.stdout)["test_loss"], json.loads(local.stdout)["test_loss"])
+        self.assertIn("test_dice", json.loads(local.stdout))
+
     def test_fedrep(self):
         run = self.federate("fedrep", "out.")
         sys.path.insert(0, os.path.join(fltest.ROOT, "python"))

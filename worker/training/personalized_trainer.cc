@@ -100,6 +100,8 @@ class PersonalizedTrainer final : public Trainer {
     return out;
   }
 
+  void SetLocalPrediction(bool local) override { inner_->SetLocalPrediction(local); }
+
   StatusOr<EvalMetrics> Evaluate() override {
     return WithPersonalModel<EvalMetrics>([this] { return inner_->Evaluate(); });
   }
@@ -212,12 +214,15 @@ std::string PersonalModelPath(const std::string& state_dir) { return state_dir +
 
 StatusOr<std::vector<bool>> PersonalTensors(const PersonalizationPlan& p, Trainer& inner) {
   const size_t n = inner.Layout().tensors.size();
-  if (p.method != "fedbn" && p.method != "fedrep") return std::vector<bool>(n, false);
+  if (p.method != "fedbn" && p.method != "fedrep" && p.method != "decoupled") return std::vector<bool>(n, false);
   const TensorRoles roles = inner.Roles();
-  const std::vector<bool>& pick = p.method == "fedbn" ? roles.normalization : roles.head;
+  const std::vector<bool>& pick =
+      p.method == "fedbn" ? roles.normalization : p.method == "fedrep" ? roles.head : roles.adaptation;
   if (pick.size() != n || std::none_of(pick.begin(), pick.end(), [](bool b) { return b; })) {
-    return InvalidArgument(std::string("personalization ") + p.method + " needs a model with " +
-                           (p.method == "fedbn" ? "normalisation layers" : "an output head") + "; this one has none");
+    const char* what = p.method == "fedbn"     ? "normalisation layers"
+                       : p.method == "fedrep" ? "an output head"
+                                              : "an adaptation network";
+    return InvalidArgument("personalization " + p.method + " needs a model with " + what + "; this one has none");
   }
   if (std::all_of(pick.begin(), pick.end(), [](bool b) { return b; })) {
     return InvalidArgument("personalization " + p.method + " would keep every tensor personal: nothing to share");

@@ -22,7 +22,8 @@ namespace fl::worker {
 std::string PersonalModelPath(const std::string& state_dir);
 
 // Which tensors of `inner` (Layout order) the plan's method keeps personal: the
-// normalisation layers (fedbn), the head (fedrep), none otherwise. InvalidArgument when the
+// normalisation layers (fedbn), the head (fedrep), the adaptation network (decoupled),
+// none otherwise. InvalidArgument when the
 // model has none of the kind the method needs.
 StatusOr<std::vector<bool>> PersonalTensors(const PersonalizationPlan& p, Trainer& inner);
 

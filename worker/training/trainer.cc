@@ -6,6 +6,7 @@
 
 #include "fl/env.h"
 #include "fl/log.h"
+#include "fl/models/decoupled.h"
 #include "fl/models/registry.h"
 #include "training/augment.h"
 #include "training/evaluation.h"
@@ -54,7 +55,8 @@ class TorchTrainer : public Trainer {
   TorchTrainer(const Plan& plan, std::shared_ptr<models::Net> net, data::Split data, torch::Device device,
                uint64_t seed)
       : plan_(plan), net_(std::move(net)), device_(device), seed_(seed), num_classes_(data.train.num_classes),
-        seg_(data.train.segmentation()), sample_shape_(data.train.sample_shape) {
+        seg_(data.train.segmentation()), sample_shape_(data.train.sample_shape),
+        decoupled_(std::dynamic_pointer_cast<models::DecoupledNet>(net_)) {
     net_->to(device_);
     train_x_ = FeaturesTensor(data.train).to(device_);
     train_y_ = TargetsTensor(data.train).to(device_);
@@ -113,8 +115,12 @@ class TorchTrainer : public Trainer {
     for (const models::TensorRole& role : models::Roles(*net_)) {
       r.normalization.push_back(role.normalization);
       r.head.push_back(role.head);
+      r.adaptation.push_back(role.adaptation);
     }
     return r;
+  }
+  void SetLocalPrediction(bool local) override {
+    if (decoupled_) decoupled_->set_local_prediction(local);
   }
 
   StatusOr<EvalMetrics> Evaluate() override {
@@ -266,17 +272,22 @@ class TorchTrainer : public Trainer {
 
   // Clean loss, or with adversarial training the clean part of the batch plus lambda
   // times the loss on PGD samples made from the rest.
+  // The model's training loss on samples: decoupled prediction's own, else Loss.
+  torch::Tensor SampleLoss(const torch::Tensor& x, const torch::Tensor& y) {
+    return decoupled_ ? decoupled_->Loss(x, y).total : Loss(net_->forward(x), y);
+  }
+
   torch::Tensor BatchLoss(const torch::Tensor& x, const torch::Tensor& y) {
     const AdversarialPlan& a = plan_.adversarial;
-    if (!a.enabled) return Loss(net_->forward(x), y);
+    if (!a.enabled) return SampleLoss(x, y);
     const int64_t b = x.size(0);
     const int64_t n_adv = AdversarialCount(a, b);
     torch::Tensor loss = torch::zeros({}, x.options());
-    if (n_adv < b) loss = loss + Loss(net_->forward(x.slice(0, n_adv)), y.slice(0, n_adv));
+    if (n_adv < b) loss = loss + SampleLoss(x.slice(0, n_adv), y.slice(0, n_adv));
     if (n_adv > 0) {
       const torch::Tensor xa = x.slice(0, 0, n_adv), ya = y.slice(0, 0, n_adv);
       const torch::Tensor adv = PgdAttack(*net_, xa, ya, PgdOptions{a.eps, a.alpha, a.steps, a.random_start, lo_, hi_});
-      loss = loss + a.weight * Loss(net_->forward(adv), ya);
+      loss = loss + a.weight * SampleLoss(adv, ya);
     }
     return loss;
   }
@@ -298,6 +309,7 @@ class TorchTrainer : public Trainer {
   int64_t num_classes_;
   bool seg_;
   std::vector<int64_t> sample_shape_;
+  std::shared_ptr<models::DecoupledNet> decoupled_;  // decoupled prediction's net_, else null
   torch::Tensor train_x_, train_y_, test_x_, test_y_;
   torch::Tensor log_prior_;  // [1, K] logit adjustment (classifiers), undefined when off
   std::vector<int32_t> test_cases_;
@@ -313,7 +325,14 @@ StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const Plan& plan, data::Split
   FL_RETURN_IF_ERROR(CheckTrainerData(plan, models::IsSegmentationModel(plan.model.name), data));
   const int64_t classes = std::max(data.train.num_classes, data.test.num_classes);
   data.train.num_classes = data.test.num_classes = classes;
-  FL_ASSIGN_OR_RETURN(std::shared_ptr<models::Net> net, models::BuildModel(plan.model, data.train.sample_shape, classes));
+  std::shared_ptr<models::Net> net;
+  if (plan.personalization.method == "decoupled") {
+    const PersonalizationPlan& p = plan.personalization;
+    const models::DecoupledOptions o{p.latent_dim, p.trace_weight, p.kl_weight, p.lq_exponent};
+    FL_ASSIGN_OR_RETURN(net, models::BuildDecoupledUNet(plan.model, o, data.train.sample_shape, classes));
+  } else {
+    FL_ASSIGN_OR_RETURN(net, models::BuildModel(plan.model, data.train.sample_shape, classes));
+  }
   try {
     return std::unique_ptr<Trainer>(new TorchTrainer(plan, std::move(net), std::move(data), dev, seed));
   } catch (const c10::Error& e) {

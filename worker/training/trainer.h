@@ -59,6 +59,7 @@ struct LocalPass {
 struct TensorRoles {
   std::vector<bool> normalization;
   std::vector<bool> head;
+  std::vector<bool> adaptation;  // decoupled prediction's per-centre adaptation network
 };
 
 class Trainer {
@@ -84,6 +85,9 @@ class Trainer {
     return FailedPrecondition("this trainer trains by the plan only");
   }
   virtual TensorRoles Roles() { return {}; }
+  // Decoupled prediction: whether Evaluate and Predict* use the local prediction (the
+  // default) or the generic one; other models have one prediction and ignore it.
+  virtual void SetLocalPrediction(bool local) { (void)local; }
   virtual StatusOr<EvalMetrics> Evaluate() = 0;  // on the test split
   // The federation's final model (set with SetParameters) as this hospital will use it,
   // evaluated on the test split: the model itself, or its personal version (fine-tuned

@@ -90,12 +90,19 @@ struct EvalPlan {
 //  - "fedrep": the output head is personal; each round trains the head for head_epochs with
 //    the body frozen, then the body with the head frozen (Collins et al. 2021);
 //  - "ditto": every tensor is shared, and each hospital also trains a personal copy of the
-//    whole model pulled toward the global one by ditto_lambda/2 |v - w|^2 (Li et al. 2021).
+//    whole model pulled toward the global one by ditto_lambda/2 |v - w|^2 (Li et al. 2021);
+//  - "decoupled": decoupled prediction (FedDAN, Gao et al. 2022) for 2-D segmentation with
+//    the unet model: a shared generic prediction and a personal distribution-adaptation
+//    network giving each centre's local prediction (models/decoupled.h).
 struct PersonalizationPlan {
   std::string method = "none";
   int64_t finetune_epochs = 1;
   int64_t head_epochs = 1;
   double ditto_lambda = 0.1;
+  int64_t latent_dim = 8;         // decoupled: dimension of z
+  double trace_weight = 0.01;     // decoupled: alpha, the weight of trace(W)
+  double kl_weight = 0.01;        // decoupled: beta, the weight of KL(q(z|x,y) || p(z|x))
+  double lq_exponent = 0.7;       // decoupled: q of the generalised cross-entropy L_q
 };
 
 struct Plan {

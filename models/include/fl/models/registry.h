@@ -22,6 +22,8 @@ class Net : public torch::nn::Module {
   virtual torch::Tensor forward(torch::Tensor x) = 0;
   // The name of the output layer: the module mapping the last features to class logits.
   virtual std::string head_module() const = 0;
+  // The name of a module that adapts the prediction to one centre (decoupled.h), or "".
+  virtual std::string adaptation_module() const { return ""; }
 };
 
 // Builds the model named in `plan` for inputs of `sample_shape` ({F} for tables,
@@ -40,6 +42,7 @@ bool IsSegmentationModel(const std::string& name);
 struct TensorRole {
   bool normalization = false;
   bool head = false;
+  bool adaptation = false;  // Net::adaptation_module's
 };
 // One role per parameter, in parameter order.
 std::vector<TensorRole> Roles(Net& net);
