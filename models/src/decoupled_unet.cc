@@ -89,14 +89,21 @@ class DecoupledUNet : public DecoupledNet {
     const torch::Tensor p = torch::softmax(comb_->forward(torch::cat({features, z}, 1)), 1);
     const torch::Tensor w = Matrices(features, z);
     DecoupledLoss l;
-    l.local_ce = torch::nll_loss2d(Apply(w, p).clamp_min(1e-7).log(), y);
+    const torch::Tensor local = Apply(w, p);
+    l.local_ce = torch::nll_loss2d(local.clamp_min(1e-7).log(), y);
+    // The soft Dice of the foreground classes, pooled over the batch, as in every
+    // segmentation loss of this product: small structures do not drown in background.
+    const torch::Tensor fg_local = local.slice(1, 1);
+    const torch::Tensor inter = (fg_local * fg).sum({0, 2, 3});
+    const torch::Tensor denom = fg_local.sum({0, 2, 3}) + fg.sum({0, 2, 3});
+    l.local_dice = (1 - (2 * inter + 1) / (denom + 1)).mean();
     const torch::Tensor p_y = p.gather(1, y.unsqueeze(1)).squeeze(1);
     l.lq = ((1 - p_y.clamp_min(1e-7).pow(o_.q)) / o_.q).mean();
     l.trace = w.diagonal(0, 1, 2).sum(-1).mean();
     // KL between diagonal Gaussians, summed over the latent dimensions.
     const torch::Tensor var_q = (2 * log_sd_q).exp(), var_p = (2 * log_sd_p).exp();
     l.kl = (log_sd_p - log_sd_q + (var_q + (mu_q - mu_p).pow(2)) / (2 * var_p) - 0.5).sum(1).mean();
-    l.total = l.local_ce + l.lq + o_.alpha * l.trace + o_.beta * l.kl;
+    l.total = l.local_ce + l.local_dice + l.lq + o_.alpha * l.trace + o_.beta * l.kl;
     return l;
   }
 

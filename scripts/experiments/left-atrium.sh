@@ -27,35 +27,8 @@ mkdir -p "$RUN"
 (cd "$ROOT" && build/worker/prep/fl-prep --spec configs/prep-left-atrium.json --output "$RUN/sites" \
    --summary "$RUN/prep-summary.json" >/dev/null)
 
-# Pooled data: every centre's training volumes (with their perturbed masks) in one folder.
-mkdir -p "$RUN/pooled/volumes"
-: > "$RUN/pooled/train.list"
-: > "$RUN/pooled/test.list"
-for site in centre-a centre-b centre-c centre-d; do
-  for f in "$RUN/sites/$site/volumes/"*; do ln -s "$(readlink -f "$f")" "$RUN/pooled/volumes/$(basename "$f")"; done
-  cat "$RUN/sites/$site/train.list" >> "$RUN/pooled/train.list"
-  cat "$RUN/sites/$site/test.list" >> "$RUN/pooled/test.list"
-done
-
-/usr/bin/python3 - "$RUN" "$DATA" "$MODE" <<'PY'
-import json, sys
-run, data, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-# 2d: axial slices cropped to 96x80, every 2nd slice for training; 3d: whole volumes at 2.5 mm.
-prep = (dict(crop=[96, 80], slice_stride=2) if mode == "2d"
-        else dict(mode="volumes", spacing=[2.5, 2.5, 2.5], crop=[48, 40, 24]))
-def nifti(path, train, test):
-    lists = {"test_list": test}
-    if train:
-        lists["train_list"] = train
-    return {"format": "nifti", "path": path, "nifti": dict(lists, **prep)}
-sites = {s: nifti(f"{run}/sites/{s}/volumes", f"{run}/sites/{s}/train.list", f"{run}/sites/{s}/test.list")
-         for s in ["centre-a", "centre-b", "centre-c", "centre-d"]}
-spec = {"sites": sites,
-        "pooled": nifti(f"{run}/pooled/volumes", f"{run}/pooled/train.list", f"{run}/pooled/test.list"),
-        # Global test set: evaluation only, so no training list.
-        "global_test": nifti(f"{data}/volumes", None, f"{data}/test.list")}
-json.dump(spec, open(f"{run}/sites.json", "w"), indent=2)
-PY
+# sites.json: the centres, the pooled training data and the global test set.
+/usr/bin/python3 "$ROOT/scripts/experiments/la_sites.py" "$RUN" "$DATA" "$MODE"
 
 python3 "$ROOT/scripts/fl-launch" --sites "$RUN/sites.json" --plan "$PLAN" \
   --rounds "$ROUNDS" --threads 1 --run-dir "$RUN/federation" --timeout 3000

@@ -94,19 +94,23 @@ TEST_CASE("decoupled U-Net: shared parts, a personal adaptation network, W start
   CHECK_FALSE(models::BuildDecoupledUNet(DecoupledPlan().model, {}, {1, 8, 16, 16}, 2).ok());
 }
 
-TEST_CASE("decoupled U-Net: the loss is the local cross-entropy, L_q, alpha trace(W) and beta KL") {
+TEST_CASE("decoupled U-Net: the loss is the local cross-entropy and Dice, L_q, alpha trace(W) and beta KL") {
   auto net = Net();
   net->train();
   torch::manual_seed(2);
   const torch::Tensor x = torch::rand({4, 1, 16, 16});
   const torch::Tensor y = (x > 0.5).to(torch::kInt64).squeeze(1);
   const models::DecoupledLoss l = net->Loss(x, y);
-  for (const torch::Tensor* t : {&l.total, &l.local_ce, &l.lq, &l.trace, &l.kl}) CHECK(std::isfinite(t->item<double>()));
+  for (const torch::Tensor* t : {&l.total, &l.local_ce, &l.local_dice, &l.lq, &l.trace, &l.kl}) {
+    CHECK(std::isfinite(t->item<double>()));
+  }
+  CHECK(l.local_dice.item<double>() > 0);
+  CHECK(l.local_dice.item<double>() < 1);
   CHECK(l.kl.item<double>() >= 0);
   CHECK(l.trace.item<double>() > 1.9);  // near the identity's 2
   CHECK(l.trace.item<double>() <= 2.0 + 1e-5);
-  const double expected = l.local_ce.item<double>() + l.lq.item<double>() + 0.01 * l.trace.item<double>() +
-                          0.01 * l.kl.item<double>();
+  const double expected = l.local_ce.item<double>() + l.local_dice.item<double>() + l.lq.item<double>() +
+                          0.01 * l.trace.item<double>() + 0.01 * l.kl.item<double>();
   CHECK(l.total.item<double>() == Approx(expected).epsilon(1e-5));
   l.total.backward();
   for (const auto& p : net->named_parameters()) {

@@ -26,8 +26,9 @@ struct DecoupledOptions {
 
 // The training loss on a batch and its parts (means over the batch and its pixels).
 struct DecoupledLoss {
-  torch::Tensor total;     // local_ce + lq + alpha * trace + beta * kl
+  torch::Tensor total;     // local_ce + local_dice + lq + alpha * trace + beta * kl
   torch::Tensor local_ce;  // cross-entropy of the local prediction against the centre's labels
+  torch::Tensor local_dice;  // soft Dice loss of the local prediction's foreground classes
   torch::Tensor lq;        // L_q of the generic prediction (noise-robust)
   torch::Tensor trace;     // mean per-pixel trace of W
   torch::Tensor kl;        // KL(q || p) of the latent, per sample
