@@ -56,14 +56,14 @@ int PrivacyMain(int argc, char** argv) {
   }
   if (!args->positional.empty()) return Fail("unexpected argument '" + args->positional[0] + "'");
   if (!args->Has("sigma1") || !args->Has("sigma2")) return Fail("--sigma1 and --sigma2 are required");
-  double sigma1 = 0, sigma2 = 0, classes = 2, hospitals = 3, queries = 0, answered = -1, delta = 1e-5, budget = 0;
+  double sigma1 = 0, sigma2 = 0, classes = 2, hospitals = 3, queries = 0, answered = 0, delta = 1e-5, budget = 0;
   const std::vector<std::pair<const char*, double*>> numbers = {
       {"sigma1", &sigma1}, {"sigma2", &sigma2}, {"classes", &classes},   {"hospitals", &hospitals},
       {"queries", &queries}, {"answered", &answered}, {"delta", &delta}, {"budget", &budget}};
   for (const auto& [name, value] : numbers) {
     if (args->Has(name) && !ParseNumber(args->Get(name), value)) return Fail(std::string("--") + name + " needs a number");
   }
-  if (answered < 0) answered = queries;
+  if (!args->Has("answered")) answered = queries;
   auto whole = [](double v) { return v >= 0 && v <= 1e12 && v == static_cast<double>(static_cast<int64_t>(v)); };
   if (!whole(classes) || !whole(hospitals) || !whole(queries) || !whole(answered)) {
     return Fail("--classes, --hospitals, --queries and --answered need whole numbers");

@@ -26,7 +26,8 @@ Status FinalEvaluation::Start(Trainer& trainer, const Plan& plan, const Message&
   plan_ = plan;
   started_ = true;
   Trainer* t = &trainer;
-  eval_ = std::async(std::launch::async, [t] { return t->EvaluateFinalModel(); });
+  const int64_t version = static_cast<int64_t>(version_);
+  eval_ = std::async(std::launch::async, [t, version] { return t->EvaluateFinalModel(version); });
   return Status::Ok();
 }
 
@@ -45,6 +46,8 @@ Status FinalEvaluation::Poll(bool* finished) {
     Checkpoint c{trainer_->Layout(), model_, ModelMetadata(plan_)};
     if (plan_.personalization.method != "none" && !options_.state_dir.empty()) {
       FL_ASSIGN_OR_RETURN(c, ReadSafetensors(env_, personal));
+    } else if (plan_.personalization.method != "none") {
+      FL_LOG(kWarning) << "output_model holds the global model: keeping this hospital's personal model needs a state_dir";
     }
     c.metadata["model_version"] = std::to_string(version_);
     FL_RETURN_IF_ERROR(WriteSafetensors(env_, options_.output_model, c));

@@ -55,14 +55,14 @@ StatusOr<std::vector<std::string>> InputFiles(const std::string& input, const st
   return files;
 }
 
-// Per-pixel class probabilities of one input, float32 [K, *spatial] in C order, from the
-// N x K x spatial output of PredictProbabilities for a single sample.
-StatusOr<data::NpyArray> ProbabilityArray(Trainer& t, const data::Dataset& d) {
+// Per-pixel class probabilities of one input, float32 in C order: [K, *spatial] for one
+// sample (an image, a volume under a 3-D model), [N, K, *spatial] for a volume's N slices.
+StatusOr<data::NpyArray> ProbabilityArray(Trainer& t, const data::Dataset& d, bool slices) {
   FL_ASSIGN_OR_RETURN(std::vector<float> probs, t.PredictProbabilities(d));
   data::NpyArray a;
   a.dtype = "<f4";
-  a.shape = {d.size() == 1 ? t.num_classes() : static_cast<int64_t>(d.size())};
-  if (d.size() != 1) a.shape.push_back(t.num_classes());
+  if (slices) a.shape.push_back(static_cast<int64_t>(d.size()));
+  a.shape.push_back(t.num_classes());
   const std::vector<int64_t>& spatial = d.sample_shape;
   a.shape.insert(a.shape.end(), spatial.begin() + 1, spatial.end());
   a.data.resize(probs.size() * sizeof(float));
@@ -107,7 +107,7 @@ StatusOr<nlohmann::json> PredictImages(const WorkerOptions& o, Trainer& t, const
     d.labels = {0};
     FL_ASSIGN_OR_RETURN(std::vector<uint8_t> mask, t.PredictMasks(d));
     if (probabilities) {
-      FL_ASSIGN_OR_RETURN(probs[data::ImageStem(fs::path(file).filename().string())], ProbabilityArray(t, d));
+      FL_ASSIGN_OR_RETURN(probs[data::ImageStem(fs::path(file).filename().string())], ProbabilityArray(t, d, false));
     }
     if (h != img.h || w != img.w) mask = data::ResizeNearest(mask, h, w, img.h, img.w);
     for (uint8_t& v : mask) v = static_cast<uint8_t>(v * 255 / std::max<int64_t>(1, t.num_classes() - 1));
@@ -146,7 +146,7 @@ StatusOr<nlohmann::json> PredictVolumes(const WorkerOptions& o, Trainer& t, cons
       }
     }
     if (probabilities) {
-      FL_ASSIGN_OR_RETURN(probs[id], ProbabilityArray(t, slices));
+      FL_ASSIGN_OR_RETURN(probs[id], ProbabilityArray(t, slices, !n.volumes));
     }
     const std::string dst = out + "/" + id + "_pred.nii.gz";
     FL_RETURN_IF_ERROR(data::WriteNifti(dst, restored, data::NiftiDtype::kUint8));
@@ -211,8 +211,18 @@ StatusOr<std::vector<float>> WholeModel(Trainer& t, const Plan& plan, const Chec
   std::vector<float> values = t.Parameters();  // personal tensors at their initial values
   FL_RETURN_IF_ERROR(PlaceTensors(whole, shared, c.values, &values));
   t.SetLocalPrediction(!personal.empty());  // decoupled prediction: the generic one alone
-  if (personal.empty()) return values;
+  if (personal.empty()) {
+    if (plan.personalization.method == "fedrep") {
+      return InvalidArgument(checkpoint + " is a FedRep global model: its head stays at each hospital; give "
+                             "--personal STATE_DIR/personal-model.safetensors");
+    }
+    return values;
+  }
   FL_ASSIGN_OR_RETURN(Checkpoint p, ReadSafetensors(Env::Default(), personal));
+  const auto method = p.metadata.find("personalization");
+  if (method == p.metadata.end() || method->second != plan.personalization.method) {
+    return InvalidArgument(personal + " is not a personal model of a " + plan.personalization.method + " federation");
+  }
   FL_RETURN_IF_ERROR(CheckSameLayout(whole, p.layout, personal));
   FL_RETURN_IF_ERROR(CheckFinite(p, personal));
   FL_RETURN_IF_ERROR(PlaceTensors(whole, mask, SelectTensors(whole, mask, p.values), &values));

@@ -142,6 +142,10 @@ Status WorkerClient::Handle(const Message& m) {
       return OnInitRequest();
     case wire::ROUND_START:
       if (!trainer_) return FailedPrecondition("ROUND_START before WELCOME");
+      if (final_.started()) {
+        FL_LOG(kWarning) << "ignored a ROUND_START after the final model arrived";
+        return Status::Ok();
+      }
       return rounds_.Start(who_, *trainer_, num_train_, m);
     case wire::SECAGG_SERVER:
       return rounds_.OnSecAgg(m);
@@ -218,6 +222,7 @@ Status WorkerClient::OnWelcome(const Message& m) {
     }
   }
   FL_ASSIGN_OR_RETURN(trainer_, Personalize(std::move(whole), plan_, env_, personal_path));
+  initial_model_ = trainer_->Parameters();
   const uint64_t shared = trainer_->Layout().dimension();
   FL_LOG(kInfo) << "joined as worker " << who_.worker_id << ": model " << plan_.model.name << " with " << all_parameters
                 << " parameters" << (shared < all_parameters ? " (" + std::to_string(shared) + " shared, " +
@@ -236,9 +241,8 @@ Status WorkerClient::OnInitRequest() {
     spec->set_name(t.name);
     for (uint64_t s : t.shape) spec->add_shape(s);
   }
-  const std::vector<float> params = trainer_->Parameters();
   std::vector<Frame> payload;
-  payload.push_back(FloatFrame(params.data(), params.size()));
+  payload.push_back(FloatFrame(initial_model_.data(), initial_model_.size()));
   FL_LOG(kInfo) << "sent the initial (untrained) model";
   return Send(wire::INIT_MODEL, 0, &msg, std::move(payload));
 }

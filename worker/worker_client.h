@@ -72,6 +72,9 @@ class WorkerClient : public CoordinatorLink {
   Membership who_;
   Plan plan_;
   std::unique_ptr<Trainer> trainer_;
+  // The untrained model as built from the plan (shared tensors): all that INIT_REQUEST ever
+  // gets, whatever training has happened since.
+  std::vector<float> initial_model_;
   int64_t num_train_ = 0;
   std::atomic<bool> stop_{false};
   RejoinBackoff backoff_;

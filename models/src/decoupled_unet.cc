@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "fl/models/losses.h"
 #include "unet.h"
 
 namespace fl::models {
@@ -91,12 +92,7 @@ class DecoupledUNet : public DecoupledNet {
     DecoupledLoss l;
     const torch::Tensor local = Apply(w, p);
     l.local_ce = torch::nll_loss2d(local.clamp_min(1e-7).log(), y);
-    // The soft Dice of the foreground classes, pooled over the batch, as in every
-    // segmentation loss of this product: small structures do not drown in background.
-    const torch::Tensor fg_local = local.slice(1, 1);
-    const torch::Tensor inter = (fg_local * fg).sum({0, 2, 3});
-    const torch::Tensor denom = fg_local.sum({0, 2, 3}) + fg.sum({0, 2, 3});
-    l.local_dice = (1 - (2 * inter + 1) / (denom + 1)).mean();
+    l.local_dice = SoftDiceLoss(local, y, classes_);  // as in every segmentation loss here
     const torch::Tensor p_y = p.gather(1, y.unsqueeze(1)).squeeze(1);
     l.lq = ((1 - p_y.clamp_min(1e-7).pow(o_.q)) / o_.q).mean();
     l.trace = w.diagonal(0, 1, 2).sum(-1).mean();

@@ -21,7 +21,8 @@ class CheckpointError(ValueError):
 
 def read_checkpoint(path):
     """Returns (tensors, metadata): an ordered dict of name -> float32 torch.Tensor in the
-    file's data order, and the metadata as a dict of strings."""
+    file's data order, and the metadata as a dict of strings. A file that is not a
+    well-formed float32 safetensors file raises CheckpointError."""
     with open(path, "rb") as f:
         raw = f.read()
     if len(raw) < 8:
@@ -33,19 +34,30 @@ def read_checkpoint(path):
         header = json.loads(raw[8:8 + n])
     except ValueError as e:
         raise CheckpointError(f"{path}: header is not JSON: {e}") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: header is not a JSON object")
     metadata = header.pop("__metadata__", {}) or {}
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path}: __metadata__ is not an object")
     data = memoryview(raw)[8 + n:]
-    entries = sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])
-    tensors = {}
-    for name, info in entries:
-        if info.get("dtype") != "F32":
-            raise CheckpointError(f"{path}: tensor {name} is {info.get('dtype')}, expected F32")
-        begin, end = info["data_offsets"]
-        shape = [int(s) for s in info["shape"]]
-        if not 0 <= begin <= end <= len(data) or end - begin != 4 * int(np.prod(shape, dtype=np.int64)):
-            raise CheckpointError(f"{path}: tensor {name} has offsets {begin}..{end} that do not fit its shape {shape}")
-        array = np.frombuffer(data[begin:end], dtype="<f4").reshape(shape)
-        tensors[name] = torch.from_numpy(array.copy())
+    try:
+        entries = sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])
+        tensors, expected_begin = {}, 0
+        for name, info in entries:
+            if info.get("dtype") != "F32":
+                raise CheckpointError(f"{path}: tensor {name} is {info.get('dtype')}, expected F32")
+            begin, end = (int(v) for v in info["data_offsets"])
+            shape = [int(s) for s in info["shape"]]
+            if begin != expected_begin or end < begin or end > len(data) or \
+                    end - begin != 4 * int(np.prod(shape, dtype=np.int64)) or any(s < 0 for s in shape):
+                raise CheckpointError(f"{path}: tensor {name} has offsets {begin}..{end} that do not fit its "
+                                      f"shape {shape} or follow the previous tensor")
+            tensors[name] = torch.from_numpy(np.frombuffer(data[begin:end], dtype="<f4").reshape(shape).copy())
+            expected_begin = end
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{path}: malformed tensor entry: {e!r}") from None
+    if expected_begin != len(data):
+        raise CheckpointError(f"{path}: {len(data) - expected_begin} bytes after the last tensor")
     return tensors, metadata
 
 
@@ -113,8 +125,15 @@ def load_model(path, device="cpu", personal=None):
     model_plan = plan.get("model", {})
     name = metadata.get("model", model_plan.get("name"))
     method = plan.get("personalization", {}).get("method", "none")
+    if method == "decoupled":
+        raise CheckpointError(f"{path}: decoupled prediction's U-Net is not in this module yet; use fl-worker predict")
     if personal is not None:
-        own, _ = read_checkpoint(personal)
+        if method not in ("fedbn", "fedrep"):
+            raise CheckpointError(f"{path} is a whole model (personalization {method}): load a hospital's personal "
+                                  "model as the checkpoint itself, without personal=")
+        own, own_metadata = read_checkpoint(personal)
+        if own_metadata.get("personalization") != method:
+            raise CheckpointError(f"{personal} is not a personal model of a {method} federation")
         for key, value in own.items():
             if _is_personal(method, name, key):
                 tensors[key] = value

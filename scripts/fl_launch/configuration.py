@@ -206,8 +206,8 @@ def make_configs(args, run_dir, port, keys_dir, roster):
     if args.plan:
         with open(args.plan) as f:
             plan = json.load(f)
-    if args.personalization:  # with --plan too: it replaces the plan's personalization section
-        plan["personalization"] = {"method": args.personalization}
+    if args.personalization:  # with --plan too: the method, beside the plan's other personalization settings
+        plan.setdefault("personalization", {})["method"] = args.personalization
     coordinator = {
         "listen": "tcp://127.0.0.1:%d" % port,
         "min_workers": args.min_workers or args.workers,

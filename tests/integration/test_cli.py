@@ -79,7 +79,8 @@ class CliTest(unittest.TestCase):
         self.assertGreater(beyond["epsilon"], 8.0)
         for bad in (["--sigma1", "x", "--sigma2", "40"], ["--sigma2", "40"], ["--sigma1", "1", "--sigma2", "1",
                     "--hospitals", "10"], ["--sigma1", "150", "--sigma2", "40", "--queries", "5", "--answered", "9"],
-                    ["--sigma1", "150", "--sigma2", "40", "--delta", "2"]):
+                    ["--sigma1", "150", "--sigma2", "40", "--delta", "2"],
+                    ["--sigma1", "150", "--sigma2", "40", "--queries", "5", "--answered", "-1"]):
             p = run(fltest.COORDINATOR, "privacy", *bad)
             self.assertEqual(p.returncode, 2, bad)
             self.assertIn("fl-coordinator privacy:", p.stderr)

@@ -161,6 +161,15 @@ class PersonalModelsTest(unittest.TestCase):
 
     def test_fedrep(self):
         run = self.federate("fedrep", "out.")
+        cfg = os.path.join(run, "worker-hospital-a.json")
+        model = os.path.join(run, "state", "model-v000003.safetensors")
+        # The global model has no head: alone it is refused, with a hospital's head it scores.
+        p = worker("evaluate", "--config", cfg, "--model", model)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--personal", p.stderr)
+        mine = os.path.join(run, "hospitals", "hospital-a", "personal-model.safetensors")
+        p = worker("evaluate", "--config", cfg, "--model", model, "--personal", mine)
+        self.assertEqual(p.returncode, 0, p.stderr)
         sys.path.insert(0, os.path.join(fltest.ROOT, "python"))
         try:
             import hospital_fl

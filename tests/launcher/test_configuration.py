@@ -252,10 +252,11 @@ class MakeConfigsTest(TempDirTest):
         self.assertNotIn("personalization", coordinator["plan"])
         _, coordinator, _, _ = self.configs("--data", data, "--personalization", "fedrep")
         self.assertEqual(coordinator["plan"]["personalization"], {"method": "fedrep"})
-        plan = self.write("plan.json", json.dumps({"model": {"name": "cnn"}, "personalization": {"method": "fedbn"}}))
+        plan = self.write("plan.json", json.dumps({"model": {"name": "cnn"},
+                                                   "personalization": {"method": "fedbn", "ditto_lambda": 0.5}}))
         _, coordinator, _, _ = self.configs("--data", data, "--plan", plan, "--personalization", "ditto")
         self.assertEqual(coordinator["plan"]["model"], {"name": "cnn"})
-        self.assertEqual(coordinator["plan"]["personalization"], {"method": "ditto"})
+        self.assertEqual(coordinator["plan"]["personalization"], {"method": "ditto", "ditto_lambda": 0.5})
 
     def test_pooled_is_the_union_of_the_hospitals(self):
         data = self.write("t.csv", CLASSES_CSV)

@@ -148,6 +148,21 @@ TEST_CASE("FedRep: the head trains on a frozen body, then the body on a frozen h
   wrong.frozen = {true};
   CHECK_FALSE(t->TrainPass(0, wrong, nullptr).ok());
 
+  // With weight decay, after a pass that trained everything (every tensor has a gradient),
+  // a frozen tensor still does not move: neither decay nor a stale gradient reaches it.
+  for (const char* optimizer : {"adam", "sgd"}) {
+    Plan decayed = plan;
+    decayed.training.optimizer = optimizer;
+    decayed.training.weight_decay = 0.1;
+    auto d = Whole(decayed);
+    REQUIRE(d->Train(0).ok());
+    const std::vector<float> before = d->Parameters();
+    REQUIRE(d->TrainPass(1, head_only, nullptr).ok());
+    INFO(optimizer);
+    CHECK(SelectTensors(layout, body, d->Parameters()) == SelectTensors(layout, body, before));
+    CHECK(SelectTensors(layout, roles.head, d->Parameters()) != SelectTensors(layout, roles.head, before));
+  }
+
   MemEnv env;
   auto rep = Personalize(Whole(CnnPlan("fedrep")), CnnPlan("fedrep"), env, "state/p.safetensors");
   REQUIRE(rep.ok());
@@ -199,7 +214,7 @@ TEST_CASE("fine-tuning: the final global model, fine-tuned at the hospital and s
   REQUIRE((*t)->Train(0).ok());
   CHECK_FALSE(env.FileExists("state/p.safetensors"));  // nothing personal during the rounds
   const std::vector<float> final_global = (*t)->Parameters();
-  const auto tuned = (*t)->EvaluateFinalModel();
+  const auto tuned = (*t)->EvaluateFinalModel(1);
   REQUIRE(tuned.ok());
   CHECK((*t)->Parameters() == final_global);  // the global model is untouched
   auto saved = ReadSafetensors(env, "state/p.safetensors");

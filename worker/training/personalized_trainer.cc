@@ -52,7 +52,6 @@ class PersonalizedTrainer final : public Trainer {
   }
 
   StatusOr<TrainStats> Train(int64_t round, const std::atomic<bool>* cancel) override {
-    last_round_ = round;
     TrainStats stats;
     if (method_ == "fedrep") {
       // The head first, on the body as the federation sent it; then the body.
@@ -106,19 +105,19 @@ class PersonalizedTrainer final : public Trainer {
     return WithPersonalModel<EvalMetrics>([this] { return inner_->Evaluate(); });
   }
 
-  StatusOr<EvalMetrics> EvaluateFinalModel() override {
+  StatusOr<EvalMetrics> EvaluateFinalModel(int64_t model_version) override {
     if (method_ == "finetune") {
       // The final global model, fine-tuned on this hospital's data; its global version is
       // in the coordinator's checkpoint.
       LocalPass tune;
       tune.epochs = plan_.personalization.finetune_epochs;
       const std::vector<float> global = inner_->Parameters();
-      const Status tuned = inner_->TrainPass(last_round_ + 1, tune, nullptr).status();
+      const Status tuned = inner_->TrainPass(model_version, tune, nullptr).status();
       if (tuned.ok()) personal_model_ = inner_->Parameters();
       FL_RETURN_IF_ERROR(inner_->SetParameters(global));
       FL_RETURN_IF_ERROR(tuned);
     }
-    FL_RETURN_IF_ERROR(Save(last_round_ + 1));
+    FL_RETURN_IF_ERROR(Save(model_version));
     return Evaluate();
   }
 
@@ -167,7 +166,6 @@ class PersonalizedTrainer final : public Trainer {
   std::string path_;
   ModelLayout full_, shared_;
   std::vector<float> personal_model_;  // Ditto's personal model, or the fine-tuned one
-  int64_t last_round_ = 0;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "fl/env.h"
 #include "fl/log.h"
 #include "fl/models/decoupled.h"
+#include "fl/models/losses.h"
 #include "fl/models/registry.h"
 #include "training/augment.h"
 #include "training/evaluation.h"
@@ -98,13 +99,19 @@ class TorchTrainer : public Trainer {
     if (!pass.anchor.empty() && pass.anchor.size() != models::Flatten(*net_).size()) {
       return InvalidArgument("a proximal anchor of the wrong size");
     }
-    // Frozen tensors get no gradient, so the optimiser leaves them as they are.
-    for (size_t i = 0; i < pass.frozen.size(); ++i) params[i].set_requires_grad(!pass.frozen[i]);
+    // Frozen tensors get no gradient (an earlier pass's is dropped: the optimisers skip only
+    // undefined gradients, and would apply weight decay to a zeroed one).
+    for (size_t i = 0; i < pass.frozen.size(); ++i) {
+      if (pass.frozen[i]) params[i].mutable_grad() = torch::Tensor();
+      params[i].set_requires_grad(!pass.frozen[i]);
+    }
     StatusOr<TrainStats> out = FailedPrecondition("not trained");
     try {
       out = TrainImpl(round, pass, cancel);
     } catch (const c10::Error& e) {
       out = Internal(std::string("training failed: ") + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      out = Internal(std::string("training failed: ") + e.what());
     }
     for (auto& p : params) p.set_requires_grad(true);
     return out;
@@ -192,18 +199,7 @@ class TorchTrainer : public Trainer {
   // A classifier with plan.training.logit_adjustment trains on the adjusted logits.
   torch::Tensor Loss(const torch::Tensor& logits, const torch::Tensor& y) {
     if (!seg_) return F::cross_entropy(log_prior_.defined() ? logits + log_prior_ : logits, y);
-    torch::Tensor ce = F::cross_entropy(logits, y);
-    const torch::Tensor p = torch::softmax(logits, 1).slice(1, 1);
-    // One-hot [B, *spatial, K] -> [B, K, *spatial]; sums run over the batch and every spatial axis.
-    std::vector<int64_t> order = {0, y.dim()}, reduce = {0};
-    for (int64_t a = 1; a < y.dim(); ++a) {
-      order.push_back(a);
-      reduce.push_back(a + 1);
-    }
-    const torch::Tensor t = F::one_hot(y, num_classes_).permute(order).slice(1, 1).to(p.scalar_type());
-    const torch::Tensor inter = (p * t).sum(reduce);
-    const torch::Tensor denom = p.sum(reduce) + t.sum(reduce);
-    return ce + (1 - (2 * inter + 1) / (denom + 1)).mean();
+    return F::cross_entropy(logits, y) + models::SoftDiceLoss(torch::softmax(logits, 1), y, num_classes_);
   }
 
   StatusOr<TrainStats> TrainImpl(int64_t round, const LocalPass& pass, const std::atomic<bool>* cancel) {

@@ -89,10 +89,14 @@ class Trainer {
   // default) or the generic one; other models have one prediction and ignore it.
   virtual void SetLocalPrediction(bool local) { (void)local; }
   virtual StatusOr<EvalMetrics> Evaluate() = 0;  // on the test split
-  // The federation's final model (set with SetParameters) as this hospital will use it,
-  // evaluated on the test split: the model itself, or its personal version (fine-tuned
-  // with personalization "finetune").
-  virtual StatusOr<EvalMetrics> EvaluateFinalModel() { return Evaluate(); }
+  // The federation's final model (set with SetParameters; `model_version` rounds made it)
+  // as this hospital will use it, evaluated on the test split: the model itself, or its
+  // personal version (fine-tuned with personalization "finetune", at the learning rate of
+  // round `model_version`).
+  virtual StatusOr<EvalMetrics> EvaluateFinalModel(int64_t model_version) {
+    (void)model_version;
+    return Evaluate();
+  }
   // Inference on new samples shaped like the training data: class probabilities, row-major
   // N x K for a classifier and N x K x H x W (N x K x D x H x W for
   // volumes) per pixel for a segmentation model; and

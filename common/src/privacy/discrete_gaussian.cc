@@ -101,7 +101,7 @@ StatusOr<DiscreteGaussian> DiscreteGaussian::FromVariance(double variance) {
   if (!(variance > 0) || !(variance < 4294967296.0)) {
     return InvalidArgument("the discrete Gaussian's variance must be in (0, 2^32)");
   }
-  const double num = std::max(1.0, std::round(variance * kDen));
+  const double num = std::max(1.0, std::ceil(variance * kDen));  // never less noise than asked for
   return Create(static_cast<uint64_t>(num), static_cast<uint64_t>(kDen));
 }
 

@@ -48,7 +48,7 @@ class DiscreteGaussian {
   // Bounds that keep every intermediate product inside 128 bits: variance_den <= 2^16 and
   // sigma^2 <= 2^32 (sigma <= 65536). InvalidArgument otherwise, or for sigma^2 = 0.
   static StatusOr<DiscreteGaussian> Create(uint64_t variance_num, uint64_t variance_den);
-  // sigma^2 as the nearest multiple of 2^-16 (at least 2^-16).
+  // sigma^2 rounded up to a multiple of 2^-16 (never less noise than asked for).
   static StatusOr<DiscreteGaussian> FromVariance(double variance);
 
   int64_t Sample(RandomSource& rng) const;
