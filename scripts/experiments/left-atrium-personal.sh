@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Issue "a global model plus each hospital's own local model" (docs/results.md, experiment
-# 5): the four left-atrium centres of experiment 3 (C's and D's masks perturbed, their local
+# Personal models (docs/results.md, "Personal models on the four left-atrium centres"): the four left-atrium centres of experiment 3 (C's and D's masks perturbed, their local
 # test masks opened / closed; the 20 volumes of test.list as the global test set), a 2-D
 # U-Net on axial slices, and one federation per personalization method, each scored on
 # every centre's local test split (Dice per volume with its 95% bootstrap interval):
@@ -10,6 +9,8 @@
 # model. Sizes for a 2-core machine: ROUNDS rounds (default 6) of one local epoch over every
 # 4th training slice (configs/experiments/left-atrium-personal-plan.json).
 #   bash scripts/experiments/left-atrium-personal.sh [ROUNDS] [METHOD ...]
+# LA_PERSONAL_PLAN and LA_PERSONAL_RUN replace the plan and the run directory (a variant
+# beside the main run).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/left_atrium"
@@ -17,8 +18,8 @@ ROUNDS="${1:-6}"
 shift || true
 METHODS=("$@")
 [ ${#METHODS[@]} -gt 0 ] || METHODS=(finetune fedbn fedrep ditto decoupled)
-PLAN="$ROOT/configs/experiments/left-atrium-personal-plan.json"
-RUN="$ROOT/runs/left-atrium-personal"
+PLAN="${LA_PERSONAL_PLAN:-$ROOT/configs/experiments/left-atrium-personal-plan.json}"
+RUN="${LA_PERSONAL_RUN:-$ROOT/runs/left-atrium-personal}"
 [ -d "$DATA/volumes" ] || { echo "left-atrium-personal.sh: missing $DATA/volumes" >&2; exit 2; }
 [ -x "$ROOT/build/worker/fl-worker" ] || bash "$ROOT/scripts/build.sh"
 
