@@ -20,6 +20,7 @@
 #include "fl/names.h"
 #include "fl/transport_key.h"
 #include "fl/zmq_transport.h"
+#include "finetune.h"
 #include "offline.h"
 #include "options.h"
 #include "data_summary.h"
@@ -34,9 +35,10 @@ const std::vector<fl::FlagSpec> kFlags = fl::WithCommonFlags({
     {"coordinator", true, "override the config's coordinator endpoint"},
     {"audit-plaintext-dir", true,
      "AUDIT ONLY: write this worker's unmasked quantised update of every round here (docs/audit.md)"},
-    {"plan", true, "local mode: a coordinator config whose \"plan\" to train"},
-    {"rounds", true, "local mode: number of rounds (each = the plan's local epochs or steps)"},
-    {"output-model", true, "local mode: write the trained model here (safetensors, with its plan)"},
+    {"plan", true, "local, finetune: a coordinator config whose \"plan\" to train"},
+    {"rounds", true, "local, finetune: number of rounds (each = the plan's local epochs or steps)"},
+    {"output-model", true, "local, finetune: write the trained model here (safetensors, with its plan)"},
+    {"base", true, "finetune: the common pretrained model the data vector is taken against"},
     {"model", true, "evaluate, predict: a checkpoint (the coordinator's model-vNNNNNN.safetensors)"},
     {"robust-eps", true, "evaluate: also robust accuracy / Dice under PGD-20 at these radii (e.g. 0.0078,0.0157)"},
     {"input", true, "predict: an image, a volume, or a folder of them (npz/csv: a data file)"},
@@ -58,6 +60,8 @@ void Usage(FILE* out) {
                "       fl-worker predict --config FILE --model CKPT --input PATH --out DIR [--probabilities]\n"
                "                                                   masks (PNG/NIfTI) or class probabilities (CSV)\n"
                "       fl-worker data --config FILE [--ids]          this hospital's splits: samples, classes (JSON)\n"
+               "       fl-worker finetune --config FILE --base MODEL [--plan COORDINATOR.json] [--rounds N]\n"
+               "                                                   fine-tune a common model here; keep the data vector\n"
                "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
                "                                                   make this hospital's identity key\n\n"
                "Options:\n%s\n"
@@ -158,7 +162,7 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   std::string command;
   if (argc > 1) {
     const std::string a = argv[1];
-    if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict" || a == "data") {
+    if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict" || a == "data" || a == "finetune") {
       command = a;
       first = 2;
     }
@@ -189,6 +193,19 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   }
   fl::SetLogComponent("worker:" + options->name);
   if (local) return RunLocal(*options, *args);
+  if (command == "finetune") {
+    if (!args->Has("base")) return Fail(fl::kExitConfigError, "finetune needs --base MODEL.safetensors");
+    fl::worker::FineTuneRequest r{args->Get("base"), args->Get("plan", ""), 1, args->Get("output-model", "")};
+    if (args->Has("rounds")) {
+      char* end = nullptr;
+      r.rounds = std::strtoll(args->Get("rounds").c_str(), &end, 10);
+      if (*end != '\0') r.rounds = 0;
+    }
+    auto summary = fl::worker::FineTune(*options, r);
+    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
+    std::cout << summary->dump() << std::endl;
+    return fl::kExitOk;
+  }
   if (command == "data") {
     auto split = fl::worker::LoadData(options->data);
     if (!split.ok()) return Fail(fl::kExitConfigError, split.status().message());
