@@ -111,6 +111,35 @@ def _is_personal(method, model, name):
     return False
 
 
+def _load_decoupled(path, tensors, plan, personal, device):
+    """Decoupled prediction: the global model gives the generic prediction; with a centre's
+    personal model (or that file itself) the centre's local prediction."""
+    if personal is not None:
+        own, own_metadata = read_checkpoint(personal)
+        if own_metadata.get("personalization") != "decoupled":
+            raise CheckpointError(f"{personal} is not a personal model of a decoupled federation")
+        tensors.update({k: v for k, v in own.items() if k.startswith("dan.")})
+    local = any(k.startswith("dan.") for k in tensors)
+    model_plan = plan.get("model", {})
+    first = _shape(tensors, "unet.down.0.seq.0.weight", path)
+    classes = _shape(tensors, "comb.4.weight", path)[0]
+    latent = int(plan.get("personalization", {}).get("latent_dim", 8))
+    model = models.DecoupledUNet(first[1], classes, first[0], int(model_plan.get("depth", 4)), latent,
+                                 float(model_plan.get("dropout", 0.0)), local_prediction=local)
+    expected = dict(model.named_parameters())
+    if not local:  # the generic prediction never reads the adaptation network
+        tensors.update({k: v.detach().clone() for k, v in expected.items() if k.startswith("dan.")})
+    if set(expected) != set(tensors):
+        raise CheckpointError(f"{path} does not fit the decoupled U-Net: missing {sorted(set(expected) - set(tensors))[:5]},"
+                              f" unexpected {sorted(set(tensors) - set(expected))[:5]}")
+    for key, value in tensors.items():
+        if tuple(expected[key].shape) != tuple(value.shape):
+            raise CheckpointError(f"{path}: tensor {key} has shape {list(value.shape)}, the model needs "
+                                  f"{list(expected[key].shape)}")
+    model.load_state_dict(tensors, strict=True)
+    return model.to(device).eval()
+
+
 def load_model(path, device="cpu", personal=None):
     """The checkpoint's model with its weights, in eval mode: an nn.Module that maps a batch
     prepared as fl-worker prepares it ([B, F] table rows, [B, C, H, W] images, [B, C, D, H, W]
@@ -126,7 +155,7 @@ def load_model(path, device="cpu", personal=None):
     name = metadata.get("model", model_plan.get("name"))
     method = plan.get("personalization", {}).get("method", "none")
     if method == "decoupled":
-        raise CheckpointError(f"{path}: decoupled prediction's U-Net is not in this module yet; use fl-worker predict")
+        return _load_decoupled(path, tensors, plan, personal, device)
     if personal is not None:
         if method not in ("fedbn", "fedrep"):
             raise CheckpointError(f"{path} is a whole model (personalization {method}): load a hospital's personal "

@@ -185,3 +185,63 @@ class UNet(nn.Module):
 
 MODEL_NAMES = ("logreg", "mlp", "cnn", "resnet", "unet")
 SEGMENTATION_MODELS = ("unet",)
+
+
+class GaussianEncoder(nn.Module):
+    """A diagonal Gaussian over the latent z (decoupled prediction's prior and posterior):
+    three 3x3 conv + GroupNorm + LeakyReLU blocks (c, 2c, 4c channels, 2x average pooling
+    between them), global average pooling and a linear layer to (mean, log std)."""
+
+    def __init__(self, in_channels, c, latent):
+        super().__init__()
+        layers, width = [], in_channels
+        for level in range(3):
+            out = c << level
+            if level > 0:
+                layers.append(nn.AvgPool2d(2, ceil_mode=True))
+            layers += [nn.Conv2d(width, out, 3, padding=1), nn.GroupNorm(groups(out), out), nn.LeakyReLU(0.1)]
+            width = out
+        self.blocks = nn.Sequential(*layers)
+        self.out = nn.Linear(width, 2 * latent)
+        self.latent = latent
+
+    def forward(self, x):
+        o = self.out(F.adaptive_avg_pool2d(self.blocks(x), 1).flatten(1))
+        return o[:, :self.latent], o[:, self.latent:].clamp(-8.0, 4.0)
+
+
+def _pixel_mlp(in_channels, out_channels):
+    return nn.Sequential(nn.Conv2d(in_channels, in_channels, 1), nn.LeakyReLU(0.1),
+                         nn.Conv2d(in_channels, in_channels, 1), nn.LeakyReLU(0.1),
+                         nn.Conv2d(in_channels, out_channels, 1))
+
+
+class DecoupledUNet(nn.Module):
+    """Decoupled prediction (models/include/fl/models/decoupled.h): the generic prediction
+    from the shared U-Net features and the prior's mean z; with `local_prediction` the
+    centre's local prediction, its adaptation matrices applied to the generic one, as
+    log-probabilities."""
+
+    def __init__(self, in_channels, classes, c, depth, latent, dropout=0.0, local_prediction=True):
+        super().__init__()
+        self.unet = UNet(in_channels, c, c, depth, dropout)
+        self.comb = _pixel_mlp(c + latent, classes)
+        self.prior = GaussianEncoder(in_channels, c, latent)
+        self.posterior = GaussianEncoder(in_channels + classes - 1, c, latent)
+        self.dan = _pixel_mlp(c + latent, classes * classes)
+        self.classes = classes
+        self.local_prediction = local_prediction
+
+    def forward(self, x):
+        features = self.unet(x)
+        mu = self.prior(x)[0]
+        z = mu[:, :, None, None].expand(-1, -1, features.shape[2], features.shape[3])
+        joined = torch.cat([features, z], 1)
+        logits = self.comb(joined)
+        if not self.local_prediction:
+            return logits
+        raw = F.softplus(self.dan(joined))
+        w = raw.view(raw.shape[0], self.classes, self.classes, raw.shape[2], raw.shape[3])
+        w = w / w.sum(2, keepdim=True)
+        local = (torch.softmax(logits, 1).unsqueeze(2) * w).sum(1)
+        return local.clamp_min(1e-7).log()

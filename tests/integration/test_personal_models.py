@@ -158,6 +158,30 @@ class PersonalModelsTest(unittest.TestCase):
             self.assertEqual(q.returncode, 0, q.stderr)
         self.assertNotEqual(json.loads(generic.stdout)["test_loss"], json.loads(local.stdout)["test_loss"])
         self.assertIn("test_dice", json.loads(local.stdout))
+        # The Python loader gives the same generic and local probabilities as fl-worker predict.
+        try:
+            import numpy as np
+            import torch
+        except ImportError:
+            print("python3-torch is not installed: the Python loader is not checked here", flush=True)
+            return
+        sys.path.insert(0, os.path.join(fltest.ROOT, "python"))
+        import hospital_fl
+        images = os.path.join(self.dir, "sites", "centre-c", "test", "images")
+        for label, extra, loaded in (("generic", [], hospital_fl.load_model(model)),
+                                     ("local", ["--personal", mine], hospital_fl.load_model(model, personal=mine))):
+            out = os.path.join(self.dir, "pred-" + label)
+            q = worker("predict", "--config", cfg, "--model", model, *extra, "--input", images, "--out", out,
+                       "--probabilities")
+            self.assertEqual(q.returncode, 0, q.stderr)
+            theirs = np.load(os.path.join(out, "probabilities.npz"))
+            self.assertEqual(len(theirs.files), 6)
+            for stem in theirs.files:
+                rgb = np.asarray(Image.open(os.path.join(images, stem + ".png")).convert("RGB"), dtype=np.float32)
+                x = torch.from_numpy((rgb / np.float32(255)).transpose(2, 0, 1)[None].copy())
+                with torch.no_grad():
+                    ours = torch.softmax(loaded(x), 1)[0].numpy()
+                self.assertLessEqual(float(np.max(np.abs(ours - theirs[stem]))), 1e-5, label + " " + stem)
 
     def test_fedrep(self):
         run = self.federate("fedrep", "out.")
