@@ -104,7 +104,7 @@ class NetworkFaultsTest(unittest.TestCase):
     def tearDownClass(cls):
         remove_link()
 
-    def federation(self, label, fault):
+    def federation(self, label, fault, epochs=3):
         """Runs one federation across the link; `fault(state)` runs meanwhile (it may sleep
         and change the link). Returns the seconds from start to the final model."""
         d = os.path.join(self.dir, label)
@@ -116,7 +116,7 @@ class NetworkFaultsTest(unittest.TestCase):
                        "roster": self.roster, "transport": {"security": "curve", "secret_key": self.coord_key},
                        "timeouts": {"admission_s": 300, "phase_s": 120},
                        "state_dir": state, "secagg": {"clip": 2.0},
-                       "plan": {"model": {"name": "mlp", "hidden": [16]}, "training": {"epochs": 3}}}, f)
+                       "plan": {"model": {"name": "mlp", "hidden": [16]}, "training": {"epochs": epochs}}}, f)
         procs = []
         t0 = time.time()
         with open(os.path.join(d, "coordinator.log"), "w") as log:
@@ -179,7 +179,10 @@ class NetworkFaultsTest(unittest.TestCase):
                 time.sleep(0.05)
             outage["resume_s"] = time.time() - back
 
-        outage_s, d = self.federation("outage-30s", link_down_mid_round)
+        # Local training long enough (a few hundred ms) that the link goes down while the
+        # hospitals train, before their masked inputs: at 3 epochs a round takes ~40 ms and the
+        # outage could land after the round's last message.
+        outage_s, d = self.federation("outage-30s", link_down_mid_round, epochs=300)
         print("network faults, %d rounds of 3 hospitals (seconds to the final model): baseline %.1f; "
               "20%% packet loss %.1f (stall %.1f); link down %d s in round %d: %.1f (stall %.1f beyond the outage; "
               "next round committed %.1f s after the link came back)"
