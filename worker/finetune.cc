@@ -3,13 +3,13 @@
 #include <cmath>
 
 #include "eval_metrics.h"
-#include "fl/config_reader.h"
 #include "fl/crypto.h"
 #include "fl/env.h"
 #include "fl/log.h"
 #include "fl/plan.h"
 #include "fl/safetensors.h"
 #include "hospital_data.h"
+#include "plan_files.h"
 #include "training/trainer.h"
 
 namespace fl::worker {
@@ -20,15 +20,9 @@ namespace {
 
 // The training plan: the base model's, or --plan's when its model section is the same.
 StatusOr<Plan> FineTunePlan(const Checkpoint& base, const FineTuneRequest& r) {
-  const auto it = base.metadata.find("plan");
-  if (it == base.metadata.end()) return InvalidArgument(r.base + " has no training plan in its metadata");
-  StatusOr<nlohmann::json> base_json = ParseJsonText(it->second, r.base + ": the plan in its metadata");
-  if (!base_json.ok()) return DataLoss(base_json.status().message());
-  FL_ASSIGN_OR_RETURN(Plan base_plan, ParsePlan(*base_json, r.base + " plan"));
+  FL_ASSIGN_OR_RETURN(Plan base_plan, CheckpointPlan(base, r.base));
   if (r.plan_path.empty()) return base_plan;
-  FL_ASSIGN_OR_RETURN(nlohmann::json config, ParseJsonFile(r.plan_path));
-  const nlohmann::json plan_json = config.is_object() && config.contains("plan") ? config["plan"] : nlohmann::json::object();
-  FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(plan_json, r.plan_path + " plan"));
+  FL_ASSIGN_OR_RETURN(Plan plan, CoordinatorConfigPlan(r.plan_path, r.plan_path + " plan"));
   if (PlanToJson(plan)["model"] != PlanToJson(base_plan)["model"]) {
     return InvalidArgument(r.plan_path + ": its model section differs from the base model's (" + r.base +
                            "); a data vector is taken against the base's own model");

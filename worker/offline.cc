@@ -13,6 +13,7 @@
 #include "data/volume.h"
 #include "eval_metrics.h"
 #include "hospital_data.h"
+#include "plan_files.h"
 #include "training/personalized_trainer.h"
 #include "fl/config_reader.h"
 #include "fl/env.h"
@@ -235,11 +236,7 @@ StatusOr<std::unique_ptr<Trainer>> LoadModel(const std::string& checkpoint, data
                                              const DeviceOptions& device, const std::vector<double>& robust_eps,
                                              int64_t robust_steps, const std::string& personal) {
   FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(Env::Default(), checkpoint));
-  auto it = c.metadata.find("plan");
-  if (it == c.metadata.end()) return InvalidArgument(checkpoint + " has no training plan in its metadata");
-  StatusOr<nlohmann::json> plan_json = ParseJsonText(it->second, checkpoint + ": the plan in its metadata");
-  if (!plan_json.ok()) return DataLoss(plan_json.status().message());
-  FL_ASSIGN_OR_RETURN(Plan plan, ParsePlan(*plan_json, checkpoint + " plan"));
+  FL_ASSIGN_OR_RETURN(Plan plan, CheckpointPlan(c, checkpoint));
   if (!robust_eps.empty()) {
     plan.evaluation.robust_eps = robust_eps;
     plan.evaluation.robust_steps = robust_steps;

@@ -212,15 +212,10 @@ Status WorkerClient::OnWelcome(const Message& m) {
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> whole, make_trainer_(plan_, std::move(*data_)));
   data_.reset();
   const uint64_t all_parameters = whole->Layout().dimension();
-  std::string personal_path;
-  if (plan_.personalization.method != "none") {
-    if (options_.state_dir.empty()) {
-      FL_LOG(kWarning) << "no state_dir: this hospital's personal model will not survive a restart";
-    } else {
-      FL_RETURN_IF_ERROR(env_.MakeDirs(options_.state_dir));
-      personal_path = PersonalModelPath(options_.state_dir);
-    }
+  if (plan_.personalization.method != "none" && options_.state_dir.empty()) {
+    FL_LOG(kWarning) << "no state_dir: this hospital's personal model will not survive a restart";
   }
+  const std::string personal_path = options_.state_dir.empty() ? "" : PersonalModelPath(options_.state_dir);
   FL_ASSIGN_OR_RETURN(trainer_, Personalize(std::move(whole), plan_, env_, personal_path));
   initial_model_ = trainer_->Parameters();
   const uint64_t shared = trainer_->Layout().dimension();

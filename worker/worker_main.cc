@@ -22,6 +22,7 @@
 #include "fl/zmq_transport.h"
 #include "finetune.h"
 #include "offline.h"
+#include "plan_files.h"
 #include "options.h"
 #include "data_summary.h"
 #include "hospital_data.h"
@@ -83,12 +84,7 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
   } catch (...) {
   }
   if (rounds < 1 || rounds > 100000) return Fail(fl::kExitConfigError, "--rounds must be an integer in [1, 100000]");
-  auto coordinator_json = fl::ParseJsonFile(args.Get("plan"));
-  if (!coordinator_json.ok()) return Fail(fl::kExitConfigError, coordinator_json.status().message());
-  const nlohmann::json plan_json = coordinator_json->is_object() && coordinator_json->contains("plan")
-                                       ? (*coordinator_json)["plan"]
-                                       : nlohmann::json::object();
-  auto plan = fl::ParsePlan(plan_json, "plan");
+  auto plan = fl::worker::CoordinatorConfigPlan(args.Get("plan"), "plan");
   if (!plan.ok()) return Fail(fl::kExitConfigError, "config error: " + plan.status().message());
   auto data = fl::worker::LoadHospitalData(options);
   if (!data.ok()) return Fail(fl::kExitConfigError, data.status().message());

@@ -25,11 +25,8 @@ RUN="${LA_PERSONAL_RUN:-$ROOT/runs/left-atrium-personal}"
 
 rm -rf "$RUN"
 mkdir -p "$RUN"
-(cd "$ROOT" && build/worker/prep/fl-prep --spec configs/prep-left-atrium.json --output "$RUN/sites" \
-   --summary "$RUN/prep-summary.json" >/dev/null)
-/usr/bin/python3 "$ROOT/scripts/experiments/la_sites.py" "$RUN" "$DATA" 2d 4
-# The pooled baseline is not part of this comparison.
-/usr/bin/python3 -c "import json,sys; s=json.load(open(sys.argv[1])); s.pop('pooled'); json.dump(s, open(sys.argv[1], 'w'), indent=2)" "$RUN/sites.json"
+# The centres and sites.json; the pooled baseline is not part of this comparison.
+/usr/bin/python3 "$ROOT/scripts/experiments/la_sites.py" "$RUN" "$DATA" 2d --slice-stride 4 --no-pooled
 
 baseline=()
 for method in "${METHODS[@]}"; do

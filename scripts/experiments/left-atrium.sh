@@ -23,11 +23,7 @@ esac
 
 rm -rf "$RUN"
 mkdir -p "$RUN"
-# The spec's relative paths are relative to the project root.
-(cd "$ROOT" && build/worker/prep/fl-prep --spec configs/prep-left-atrium.json --output "$RUN/sites" \
-   --summary "$RUN/prep-summary.json" >/dev/null)
-
-# sites.json: the centres, the pooled training data and the global test set.
+# The centres (fl-prep) and sites.json: the centres, the pooled training data and the global test set.
 /usr/bin/python3 "$ROOT/scripts/experiments/la_sites.py" "$RUN" "$DATA" "$MODE"
 
 python3 "$ROOT/scripts/fl-launch" --sites "$RUN/sites.json" --plan "$PLAN" \

@@ -19,8 +19,12 @@ class PersonalizedTrainer final : public Trainer {
     shared_ = SelectLayout(full_, shared_mask_);
   }
 
+  // Makes the personal model's folder, and resumes the model saved there if there is one.
   Status Resume() {
-    if (path_.empty() || !env_.FileExists(path_)) return Status::Ok();
+    if (path_.empty()) return Status::Ok();
+    const size_t slash = path_.rfind('/');
+    if (slash != std::string::npos && slash > 0) FL_RETURN_IF_ERROR(env_.MakeDirs(path_.substr(0, slash)));
+    if (!env_.FileExists(path_)) return Status::Ok();
     FL_ASSIGN_OR_RETURN(Checkpoint c, ReadSafetensors(env_, path_));
     const auto m = c.metadata.find("personalization");
     if (m == c.metadata.end() || m->second != method_) {
@@ -149,8 +153,6 @@ class PersonalizedTrainer final : public Trainer {
   // Writes the whole model this hospital uses, with the plan and the round, atomically.
   Status Save(int64_t round) {
     if (path_.empty()) return Status::Ok();
-    const size_t slash = path_.rfind('/');
-    if (slash != std::string::npos && slash > 0) FL_RETURN_IF_ERROR(env_.MakeDirs(path_.substr(0, slash)));
     Checkpoint c{full_, personal_model_.empty() ? inner_->Parameters() : personal_model_, ModelMetadata(plan_)};
     c.metadata["personalization"] = method_;
     c.metadata["round"] = std::to_string(round);
@@ -192,9 +194,10 @@ std::vector<float> SelectTensors(const ModelLayout& layout, const std::vector<bo
 
 Status PlaceTensors(const ModelLayout& layout, const std::vector<bool>& which, const std::vector<float>& packed,
                     std::vector<float>* whole) {
-  if (which.size() != layout.tensors.size() || whole->size() != layout.dimension() || packed.size() != SelectLayout(layout, which).dimension()) {
-    return InvalidArgument("the model has " + std::to_string(SelectLayout(layout, which).dimension()) +
-                           " parameters of this kind, the vector " + std::to_string(packed.size()));
+  const uint64_t selected = SelectLayout(layout, which).dimension();
+  if (which.size() != layout.tensors.size() || whole->size() != layout.dimension() || packed.size() != selected) {
+    return InvalidArgument("the model has " + std::to_string(selected) + " parameters of this kind, the vector " +
+                           std::to_string(packed.size()));
   }
   uint64_t at = 0, from = 0;
   for (size_t i = 0; i < layout.tensors.size(); ++i) {

@@ -96,7 +96,9 @@ class TorchTrainer : public Trainer {
       return InvalidArgument("a training pass names " + std::to_string(pass.frozen.size()) + " tensors, the model has " +
                              std::to_string(params.size()));
     }
-    if (!pass.anchor.empty() && pass.anchor.size() != models::Flatten(*net_).size()) {
+    int64_t numel = 0;
+    for (const auto& p : params) numel += p.numel();
+    if (!pass.anchor.empty() && pass.anchor.size() != static_cast<size_t>(numel)) {
       return InvalidArgument("a proximal anchor of the wrong size");
     }
     // Frozen tensors get no gradient (an earlier pass's is dropped: the optimisers skip only

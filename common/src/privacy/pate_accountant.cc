@@ -26,32 +26,29 @@ StatusOr<PateAccountant> PateAccountant::Create(const VoteNoise& noise, double e
   return PateAccountant(noise, epsilon_budget, delta);
 }
 
-Status PateAccountant::RecordSelection(int64_t queries, int64_t contributors) {
+Status PateAccountant::Record(double sigma, int64_t histograms, int64_t contributors, RdpAccountant* into) const {
   if (contributors < noise_.guaranteed_contributors) {
     return InvalidArgument("a vote summed " + std::to_string(contributors) + " hospitals' noise, fewer than the " +
                            std::to_string(noise_.guaranteed_contributors) + " its noise level assumes");
   }
-  return total_.AddSummedDiscreteGaussian(VoteChange(noise_.classes),
-                                          {noise_.PerHospitalVariance(noise_.sigma_selection), contributors}, queries);
+  return into->AddSummedDiscreteGaussian(VoteChange(noise_.classes), {noise_.PerHospitalVariance(sigma), contributors},
+                                         histograms);
+}
+
+Status PateAccountant::RecordSelection(int64_t queries, int64_t contributors) {
+  return Record(noise_.sigma_selection, queries, contributors, &total_);
 }
 
 Status PateAccountant::RecordAnswers(int64_t answered, int64_t contributors) {
-  if (contributors < noise_.guaranteed_contributors) {
-    return InvalidArgument("a vote summed " + std::to_string(contributors) + " hospitals' noise, fewer than the " +
-                           std::to_string(noise_.guaranteed_contributors) + " its noise level assumes");
-  }
-  return total_.AddSummedDiscreteGaussian(VoteChange(noise_.classes),
-                                          {noise_.PerHospitalVariance(noise_.sigma_answer), contributors}, answered);
+  return Record(noise_.sigma_answer, answered, contributors, &total_);
 }
 
 RdpAccountant PateAccountant::After(int64_t queries) const {
   RdpAccountant next = total_;
   const int64_t n = noise_.guaranteed_contributors;
-  // Validated noise: these cannot fail.
-  (void)next.AddSummedDiscreteGaussian(VoteChange(noise_.classes), {noise_.PerHospitalVariance(noise_.sigma_selection), n},
-                                       queries);
-  (void)next.AddSummedDiscreteGaussian(VoteChange(noise_.classes), {noise_.PerHospitalVariance(noise_.sigma_answer), n},
-                                       queries);
+  // Validated noise and the guaranteed contributors: these cannot fail.
+  (void)Record(noise_.sigma_selection, queries, n, &next);
+  (void)Record(noise_.sigma_answer, queries, n, &next);
   return next;
 }
 

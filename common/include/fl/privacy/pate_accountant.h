@@ -52,6 +52,8 @@ class PateAccountant {
   PateAccountant(const VoteNoise& noise, double budget, double delta) : noise_(noise), budget_(budget), delta_(delta) {}
   // The accountant after `queries` more worst-case queries, by the guarantee's noise.
   RdpAccountant After(int64_t queries) const;
+  // Adds `histograms` releases with summed noise sigma from `contributors` hospitals to *into.
+  Status Record(double sigma, int64_t histograms, int64_t contributors, RdpAccountant* into) const;
 
   VoteNoise noise_;
   double budget_, delta_;
