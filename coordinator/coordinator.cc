@@ -10,6 +10,7 @@
 #include "fl/fixed_point.h"
 #include "fl/log.h"
 #include "initial_model.h"
+#include "merge_federation.h"
 #include "metrics.h"
 #include "round_runner.h"
 #include "run_store.h"
@@ -65,7 +66,15 @@ Status Coordinator::Start() {
   registry_->OnDrop([this](uint32_t id) { initial_->OnDrop(id); });
 
   FL_RETURN_IF_ERROR(audit_->Open());
-  FL_RETURN_IF_ERROR(LoadStartingModel());
+  if (options_.merge.enabled()) {
+    merge_ = std::make_unique<MergeFederation>(
+        MergeParts{options_, env_, *registry_, *loop_, *rounds_, *store_, *audit_, *final_, metrics_, stop_});
+    FL_ASSIGN_OR_RETURN(std::optional<SavedState> saved, store_->Open());
+    FL_RETURN_IF_ERROR(merge_->Open(std::move(saved), audit_->HighestRound()));
+    model_ = merge_->base();
+  } else {
+    FL_RETURN_IF_ERROR(LoadStartingModel());
+  }
   // Once the model is known, no message may be larger than it (with its envelope).
   if (model_) FL_RETURN_IF_ERROR(transport_.SetMaxMessageBytes(ModelMessageBytes(model_->values.size())));
   if (model_) metrics_.SetCheckpointVersion(model_version_);
@@ -115,6 +124,7 @@ int Coordinator::Run() {
     FL_LOG(kError) << s.ToString();
     return kExitRuntimeError;
   }
+  if (merge_) return merge_->Run();
   // A resumed run that has reached its rounds or converged trains no further.
   const bool already_trained = resumed_ && (model_version_ >= options_.rounds || Converged());
   if (already_trained && resumed_finished_) {

@@ -7,6 +7,7 @@
 //   RunStore        checkpoints, metrics.jsonl, resume               run_store.h
 //   AuditLog        what was received, for audits                    audit_log.h
 //   round metrics   a round's record and the convergence test        round_metrics.h
+//   MergeFederation a merge federation's windows (docs/merging.md)   merge_federation.h
 // The secure-aggregation protocol itself lives in secagg::SecAggServer (no I/O).
 #pragma once
 
@@ -30,6 +31,7 @@ class CoordinatorMetrics;
 class EventLoop;
 class FinalReports;
 class InitialModelRequest;
+class MergeFederation;
 class RoundRunner;
 class RunStore;
 class WorkerRegistry;
@@ -77,6 +79,7 @@ class Coordinator {
   std::unique_ptr<RoundRunner> rounds_;
   std::unique_ptr<InitialModelRequest> initial_;
   std::unique_ptr<FinalReports> final_;
+  std::unique_ptr<MergeFederation> merge_;  // a merge federation instead of training rounds
 
   std::optional<Checkpoint> model_;   // the global model, version model_version_
   uint64_t model_version_ = 0;

@@ -6,19 +6,28 @@
 namespace fl::coordinator {
 
 nlohmann::json FinalReports::Collect(const std::vector<float>& model, uint64_t version) {
+  std::vector<uint32_t> everyone;
+  for (WorkerRecord* w : registry_.Alive()) everyone.push_back(w->id);
+  FL_LOG(kInfo) << "training finished at model version " << version << "; collecting final reports";
+  return Collect(model, version, everyone);
+}
+
+nlohmann::json FinalReports::Collect(const std::vector<float>& model, uint64_t version,
+                                     const std::vector<uint32_t>& recipients) {
   collecting_ = true;
   reports_.clear();
   wire::RoundStart fin;
   fin.set_dimension(model.size());
   fin.set_model_version(version);
   std::vector<uint32_t> expected;
-  for (WorkerRecord* w : registry_.Alive()) {
+  for (uint32_t id : recipients) {
+    WorkerRecord* w = registry_.Find(id);
+    if (!w || !w->alive) continue;
     Message m = MakeMessage(wire::FINISH, session_, 0, 0, &fin);
     if (!model.empty()) m.payload.push_back(FloatFrame(model.data(), model.size()));
     registry_.Send(*w, std::move(m));
     expected.push_back(w->id);
   }
-  FL_LOG(kInfo) << "training finished at model version " << version << "; collecting final reports";
   loop_.RunFor(
       [&] {
         for (uint32_t id : expected) {
@@ -30,6 +39,7 @@ nlohmann::json FinalReports::Collect(const std::vector<float>& model, uint64_t v
       options_.final_report_timeout_s);
   nlohmann::json hospitals = nlohmann::json::object();
   for (const auto& [id, metrics] : reports_) hospitals[registry_.NameOf(id)] = metrics;
+  collecting_ = false;
   return hospitals;
 }
 

@@ -20,8 +20,11 @@ class FinalReports {
   FinalReports(EventLoop& loop, WorkerRegistry& registry, const CoordinatorOptions& options, const std::string& session)
       : loop_(loop), registry_(registry), options_(options), session_(session) {}
 
-  // Sends FINISH (with `model`, version `version`) and returns the reports by hospital name.
+  // Sends FINISH (with `model`, version `version`) to every connected worker and returns
+  // the reports by hospital name.
   nlohmann::json Collect(const std::vector<float>& model, uint64_t version);
+  // The same for the workers `recipients` only (a merge window's contributors).
+  nlohmann::json Collect(const std::vector<float>& model, uint64_t version, const std::vector<uint32_t>& recipients);
 
   // Event-loop handler for FINAL_REPORT.
   void OnReport(WorkerRecord& w, const Message& m);

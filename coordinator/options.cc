@@ -60,6 +60,20 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
     so.Error("momentum", "is FedAvgM's; the adaptive optimizers use beta1");
   }
   (void)so.Finish();
+  ConfigReader merge = r.Child("merge");
+  merge.Get("base", &o.merge.base);
+  merge.Get("window_s", &o.merge.window_s, 0.0, 30 * 86400.0);
+  merge.GetEnum("weighting", &o.merge.weighting, {"samples", "uniform"});
+  merge.Get("lambdas", &o.merge.lambdas, 0.0, 100.0);
+  if (o.merge.lambdas.empty() || o.merge.lambdas.size() > 64) merge.Error("lambdas", "needs 1 to 64 values");
+  merge.Get("max_staleness", &o.merge.max_staleness, 0, 1'000'000);
+  (void)merge.Finish();
+  if (o.merge.enabled() && !o.init_checkpoint.empty()) {
+    r.Error("init_checkpoint", "a merge federation starts from merge.base; leave init_checkpoint out");
+  }
+  if (o.merge.enabled() && o.server.kind != "fedavg") {
+    r.Error("server_optimizer", "a merge federation has no server optimizer");
+  }
   ConfigReader plan = r.Child("plan");
   ReadPlan(plan, &o.plan);
   (void)plan.Finish();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,20 @@
 #include "fl/status.h"
 
 namespace fl::coordinator {
+
+// A merge federation (docs/merging.md): instead of training, hospitals contribute the data
+// vectors they fine-tuned from a common base, merged in windows through secure aggregation.
+struct MergeOptions {
+  std::string base;           // the common pretrained model (safetensors); set = merge mode
+  double window_s = 0;        // once min_workers contributors wait, wait this much longer for more
+  std::string weighting = "samples";  // each vector weighted by its sample count, or "uniform"
+  // Candidate scales of the merged direction, scored on the hospitals' validation splits.
+  std::vector<double> lambdas = {0.5, 1.0, 1.5, 2.0, 3.0};
+  // A vector fine-tuned from merged version u is merged while the newest version is at most
+  // u + max_staleness, with weight 1 / sqrt(1 + staleness); older ones are refused.
+  uint64_t max_staleness = 2;
+  bool enabled() const { return !base.empty(); }
+};
 
 struct CoordinatorOptions {
   std::string listen = "tcp://127.0.0.1:7000";  // ZeroMQ endpoint the ROUTER binds
@@ -52,6 +67,7 @@ struct CoordinatorOptions {
   // empty: no HTTP port.
   std::string http_listen;
   Plan plan;                         // sent to every worker
+  MergeOptions merge;                // a merge federation instead of training rounds
 };
 
 StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, const std::string& what);

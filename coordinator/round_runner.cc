@@ -82,9 +82,26 @@ void RoundRunner::Abandon(const std::string& reason) {
 
 StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vector<float>& model,
                                        uint64_t model_version) {
+  RoundSpec spec;
+  spec.model_version = model_version;
+  spec.dimension = model.size();
+  spec.payload = {&model};
+  spec.fixed_point = options_.secagg;
+  return Run(protocol_round, spec);
+}
+
+StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const RoundSpec& spec) {
   cohort_.clear();
-  for (WorkerRecord* w : registry_.Alive()) cohort_.push_back(w->id);
-  const uint64_t d = model.size();
+  if (spec.cohort.empty()) {
+    for (WorkerRecord* w : registry_.Alive()) cohort_.push_back(w->id);
+  } else {
+    for (uint32_t id : spec.cohort) {
+      const WorkerRecord* w = registry_.Find(id);
+      if (w && w->alive) cohort_.push_back(id);
+    }
+  }
+  const uint64_t d = spec.dimension;
+  const uint64_t model_version = spec.model_version;
   round_id_ = protocol_round;
   secagg::ServerConfig sc;
   sc.round = secagg::RoundId{session_, round_id_};
@@ -97,20 +114,25 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vecto
   round_ = std::make_unique<secagg::SecAggServer>(sc);
   reported_.clear();
   const Env::Time started = env_.Now();
-  FL_LOG(kInfo) << "protocol round " << round_id_ << ": training model version " << model_version + 1 << " with "
+  static const char* const kWhat[] = {"training model version", "merging data vectors for version",
+                                      "scoring lambdas for version"};
+  FL_LOG(kInfo) << "protocol round " << round_id_ << ": " << kWhat[spec.kind] << " " << model_version + 1 << " with "
                 << cohort_.size() << " workers";
 
   wire::RoundStart start;
   for (uint32_t id : cohort_) start.add_cohort(id);
   start.set_dimension(d);
   start.set_model_version(model_version);
-  start.set_clip(options_.secagg.clip);
-  start.set_max_total_weight(options_.secagg.max_total_weight);
-  start.set_ring_bits(options_.secagg.ring_bits);
-  start.set_max_cohort(options_.secagg.max_cohort);
+  start.set_clip(spec.fixed_point.clip);
+  start.set_max_total_weight(spec.fixed_point.max_total_weight);
+  start.set_ring_bits(spec.fixed_point.ring_bits);
+  start.set_max_cohort(spec.fixed_point.max_cohort);
+  start.set_kind(spec.kind);
+  start.set_uniform_weight(spec.uniform_weight);
+  for (double l : spec.lambdas) start.add_lambdas(l);
   for (uint32_t id : cohort_) {
     Message m = MakeMessage(wire::ROUND_START, session_, round_id_, 0, &start);
-    m.payload.push_back(FloatFrame(model.data(), d));
+    for (const std::vector<float>* frame : spec.payload) m.payload.push_back(FloatFrame(frame->data(), frame->size()));
     registry_.Send(*registry_.Find(id), std::move(m));
   }
 
@@ -147,6 +169,7 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vecto
   r.params = round_->params();
   r.invited = cohort_.size();
   r.survivors = round_->survivors().size();
+  r.survivor_ids.assign(round_->survivors().begin(), round_->survivors().end());
   for (const auto& [id, metrics] : reported_) {
     if (round_->survivors().count(id)) r.hospitals[registry_.NameOf(id)] = metrics;
   }

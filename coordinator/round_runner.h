@@ -1,5 +1,5 @@
-// One secure-aggregation training round: ROUND_START with the global model to the cohort,
-// then the protocol's phases (secagg::SecAggServer, no I/O) driven by the event loop: each
+// One secure-aggregation round: ROUND_START (a training round with the global model, or a
+// merge federation's round, docs/merging.md) to the cohort, then the protocol's phases (secagg::SecAggServer, no I/O) driven by the event loop: each
 // phase closes when every live worker expected in it has answered, or at the phase
 // deadline with those that have. A round that cannot finish is abandoned and its cohort
 // told why; the caller starts another.
@@ -16,16 +16,31 @@
 #include "audit_log.h"
 #include "event_loop.h"
 #include "fl/env.h"
+#include "fl/fixed_point.h"
 #include "fl/ring.h"
 #include "fl/secagg/server.h"
+#include "fl/wire.h"
 #include "metrics.h"
 #include "options.h"
 #include "worker_registry.h"
 
 namespace fl::coordinator {
 
+// What a round sums and who takes part.
+struct RoundSpec {
+  wire::RoundStart::Kind kind = wire::RoundStart::TRAIN;
+  std::vector<uint32_t> cohort;                  // empty: every connected worker
+  uint64_t model_version = 0;
+  uint64_t dimension = 0;                        // entries of each input, besides its weight
+  std::vector<const std::vector<float>*> payload;  // float frames sent with ROUND_START
+  FixedPointParams fixed_point;                  // the inputs' encoding
+  bool uniform_weight = false;                   // MERGE_VECTORS: every vector weighs 1
+  std::vector<double> lambdas;                   // MERGE_SCORES: one input entry each
+};
+
 struct RoundResult {
   uint32_t protocol_round = 0;
+  std::vector<uint32_t> survivor_ids;  // whose inputs are in the sum
   RingVector sum;                    // the survivors' masked inputs, unmasked: a sum only
   secagg::RoundParams params;
   size_t invited = 0;
@@ -40,9 +55,11 @@ class RoundRunner {
               const secagg::Roster* roster, const std::string& session, CoordinatorMetrics& metrics);
   ~RoundRunner();
 
-  // Runs protocol round `protocol_round` on `model` (version `model_version`) with every
-  // connected worker; Aborted when it was abandoned.
+  // Runs protocol round `protocol_round` training `model` (version `model_version`) with
+  // every connected worker; Aborted when it was abandoned.
   StatusOr<RoundResult> Run(uint32_t protocol_round, const std::vector<float>& model, uint64_t model_version);
+  // Runs protocol round `protocol_round` as `spec` says.
+  StatusOr<RoundResult> Run(uint32_t protocol_round, const RoundSpec& spec);
 
   // Event-loop handler for SECAGG_CLIENT.
   void OnMessage(WorkerRecord& w, const Message& m);

@@ -24,6 +24,13 @@ struct WorkerRecord {
   Env::Time last_heartbeat_sent{};
   bool alive = true;
   bool spoke = false;  // sent anything but HELLO since its WELCOME
+  wire::Contribution contribution;  // a merge federation: the data vector it offers
+};
+
+// A merge federation's say on a HELLO's contribution: empty reason = admitted.
+struct AdmissionVerdict {
+  std::string reason;
+  wire::Abort::Next next = wire::Abort::REFUSED;
 };
 
 class WorkerRegistry {
@@ -58,6 +65,11 @@ class WorkerRegistry {
   // Drops every worker silent for longer than the heartbeat timeout.
   void CheckLiveness();
   void OnDrop(std::function<void(uint32_t)> listener) { drop_listeners_.push_back(std::move(listener)); }
+  // A merge federation judges each HELLO's contribution (workers without one are refused
+  // unless a check is set, and a training federation refuses every contribution).
+  void SetContributionCheck(std::function<AdmissionVerdict(const wire::Contribution&)> check) {
+    contribution_check_ = std::move(check);
+  }
   // Refusals so far (every HELLO turned away).
   uint64_t refusals() const { return refusals_.total(); }
   void FlushLogs() { refusals_.Flush(); }
@@ -85,6 +97,7 @@ class WorkerRegistry {
   std::map<uint32_t, WorkerRecord> workers_;
   uint32_t next_id_ = 1;
   std::vector<std::function<void(uint32_t)>> drop_listeners_;
+  std::function<AdmissionVerdict(const wire::Contribution&)> contribution_check_;
   RejectionLog refusals_;
   std::map<PeerId, Env::Time> told_;  // peers told to rejoin, when
 };

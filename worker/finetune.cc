@@ -1,7 +1,9 @@
 #include "finetune.h"
 
 #include <cmath>
+#include <cstdio>
 
+#include "data_vector.h"
 #include "eval_metrics.h"
 #include "fl/crypto.h"
 #include "fl/env.h"
@@ -11,10 +13,9 @@
 #include "hospital_data.h"
 #include "plan_files.h"
 #include "training/trainer.h"
+#include "validation_split.h"
 
 namespace fl::worker {
-
-std::string DataVectorPath(const std::string& state_dir) { return state_dir + "/data-vector.safetensors"; }
 
 namespace {
 
@@ -33,6 +34,13 @@ StatusOr<Plan> FineTunePlan(const Checkpoint& base, const FineTuneRequest& r) {
   return plan;
 }
 
+// A double written so that strtod reads back the same value.
+std::string ExactDecimal(double v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", v);
+  return text;
+}
+
 }  // namespace
 
 StatusOr<nlohmann::json> FineTune(const WorkerOptions& o, const FineTuneRequest& r) {
@@ -44,6 +52,8 @@ StatusOr<nlohmann::json> FineTune(const WorkerOptions& o, const FineTuneRequest&
   FL_RETURN_IF_ERROR(CheckFinite(base, r.base));
   FL_ASSIGN_OR_RETURN(const Plan plan, FineTunePlan(base, r));
   FL_ASSIGN_OR_RETURN(data::Split data, LoadHospitalData(o));
+  // The validation split that contribute scores lambda on is never trained on.
+  FL_ASSIGN_OR_RETURN(const data::Dataset validation, HoldOutValidation(&data.train, o.validation_fraction));
   const int64_t samples = static_cast<int64_t>(data.train.size());
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t,
                       Trainer::Create(plan, std::move(data), o.device, TrainingSeed(o, plan.training.seed)));
@@ -68,6 +78,8 @@ StatusOr<nlohmann::json> FineTune(const WorkerOptions& o, const FineTuneRequest&
   tau.metadata["kind"] = "data_vector";
   tau.metadata["base_blake2b"] = base_hash;
   tau.metadata["samples"] = std::to_string(samples);
+  tau.metadata["vector_id"] = NewVectorId();
+  tau.metadata["validation_fraction"] = ExactDecimal(o.validation_fraction);
   tau.metadata["hospital"] = o.name;
   tau.metadata["created"] = IsoTime(env.WallTime());
   FL_RETURN_IF_ERROR(env.MakeDirs(o.state_dir));
@@ -82,6 +94,7 @@ StatusOr<nlohmann::json> FineTune(const WorkerOptions& o, const FineTuneRequest&
   out["data_vector"] = path;
   out["data_vector_norm"] = std::sqrt(norm2);
   out["samples"] = samples;
+  out["validation_samples"] = validation.size();
   out["base_blake2b"] = base_hash;
   out["train_loss"] = loss;
   return out;

@@ -9,14 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data_vector.h"
 #include "fl/status.h"
 #include "options.h"
 
 namespace fl::worker {
-
-// The file in a worker's state_dir holding its data vector: the tensors of tau, with the
-// base model's BLAKE2b-256 hash, the training sample count and the plan in its metadata.
-std::string DataVectorPath(const std::string& state_dir);
 
 struct FineTuneRequest {
   std::string base;          // the pretrained model (safetensors with its plan in the metadata)

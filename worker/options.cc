@@ -24,6 +24,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   r.Get("min_survivors", &o.min_survivors, 3, 1u << 20);
   r.Get("output_model", &o.output_model);
   r.Get("state_dir", &o.state_dir);
+  r.Get("validation_fraction", &o.validation_fraction, 0.0, 0.5);
   r.Get("identity_key", &o.identity_key);
   r.Get("roster", &o.roster);
   ConfigReader sa = r.Child("secagg");

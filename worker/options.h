@@ -38,6 +38,11 @@ struct WorkerOptions {
   bool once = false;                 // --once: end (exit 1) when the session ends, do not rejoin
   double heartbeat_interval_s = 1.0; // liveness messages while connected
   std::string output_model;          // optional: final global model written here
+  // Merging (docs/merging.md): the share of the training split held out as a validation
+  // split, never trained on by fl-worker finetune and used by fl-worker contribute to score
+  // lambda. Both commands must use the same value.
+  double validation_fraction = 0.1;
+  bool contribute = false;           // fl-worker contribute: offer the data vector to a merge federation
 };
 
 StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::string& what);

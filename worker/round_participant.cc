@@ -7,10 +7,16 @@
 #include <set>
 
 #include "eval_metrics.h"
+#include "merge_scores.h"
 #include "fl/log.h"
 #include "fl/masking.h"
 
 namespace fl::worker {
+
+namespace {
+constexpr size_t kMaxLambdas = 64;
+constexpr double kMaxLambda = 100;
+}  // namespace
 
 RoundParticipant::~RoundParticipant() {
   cancel_ = true;
@@ -22,7 +28,7 @@ void RoundParticipant::Settle() {
   if (abandoned_.valid()) abandoned_.wait();
 }
 
-Status RoundParticipant::CheckRound(const RoundState& r, int64_t num_train) const {
+Status RoundParticipant::CheckRound(const RoundState& r, uint64_t weight) const {
   // Refuse rounds that would weaken this hospital's protection, whatever the coordinator
   // asks for.
   FL_RETURN_IF_ERROR(r.params.Validate().WithContext("refusing round " + std::to_string(r.id)));
@@ -36,19 +42,16 @@ Status RoundParticipant::CheckRound(const RoundState& r, int64_t num_train) cons
                             std::to_string(options_.min_cohort));
   }
   if (r.cohort.size() > r.params.max_cohort) return InvalidArgument("cohort exceeds max_cohort");
-  if (static_cast<uint64_t>(num_train) > r.params.max_total_weight) {
-    return OutOfRange("this hospital has " + std::to_string(num_train) + " training samples, above the round's " +
+  if (weight > r.params.max_total_weight) {
+    return OutOfRange("this hospital's weight " + std::to_string(weight) + " (samples) is above the round's " +
                       "max_total_weight " + std::to_string(r.params.max_total_weight));
   }
   return Status::Ok();
 }
 
-Status RoundParticipant::Start(const Membership& who, Trainer& trainer, int64_t num_train, const Message& m) {
-  if (round_) Abandon("superseded by round " + std::to_string(m.round()));
-  who_ = who;
-  num_train_ = num_train;
-  wire::RoundStart rs;
-  FL_RETURN_IF_ERROR(UnpackBody(m, &rs));
+StatusOr<std::future<StatusOr<RoundParticipant::LocalResult>>> RoundParticipant::StartTraining(
+    Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m) {
+  if (in.vector) return FailedPrecondition("refusing a training round: this worker only contributes its data vector");
   const uint64_t d = trainer.Layout().dimension();
   if (rs.dimension() != d) {
     return InvalidArgument("the round's model has " + std::to_string(rs.dimension()) + " parameters, ours " +
@@ -56,6 +59,54 @@ Status RoundParticipant::Start(const Membership& who, Trainer& trainer, int64_t 
   }
   FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
   FL_ASSIGN_OR_RETURN(std::vector<float> global, ReadFloatFrame(m.payload[0], d, "global model"));
+  Trainer* t = &trainer;
+  std::atomic<bool>* cancel = &cancel_;
+  // The learning-rate schedule counts completed global rounds: the model version.
+  const int64_t schedule_round = static_cast<int64_t>(rs.model_version());
+  const uint64_t weight = static_cast<uint64_t>(in.num_train);
+  return std::async(std::launch::async, [t, cancel, schedule_round, weight, global = std::move(global)]() -> StatusOr<LocalResult> {
+    LocalResult out;
+    out.trained = true;
+    out.weight = weight;
+    FL_RETURN_IF_ERROR(t->SetParameters(global));
+    FL_ASSIGN_OR_RETURN(out.global_eval, t->Evaluate());
+    FL_ASSIGN_OR_RETURN(out.train, t->Train(schedule_round, cancel));
+    out.delta = t->Parameters();
+    for (size_t i = 0; i < out.delta.size(); ++i) out.delta[i] -= global[i];
+    return out;
+  });
+}
+
+StatusOr<std::future<StatusOr<RoundParticipant::LocalResult>>> RoundParticipant::StartScoring(
+    Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m) {
+  if (!in.vector || !in.validation) return FailedPrecondition("refusing a merge round: this worker has no data vector");
+  const uint64_t d = trainer.Layout().dimension();
+  const std::vector<double> lambdas(rs.lambdas().begin(), rs.lambdas().end());
+  if (lambdas.empty() || lambdas.size() > kMaxLambdas || rs.dimension() != lambdas.size()) {
+    return InvalidArgument("a scoring round needs 1 to " + std::to_string(kMaxLambdas) + " lambdas, one per entry");
+  }
+  for (double l : lambdas) {
+    if (!(l >= 0 && l <= kMaxLambda)) return InvalidArgument("lambda outside [0, " + std::to_string(kMaxLambda) + "]");
+  }
+  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 2));
+  FL_ASSIGN_OR_RETURN(std::vector<float> base, ReadFloatFrame(m.payload[0], d, "base model"));
+  FL_ASSIGN_OR_RETURN(std::vector<float> direction, ReadFloatFrame(m.payload[1], d, "merged direction"));
+  Trainer* t = &trainer;
+  const data::Dataset* validation = in.validation;
+  return std::async(std::launch::async, [t, validation, lambdas, base = std::move(base),
+                                         direction = std::move(direction)]() -> StatusOr<LocalResult> {
+    LocalResult out;
+    out.weight = validation->size();
+    FL_ASSIGN_OR_RETURN(out.delta, ScoreLambdas(*t, *validation, base, direction, lambdas));
+    return out;
+  });
+}
+
+Status RoundParticipant::Start(const Membership& who, Trainer& trainer, const LocalInputs& in, const Message& m) {
+  if (round_) Abandon("superseded by round " + std::to_string(m.round()));
+  who_ = who;
+  wire::RoundStart rs;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &rs));
 
   RoundState r;
   r.id = m.round();
@@ -65,7 +116,43 @@ Status RoundParticipant::Start(const Membership& who, Trainer& trainer, int64_t 
   r.params.max_total_weight = rs.max_total_weight();
   r.params.ring_bits = rs.ring_bits();
   r.params.max_cohort = rs.max_cohort();
-  FL_RETURN_IF_ERROR(CheckRound(r, num_train));
+  uint64_t weight = static_cast<uint64_t>(in.num_train);
+  std::future<StatusOr<LocalResult>> local;
+  const char* what = "training";
+  Settle();
+  cancel_ = false;
+  switch (rs.kind()) {
+    case wire::RoundStart::TRAIN: {
+      FL_ASSIGN_OR_RETURN(local, StartTraining(trainer, in, rs, m));
+      break;
+    }
+    case wire::RoundStart::MERGE_VECTORS: {
+      if (!in.vector) return FailedPrecondition("refusing a merge round: this worker has no data vector");
+      if (rs.dimension() != in.vector->tau.values.size() || !m.payload.empty()) {
+        return InvalidArgument("the merge round's dimension " + std::to_string(rs.dimension()) +
+                               " is not our data vector's " + std::to_string(in.vector->tau.values.size()));
+      }
+      weight = rs.uniform_weight() ? 1 : static_cast<uint64_t>(in.vector->samples);
+      std::promise<StatusOr<LocalResult>> ready;
+      ready.set_value(LocalResult{false, {}, {}, in.vector->tau.values, weight});
+      local = ready.get_future();
+      what = "sending its data vector";
+      break;
+    }
+    case wire::RoundStart::MERGE_SCORES: {
+      FL_ASSIGN_OR_RETURN(local, StartScoring(trainer, in, rs, m));
+      weight = in.validation ? in.validation->size() : 0;
+      what = "scoring lambdas on its validation split";
+      break;
+    }
+    default:
+      return InvalidArgument("a round of unknown kind " + std::to_string(rs.kind()));
+  }
+  if (Status s = CheckRound(r, weight); !s.ok()) {
+    cancel_ = true;
+    abandoned_ = std::move(local);
+    return s;
+  }
   secagg::ClientConfig cc;
   cc.round = secagg::RoundId{who.session, r.id};
   cc.worker_id = who.worker_id;
@@ -77,23 +164,8 @@ Status RoundParticipant::Start(const Membership& who, Trainer& trainer, int64_t 
   r.secagg = std::make_unique<secagg::SecAggClient>(cc);
   FL_ASSIGN_OR_RETURN(wire::SecAggClientMessage advertise, r.secagg->Start());
   FL_RETURN_IF_ERROR(link_.Send(wire::SECAGG_CLIENT, r.id, &advertise));
-
-  Settle();
-  cancel_ = false;
-  Trainer* t = &trainer;
-  std::atomic<bool>* cancel = &cancel_;
-  // The learning-rate schedule counts completed global rounds: the model version.
-  const int64_t schedule_round = static_cast<int64_t>(r.model_version);
-  r.local = std::async(std::launch::async, [t, cancel, schedule_round, global = std::move(global)]() -> StatusOr<LocalResult> {
-    LocalResult out;
-    FL_RETURN_IF_ERROR(t->SetParameters(global));
-    FL_ASSIGN_OR_RETURN(out.global_eval, t->Evaluate());
-    FL_ASSIGN_OR_RETURN(out.train, t->Train(schedule_round, cancel));
-    out.delta = t->Parameters();
-    for (size_t i = 0; i < out.delta.size(); ++i) out.delta[i] -= global[i];
-    return out;
-  });
-  FL_LOG(kInfo) << "round " << r.id << ": training from model version " << r.model_version << " with a cohort of "
+  r.local = std::move(local);
+  FL_LOG(kInfo) << "round " << r.id << ": " << what << " (model version " << r.model_version << ") with a cohort of "
                 << r.cohort.size();
   round_ = std::move(r);
   return Status::Ok();
@@ -117,7 +189,7 @@ Status RoundParticipant::Step(const wire::SecAggServerMessage& m) {
   EncodeStats enc;
   if (masking) {
     RingVector x;
-    const uint64_t weight = static_cast<uint64_t>(num_train_);
+    const uint64_t weight = r.result->weight;
     Status s = EncodeWeighted(r.result->delta.data(), r.result->delta.size(), weight, r.params, &x, &enc);
     sodium_memzero(r.result->delta.data(), r.result->delta.size() * sizeof(float));
     FL_RETURN_IF_ERROR(s);
@@ -136,7 +208,11 @@ Status RoundParticipant::Step(const wire::SecAggServerMessage& m) {
   }
   if (!out->message) return Status::Ok();
   std::vector<Frame> payload;
-  if (out->masked_input) {
+  if (out->masked_input && !r.result->trained) {
+    payload.push_back(RingFrame(*out->masked_input));  // a merge round: nothing reported beside it
+    r.sent = true;
+    FL_LOG(kInfo) << "round " << r.id << ": sent the masked vector";
+  } else if (out->masked_input) {
     const LocalResult& local = *r.result;
     MetricMap metrics = TestMetrics(local.global_eval);
     metrics["train_loss"] = local.train.train_loss;

@@ -1,8 +1,9 @@
-// This worker's part in training rounds: on ROUND_START it checks the round against its
-// own bounds, starts local training in the background and, at the same time, the
-// secure-aggregation steps (secagg::SecAggClient, no I/O); once training is done and the
-// shares are in, it encodes its update in fixed point, masks it and sends it. The
-// plaintext update exists only here and is wiped once masked.
+// This worker's part in rounds: on ROUND_START it checks the round against its own
+// bounds, starts its local work in the background (training; or, in a merge federation,
+// reading its data vector or scoring candidate merged models) and, at the same time, the
+// secure-aggregation steps (secagg::SecAggClient, no I/O); once the work is done and the
+// shares are in, it encodes its vector in fixed point, masks it and sends it. The
+// plaintext vector exists only here and is wiped once masked.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,8 @@
 #include <vector>
 
 #include "coordinator_link.h"
+#include "data/dataset.h"
+#include "data_vector.h"
 #include "fl/fixed_point.h"
 #include "fl/secagg/client.h"
 #include "fl/secagg/identity.h"
@@ -28,6 +31,13 @@ struct Membership {
   uint32_t worker_id = 0;
 };
 
+// What this worker brings to a round besides its trainer.
+struct LocalInputs {
+  int64_t num_train = 0;                      // its weight in training rounds
+  const DataVector* vector = nullptr;         // fl-worker contribute: its data vector
+  const data::Dataset* validation = nullptr;  // ... and its validation split
+};
+
 class RoundParticipant {
  public:
   RoundParticipant(const WorkerOptions& options, const secagg::Identity& identity, const secagg::Roster& roster,
@@ -35,9 +45,9 @@ class RoundParticipant {
       : options_(options), identity_(identity), roster_(roster), link_(link), audit_(audit) {}
   ~RoundParticipant();
 
-  // Joins the round `m` starts, training `trainer` (which must outlive this object). An
-  // error means the coordinator asked for something this worker refuses.
-  Status Start(const Membership& who, Trainer& trainer, int64_t num_train, const Message& m);
+  // Joins the round `m` starts, with `trainer` and `inputs` (which must outlive this
+  // object). An error means the coordinator asked for something this worker refuses.
+  Status Start(const Membership& who, Trainer& trainer, const LocalInputs& inputs, const Message& m);
   // A secure-aggregation message of the current round (others are ignored).
   Status OnSecAgg(const Message& m);
   // Sends the masked input once local training is done and the shares are in.
@@ -51,9 +61,11 @@ class RoundParticipant {
 
  private:
   struct LocalResult {
+    bool trained = false;      // a training round: the metrics below are reported
     EvalMetrics global_eval;   // test metrics of the global model received
     TrainStats train;
-    std::vector<float> delta;  // local model - global model (plaintext: never leaves)
+    std::vector<float> delta;  // what is summed: the update, data vector or scores (never leaves)
+    uint64_t weight = 0;       // its weight in the sum
   };
   struct RoundState {
     uint32_t id = 0;
@@ -67,7 +79,12 @@ class RoundParticipant {
     bool sent = false;  // the masked input has been sent
   };
 
-  Status CheckRound(const RoundState& r, int64_t num_train) const;
+  Status CheckRound(const RoundState& r, uint64_t weight) const;
+  // The local work of a round of each kind, started in the background.
+  StatusOr<std::future<StatusOr<LocalResult>>> StartTraining(Trainer& trainer, const LocalInputs& in,
+                                                             const wire::RoundStart& rs, const Message& m);
+  StatusOr<std::future<StatusOr<LocalResult>>> StartScoring(Trainer& trainer, const LocalInputs& in,
+                                                            const wire::RoundStart& rs, const Message& m);
   // Passes a coordinator message to the protocol state machine and sends its answer.
   Status Step(const wire::SecAggServerMessage& m);
 
@@ -77,7 +94,6 @@ class RoundParticipant {
   CoordinatorLink& link_;
   PlaintextAudit& audit_;
   Membership who_;
-  int64_t num_train_ = 0;
   std::optional<RoundState> round_;
   std::atomic<bool> cancel_{false};
   std::future<StatusOr<LocalResult>> abandoned_;

@@ -4,7 +4,9 @@
 #include "fl/exit_codes.h"
 #include "fl/log.h"
 #include "fl/plan.h"
+#include "fl/safetensors.h"
 #include "training/personalized_trainer.h"
+#include "validation_split.h"
 
 namespace fl::worker {
 
@@ -40,6 +42,10 @@ Status WorkerClient::SendHello() {
   wire::Hello hello;
   hello.set_name(options_.name);
   hello.set_protocol_version(kProtocolVersion);
+  if (vector_) {
+    hello.mutable_contribution()->set_base_blake2b(vector_->base_blake2b);
+    hello.mutable_contribution()->set_vector_id(vector_->vector_id);
+  }
   const Env::Duration wait = backoff_.Next();
   next_hello_ = env_.Now() + wait;  // asked again if no WELCOME by then
   if (backoff_.attempt() > 1) {
@@ -65,6 +71,12 @@ int WorkerClient::Run() {
   if (Status s = crypto::Init(); !s.ok()) {
     FL_LOG(kError) << s.ToString();
     return kExitRuntimeError;
+  }
+  if (options_.contribute) {
+    if (Status c = LoadContribution(); !c.ok()) {
+      FL_LOG(kError) << c.ToString();
+      return kExitConfigError;
+    }
   }
   FL_LOG(kInfo) << "connecting to " << transport_.endpoint();
   const Env::Time started = env_.Now();
@@ -146,7 +158,7 @@ Status WorkerClient::Handle(const Message& m) {
         FL_LOG(kWarning) << "ignored a ROUND_START after the final model arrived";
         return Status::Ok();
       }
-      return rounds_.Start(who_, *trainer_, num_train_, m);
+      return rounds_.Start(who_, *trainer_, inputs_, m);
     case wire::SECAGG_SERVER:
       return rounds_.OnSecAgg(m);
     case wire::FINISH:
@@ -207,7 +219,16 @@ Status WorkerClient::OnWelcome(const Message& m) {
   }
   ever_joined_ = true;
   plan_ = std::move(plan);
-  num_train_ = static_cast<int64_t>(data_->train.size());
+  if (vector_) {
+    if (plan_.personalization.method != "none") {
+      return FailedPrecondition("a merge federation's plan has no personal models; this coordinator's has " +
+                                plan_.personalization.method);
+    }
+    FL_ASSIGN_OR_RETURN(validation_, HoldOutValidation(&data_->train, options_.validation_fraction));
+    inputs_.vector = &*vector_;
+    inputs_.validation = &validation_;
+  }
+  inputs_.num_train = static_cast<int64_t>(data_->train.size());
   const size_t n_test = data_->test.size();
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> whole, make_trainer_(plan_, std::move(*data_)));
   data_.reset();
@@ -217,13 +238,30 @@ Status WorkerClient::OnWelcome(const Message& m) {
   }
   const std::string personal_path = options_.state_dir.empty() ? "" : PersonalModelPath(options_.state_dir);
   FL_ASSIGN_OR_RETURN(trainer_, Personalize(std::move(whole), plan_, env_, personal_path));
+  if (vector_) FL_RETURN_IF_ERROR(CheckSameLayout(trainer_->Layout(), vector_->tau.layout, "the data vector"));
   initial_model_ = trainer_->Parameters();
   const uint64_t shared = trainer_->Layout().dimension();
   FL_LOG(kInfo) << "joined as worker " << who_.worker_id << ": model " << plan_.model.name << " with " << all_parameters
                 << " parameters" << (shared < all_parameters ? " (" + std::to_string(shared) + " shared, " +
                                          std::to_string(all_parameters - shared) + " kept personal)" : std::string())
-                << " on " << trainer_->device_name() << ", " << num_train_ << " training and " << n_test
+                << " on " << trainer_->device_name() << ", " << inputs_.num_train << " training"
+                << (vector_ ? ", " + std::to_string(validation_.size()) + " validation" : std::string()) << " and " << n_test
                 << " test samples";
+  return Status::Ok();
+}
+
+Status WorkerClient::LoadContribution() {
+  if (options_.state_dir.empty()) return InvalidArgument("contribute needs the config's state_dir (its data vector)");
+  const std::string path = DataVectorPath(options_.state_dir);
+  FL_ASSIGN_OR_RETURN(DataVector v, ReadDataVector(env_, path));
+  if (v.validation_fraction != options_.validation_fraction) {
+    return FailedPrecondition(path + ": fine-tuned with validation_fraction " + std::to_string(v.validation_fraction) +
+                              ", but this config holds out " + std::to_string(options_.validation_fraction) +
+                              "; lambda would be scored on training samples");
+  }
+  FL_LOG(kInfo) << "contributing the data vector " << v.vector_id.substr(0, 8) << "... (" << v.samples
+                << " samples) taken against the model " << v.base_blake2b.substr(0, 16) << "...";
+  vector_ = std::move(v);
   return Status::Ok();
 }
 

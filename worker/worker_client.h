@@ -57,6 +57,8 @@ class WorkerClient : public CoordinatorLink {
   Status OnInitRequest();
   Status OnAbort(const Message& m);
   Status SendHello();
+  // fl-worker contribute: reads the data vector this worker offers.
+  Status LoadContribution();
   // The session ended (`reason`): the round in progress is abandoned and, unless `once`,
   // the worker asks to rejoin after a backoff delay. Non-OK: the worker ends.
   Status LoseSession(const std::string& reason);
@@ -75,7 +77,9 @@ class WorkerClient : public CoordinatorLink {
   // The untrained model as built from the plan (shared tensors): all that INIT_REQUEST ever
   // gets, whatever training has happened since.
   std::vector<float> initial_model_;
-  int64_t num_train_ = 0;
+  LocalInputs inputs_;
+  std::optional<DataVector> vector_;  // fl-worker contribute only
+  data::Dataset validation_;           // ... held out of the training split
   std::atomic<bool> stop_{false};
   RejoinBackoff backoff_;
   Env::Time next_hello_{};    // when to (re)send HELLO while not joined

@@ -63,6 +63,7 @@ void Usage(FILE* out) {
                "       fl-worker data --config FILE [--ids]          this hospital's splits: samples, classes (JSON)\n"
                "       fl-worker finetune --config FILE --base MODEL [--plan COORDINATOR.json] [--rounds N]\n"
                "                                                   fine-tune a common model here; keep the data vector\n"
+               "       fl-worker contribute --config FILE          offer that data vector to a merge federation\n"
                "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
                "                                                   make this hospital's identity key\n\n"
                "Options:\n%s\n"
@@ -158,7 +159,8 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   std::string command;
   if (argc > 1) {
     const std::string a = argv[1];
-    if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict" || a == "data" || a == "finetune") {
+    if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict" || a == "data" || a == "finetune" ||
+        a == "contribute") {
       command = a;
       first = 2;
     }
@@ -237,6 +239,7 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
     return fl::kExitOk;
   }
   if (args->Has("plan") || args->Has("rounds")) return Fail(fl::kExitConfigError, "--plan and --rounds belong to local mode");
+  options->contribute = command == "contribute";
 
   if (options->identity_key.empty() || options->roster.empty()) {
     return Fail(fl::kExitConfigError, "config error: " + path + ": identity_key and roster are required to join a federation "

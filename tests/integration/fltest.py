@@ -34,6 +34,30 @@ def temp_dir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
 
 
+def numpy_or_skip():
+    """numpy, or the test skips (it comes with python3-numpy)."""
+    try:
+        import numpy
+    except ImportError:
+        skip("python3-numpy is not installed")
+    return numpy
+
+
+class WorkDir:
+    """A test's temporary folder: names files in it and writes JSON configs there."""
+
+    def __init__(self, prefix):
+        self.dir = temp_dir(prefix)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, obj):
+        with open(self.path(name), "w") as f:
+            json.dump(obj, f)
+        return self.path(name)
+
+
 def free_port():
     """A TCP port on loopback that nothing listens on now."""
     with socket.socket() as s:

@@ -25,13 +25,10 @@ def worker(*args):
 class FineTuneTest(unittest.TestCase):
     def setUp(self):
         fltest.require_file(PNEUMONIA)
-        try:
-            import numpy as np
-        except ImportError:
-            fltest.skip("python3-numpy is not installed")
-        self.np = np
-        self.dir = fltest.temp_dir("fl-finetune-")
-        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.np = np = fltest.numpy_or_skip()
+        self.work = fltest.WorkDir("fl-finetune-")
+        self.addCleanup(shutil.rmtree, self.work.dir, True)
+        self.path, self.write = self.work.path, self.work.write
         src = np.load(PNEUMONIA)
         for name, rows in (("public", slice(0, 300)), ("hospital", slice(300, 600))):
             np.savez(self.path(name + ".npz"), train_images=src["train_images"][rows],
@@ -47,14 +44,6 @@ class FineTuneTest(unittest.TestCase):
         self.config = self.write("hospital.json", {"name": "hospital-a", "state_dir": self.state,
                                                    "data": {"format": "npz", "path": self.path("hospital.npz")}})
 
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def write(self, name, obj):
-        with open(self.path(name), "w") as f:
-            json.dump(obj, f)
-        return self.path(name)
-
     def test_data_vector(self):
         tuned = self.path("tuned.safetensors")
         p = worker("finetune", "--config", self.config, "--base", self.base, "--rounds", "2", "--output-model", tuned)
@@ -62,14 +51,17 @@ class FineTuneTest(unittest.TestCase):
         summary = json.loads(p.stdout.strip().splitlines()[-1])
         vector_path = os.path.join(self.state, "data-vector.safetensors")
         self.assertEqual(summary["data_vector"], vector_path)
-        self.assertEqual(summary["samples"], 300)
+        self.assertEqual(summary["samples"], 270)  # the default validation_fraction 0.1 is held out
+        self.assertEqual(summary["validation_samples"], 30)
         self.assertIn("test_accuracy", summary)
         with open(self.base, "rb") as f:
             self.assertEqual(summary["base_blake2b"], hashlib.blake2b(f.read(), digest_size=32).hexdigest())
         tau, meta = fltest.read_safetensors(vector_path)
         self.assertEqual(meta["kind"], "data_vector")
         self.assertEqual(meta["base_blake2b"], summary["base_blake2b"])
-        self.assertEqual(meta["samples"], "300")
+        self.assertEqual(meta["samples"], "270")
+        self.assertEqual(float(meta["validation_fraction"]), 0.1)
+        self.assertRegex(meta["vector_id"], "^[0-9a-f]{32}$")
         self.assertEqual(meta["hospital"], "hospital-a")
         base, _ = fltest.read_safetensors(self.base)
         after, _ = fltest.read_safetensors(tuned)

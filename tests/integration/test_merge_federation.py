@@ -1,0 +1,229 @@
+"""A merge federation through the real binaries, on PneumoniaMNIST images: a base model
+trained on public images; hospitals fine-tune it offline (fl-worker finetune) and come
+online with their data vectors (fl-worker contribute) at different times.
+
+- Window 1: a, b, c and d are waiting; d dies inside the window (before its masked
+  vector), so version 1 merges a, b and c only.
+- a offers its merged vector again: refused, it is merged already (at most once).
+- Window 2: d, late, with e and f (vectors against the base): version 2.
+- Window 3: a, b and c fine-tuned again from version 1 (one version stale): re-based onto
+  the base and weighted 1/sqrt(2): version 3.
+- g, fine-tuned from version 1, comes after version 3: two versions stale, refused.
+Every published model is checked against the merge computed here from the hospitals'
+own vectors (weighted by sample count), and lambda is the best of the pooled validation
+scores the coordinator reports."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fltest  # noqa: E402
+
+PNEUMONIA = os.path.join(fltest.SHARED_DATA, "pneumoniamnist", "pneumoniamnist.npz")
+FAULTY = os.path.join(fltest.BUILD, "tests", "fl-worker-faulty")
+HOSPITALS = "abcdefg"
+LAMBDAS = [0.5, 1.0, 2.0]
+
+
+class MergeFederationTest(unittest.TestCase):
+    def setUp(self):
+        fltest.require_file(PNEUMONIA)
+        fltest.require_file(FAULTY)
+        self.np = np = fltest.numpy_or_skip()
+        self.work = fltest.WorkDir("fl-merge-")
+        self.addCleanup(shutil.rmtree, self.work.dir, True)
+        self.path, self.write = self.work.path, self.work.write
+        self.procs = []
+        self.addCleanup(self.stop_all)
+        src = np.load(PNEUMONIA)
+        order = np.random.default_rng(7).permutation(len(src["train_labels"]))  # the file is sorted by label
+        parts = {"public": order[:300]}
+        for i, h in enumerate(HOSPITALS):
+            parts[h] = order[300 + 150 * i:450 + 150 * i]
+        for name, rows in parts.items():
+            np.savez(self.path(name + ".npz"), train_images=src["train_images"][rows],
+                     train_labels=src["train_labels"][rows], test_images=src["test_images"][:48],
+                     test_labels=src["test_labels"][:48])
+        self.plan = {"model": {"name": "cnn", "channels": 8}, "training": {"steps": 4, "batch_size": 32}}
+        plan_file = self.write("plan.json", {"plan": self.plan})
+        public = self.write("public.json", {"name": "public", "data": {"format": "npz", "path": self.path("public.npz")}})
+        self.base = self.path("base.safetensors")
+        p = self.worker("local", "--config", public, "--plan", plan_file, "--rounds", "2", "--output-model", self.base)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.port = fltest.free_port()
+        self.roster = self.path("roster.json")
+        for h in HOSPITALS:
+            fltest.hospital_key(self.work.dir, "hospital-" + h, self.roster)
+            self.write(h + ".json", {
+                "name": "hospital-" + h, "coordinator": "tcp://127.0.0.1:%d" % self.port, "insecure": True,
+                "identity_key": self.path("hospital-%s.key" % h), "roster": self.roster,
+                "state_dir": self.path("state-" + h), "validation_fraction": 0.2,
+                "timeouts": {"heartbeat_interval_s": 0.2},
+                "data": {"format": "npz", "path": self.path(h + ".npz")}})
+        self.state = self.path("coordinator-state")
+
+    def worker(self, *args):
+        return subprocess.run([fltest.WORKER] + list(args) + ["--log-level", "warning"], capture_output=True,
+                              text=True, timeout=300)
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    def finetune(self, h, base):
+        p = self.worker("finetune", "--config", self.path(h + ".json"), "--base", base, "--rounds", "2")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        summary = json.loads(p.stdout.strip().splitlines()[-1])
+        self.assertEqual(summary["samples"], 120)  # 150 images, 20% held out for validation
+        self.assertEqual(summary["validation_samples"], 30)
+        tau, meta = fltest.read_safetensors(os.path.join(self.path("state-" + h), "data-vector.safetensors"))
+        return self.flat(tau), int(meta["samples"])
+
+    def flat(self, tensors):
+        np = self.np
+        return np.concatenate([np.array(tensors[k][1], dtype=np.float64) for k in sorted(tensors)])
+
+    def model(self, path):
+        return self.flat(fltest.read_safetensors(path)[0])
+
+    def contribute(self, h, binary=None, extra=()):
+        log_path = self.path("contribute-%s-%d.log" % (h, len(self.procs)))
+        with open(log_path, "w") as log:
+            p = subprocess.Popen([binary or fltest.WORKER, "contribute", "--config", self.path(h + ".json"), "--once"]
+                                 + list(extra), stderr=log, stdout=subprocess.DEVNULL)
+        p.log_path = log_path
+        self.procs.append(p)
+        return p
+
+    def check_refused(self, h, exit_code, reason):
+        """h offers its vector and is refused with `reason`."""
+        p = self.contribute(h)
+        self.assertEqual(p.wait(timeout=60), exit_code)
+        with open(p.log_path) as f:
+            self.assertIn(reason, f.read())
+
+    def merged_lines(self):
+        if not os.path.exists(os.path.join(self.state, "metrics.jsonl")):
+            return []
+        return [l for l in fltest.read_metrics(self.state) if l.get("kind") == "merge"]
+
+    def wait_for_version(self, coord, version, timeout=180):
+        end = time.time() + timeout
+        while time.time() < end:
+            if len(self.merged_lines()) >= version:
+                return
+            self.assertIsNone(coord.poll(), "the coordinator exited early")
+            time.sleep(0.2)
+        self.fail("no merged version %d within %d s" % (version, timeout))
+
+    def check_version(self, line, vectors, expected_direction):
+        """The published model is base + lambda * direction, lambda the best pooled score."""
+        np = self.np
+        scores = line["lambda_scores"]
+        self.assertEqual([s["lambda"] for s in scores], LAMBDAS)
+        for s in scores:
+            self.assertTrue(-1e-5 <= s["validation_score"] <= 1 + 1e-5, line)  # fixed point: 1/s per input
+        top = max(s["validation_score"] for s in scores)
+        # Scores within the fixed-point resolution are ties, resolved toward lambda = 1.
+        ties = [s["lambda"] for s in scores if s["validation_score"] >= top - 1e-4]
+        self.assertEqual(line["lambda"], min(ties, key=lambda l: abs(l - 1)))
+        self.assertEqual(line["validation_samples"], 30 * len(line["hospitals"]))
+        published = self.model(os.path.join(self.state, "model-v%06d.safetensors" % line["model_version"]))
+        expected = self.model(self.base) + line["lambda"] * expected_direction
+        self.assertLess(float(np.max(np.abs(published - expected))), 2e-4, line["model_version"])
+
+    def test_windows_late_hospital_dropout_and_staleness(self):
+        np = self.np
+        vectors = {h: self.finetune(h, self.base) for h in "abcdef"}
+        cfg = self.write("coordinator.json", {
+            "listen": "tcp://127.0.0.1:%d" % self.port, "transport": {"security": "insecure"},
+            "min_workers": 3, "rounds": 4, "state_dir": self.state, "roster": self.roster,
+            "timeouts": {"heartbeat_s": 3, "admission_s": 120, "phase_s": 60, "final_report_s": 30},
+            "secagg": {"clip": 1.0, "max_dropout": 0.3},
+            "merge": {"base": self.base, "window_s": 4, "lambdas": LAMBDAS, "max_staleness": 1},
+            "plan": self.plan})
+        coord_log = open(self.path("coordinator.log"), "w")
+        self.addCleanup(coord_log.close)
+        coord = subprocess.Popen([fltest.COORDINATOR, "--config", cfg], stderr=coord_log)
+        self.procs.append(coord)
+
+        # Window 1: d dies before sending its masked vector.
+        first = [self.contribute(h) for h in "abc"]
+        dying = self.contribute("d", FAULTY, ["--crash-before", "masked_input:1"])
+        self.wait_for_version(coord, 1)
+        for p in first:
+            self.assertEqual(p.wait(timeout=60), 0)
+        self.assertEqual(dying.wait(timeout=60), 137)
+        v1 = self.merged_lines()[0]
+        self.assertEqual(sorted(v1["hospitals"]), ["hospital-a", "hospital-b", "hospital-c"])
+        self.assertEqual((v1["invited"], v1["cohort_size"], v1["base_version"]), (4, 3, 0))
+
+        def mean(hs):
+            w = sum(vectors[h][1] for h in hs)
+            return sum(vectors[h][1] * vectors[h][0] for h in hs) / w, w
+        a1, w1 = mean("abc")
+        self.assertEqual(v1["window_weight"], w1)
+        self.check_version(v1, vectors, a1)
+        reports = [l for l in fltest.read_metrics(self.state) if l.get("reports_of_version") == 1]
+        self.assertEqual(sorted(reports[0]["hospitals"]), ["hospital-a", "hospital-b", "hospital-c"])
+        self.assertIn("test_accuracy", reports[0]["hospitals"]["hospital-a"])
+
+        # At most once: a's vector is merged already.
+        self.check_refused("a", 0, "merged already")
+
+        # Window 2: the late hospital d, with e and f.
+        late = [self.contribute(h) for h in "def"]
+        self.wait_for_version(coord, 2)
+        for p in late:
+            self.assertEqual(p.wait(timeout=60), 0)
+        v2 = self.merged_lines()[1]
+        self.assertEqual(sorted(v2["hospitals"]), ["hospital-d", "hospital-e", "hospital-f"])
+        a2, w2 = mean("def")
+        a12 = (w1 * a1 + w2 * a2) / (w1 + w2)
+        self.check_version(v2, vectors, a12)
+
+        # Window 3: a, b, c fine-tuned again from version 1, one version stale.
+        v1_file = os.path.join(self.state, "model-v000001.safetensors")
+        shutil.copy(v1_file, self.path("v1.safetensors"))
+        again = {h: self.finetune(h, self.path("v1.safetensors")) for h in "abc"}
+        vectors.update(again)
+        third = [self.contribute(h) for h in "abc"]
+        self.wait_for_version(coord, 3)
+        for p in third:
+            self.assertEqual(p.wait(timeout=60), 0)
+        v3 = self.merged_lines()[2]
+        self.assertEqual((v3["base_version"], v3["staleness"]), (1, 1))
+        self.assertAlmostEqual(v3["staleness_weight"], 2 ** -0.5)
+        a3, w3 = mean("abc")
+        offset = self.model(v1_file) - self.model(self.base)
+        alpha = 2 ** -0.5
+        a123 = ((w1 + w2) * a12 + alpha * w3 * (a3 + offset)) / (w1 + w2 + alpha * w3)
+        self.check_version(v3, vectors, a123)
+        self.assertEqual(v3["vectors_merged"], 9)
+
+        # g, fine-tuned from version 1, is two versions behind: refused.
+        self.finetune("g", self.path("v1.safetensors"))
+        self.check_refused("g", 1, "max_staleness")
+
+        coord.send_signal(signal.SIGTERM)
+        self.assertEqual(coord.wait(timeout=60), 0)
+        with open(self.path("coordinator.log")) as f:
+            log = f.read()
+        self.assertIn("hospital-d", log)
+        # A restarted coordinator continues: the merged vectors are still refused.
+        coord = subprocess.Popen([fltest.COORDINATOR, "--config", cfg], stderr=coord_log)
+        self.procs.append(coord)
+        self.check_refused("d", 0, "merged already")
+        coord.send_signal(signal.SIGTERM)
+        self.assertEqual(coord.wait(timeout=60), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
