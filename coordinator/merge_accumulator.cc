@@ -1,5 +1,6 @@
 #include "merge_accumulator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -7,15 +8,30 @@
 
 namespace fl::coordinator {
 
+// The lambda of the highest score; among scores within `tie` of it, the one closest to 1
+// (the plain weighted mean: the least extrapolation).
+double BestLambda(const std::vector<double>& lambdas, const std::vector<double>& scores, double tie) {
+  const double top = *std::max_element(scores.begin(), scores.end());
+  double best = lambdas[0];
+  bool found = false;
+  for (size_t i = 0; i < lambdas.size(); ++i) {
+    if (scores[i] < top - tie) continue;
+    if (!found || std::abs(lambdas[i] - 1.0) < std::abs(best - 1.0)) best = lambdas[i];
+    found = true;
+  }
+  return best;
+}
+
 double StalenessWeight(uint64_t staleness) { return 1.0 / std::sqrt(1.0 + static_cast<double>(staleness)); }
 
-void MergeAccumulator::Add(const std::vector<double>& mean, double weight, const std::vector<float>* offset,
-                           double alpha, const std::vector<std::string>& vector_ids) {
+void MergeAccumulator::Add(const std::vector<double>& mean, double weight, const Origin& origin, double alpha,
+                           const std::vector<std::string>& vector_ids) {
   const double w = alpha * weight;
   const double total = weight_ + w;
-  if (total <= 0) return;
+  if (total <= 0 || !(origin.lambda > 0)) return;
   for (size_t i = 0; i < direction_.size(); ++i) {
-    const double against_base = mean[i] + (offset ? static_cast<double>((*offset)[i]) : 0.0);
+    const double offset = origin.offset ? static_cast<double>((*origin.offset)[i]) : 0.0;
+    const double against_base = (mean[i] + offset) / origin.lambda;
     direction_[i] = (direction_[i] * weight_ + against_base * w) / total;
   }
   weight_ = total;

@@ -23,10 +23,17 @@ class MergeAccumulator {
   // in its metadata.
   Checkpoint Save(const ModelLayout& layout) const;
 
+  // Where a window's vectors were taken: B0 (no offset), or merged version u = B0 +
+  // lambda_u A_u, `offset` = M_u - B0 away from it.
+  struct Origin {
+    const std::vector<float>* offset = nullptr;
+    double lambda = 1;  // lambda_u
+  };
   // Folds in one window: `mean` is the weighted mean of its vectors and `weight` their total
-  // weight; they were taken against a model `offset` away from B0 (null: against B0), and
-  // count with the staleness factor `alpha` in (0, 1].
-  void Add(const std::vector<double>& mean, double weight, const std::vector<float>* offset, double alpha,
+  // weight. A vector tau' against M_u becomes r = (tau' + M_u - B0) / lambda_u, so that
+  // B0 + lambda_u r is the hospital's fine-tuned model M_u + tau'. The window counts with the
+  // staleness factor `alpha` in (0, 1].
+  void Add(const std::vector<double>& mean, double weight, const Origin& origin, double alpha,
            const std::vector<std::string>& vector_ids);
 
   bool Merged(const std::string& vector_id) const { return merged_.count(vector_id) > 0; }
@@ -42,6 +49,10 @@ class MergeAccumulator {
   double weight_ = 0;
   std::set<std::string> merged_;
 };
+
+// The lambda of the highest score; among the scores within `tie` of it, the one closest to
+// 1 (the plain weighted mean: the least extrapolation).
+double BestLambda(const std::vector<double>& lambdas, const std::vector<double>& scores, double tie);
 
 // FedBuff's staleness weight 1 / sqrt(1 + staleness).
 double StalenessWeight(uint64_t staleness);

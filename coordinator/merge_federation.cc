@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 
 #include "fl/crypto.h"
 #include "fl/exit_codes.h"
@@ -15,33 +16,9 @@ namespace fl::coordinator {
 namespace {
 constexpr int kMaxConsecutiveFailedWindows = 20;
 
-bool IsLowerHex(const std::string& s, size_t digits) {
-  return s.size() == digits && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-// The lambda of the highest score; among scores within `tie` of it, the one closest to 1
-// (the plain weighted mean: the least extrapolation).
-double BestLambda(const std::vector<double>& lambdas, const std::vector<double>& scores, double tie) {
-  const double top = *std::max_element(scores.begin(), scores.end());
-  double best = lambdas[0];
-  bool found = false;
-  for (size_t i = 0; i < lambdas.size(); ++i) {
-    if (scores[i] < top - tie) continue;
-    if (!found || std::abs(lambdas[i] - 1.0) < std::abs(best - 1.0)) best = lambdas[i];
-    found = true;
-  }
-  return best;
-}
-
-std::string HashOf(const std::string& bytes) {
-  const auto h = crypto::Hash(bytes.data(), bytes.size());
-  return crypto::ToHex(h.data(), h.size());
-}
 }  // namespace
 
-MergeFederation::MergeFederation(MergeParts parts) : p_(parts) {
+MergeFederation::MergeFederation(MergeParts parts) : p_(parts), ledger_(parts.env, parts.options.state_dir) {
   p_.registry.SetContributionCheck([this](const wire::Contribution& c) { return Judge(c); });
 }
 
@@ -53,7 +30,8 @@ Status MergeFederation::Open(std::optional<SavedState> saved, uint32_t highest_r
   FL_RETURN_IF_ERROR(CheckModelOfPlan(base_, p_.options.plan, path));
   FL_RETURN_IF_ERROR(CheckFinite(base_, path));
   base_.metadata.clear();
-  base_hash_ = HashOf(bytes);
+  base_hash_ = FileHash(bytes);
+  ledger_.SetBase(base_hash_);
   merged_ = MergeAccumulator(base_.values.size());
   next_round_ = highest_round + 1;
   if (!saved) {
@@ -67,40 +45,31 @@ Status MergeFederation::Open(std::optional<SavedState> saved, uint32_t highest_r
   if (version_ > 0) {
     const std::string what = p_.options.state_dir + "/" + ServerStateFile(version_);
     if (!saved->server_state) return Status(StatusCode::kDataLoss, what + " is missing: the merge state is lost");
+    const auto& meta = saved->server_state->metadata;
+    auto field = [&](const char* key) { return meta.count(key) ? meta.at(key) : std::string(); };
+    if (field("base_blake2b") != base_hash_) {
+      return FailedPrecondition(what + ": merged against another base than " + path + "; point state_dir elsewhere");
+    }
+    if (field("weighting") != p_.options.merge.weighting) {
+      return FailedPrecondition(what + ": its vectors were weighted \"" + field("weighting") + "\", not \"" +
+                                p_.options.merge.weighting + "\" as configured");
+    }
     FL_ASSIGN_OR_RETURN(merged_, MergeAccumulator::Restore(*saved->server_state, base_.values.size(), what));
-    auto it = saved->server_state->metadata.find("lambda");
-    lambda_ = it == saved->server_state->metadata.end() ? 1.0 : std::strtod(it->second.c_str(), nullptr);
   }
-  for (uint64_t v : saved->versions_on_disk) {
-    if (v > 0) FL_RETURN_IF_ERROR(RecordVersionHash(v));
-  }
+  FL_RETURN_IF_ERROR(ledger_.Open(*saved));
   FL_LOG(kInfo) << "merge federation resumed at version " << version_ << " (" << merged_.merged_count()
                 << " vectors merged)";
   return Status::Ok();
 }
 
-Status MergeFederation::RecordVersionHash(uint64_t version) {
-  const std::string path = p_.options.state_dir + "/" + VersionFile(version);
-  FL_ASSIGN_OR_RETURN(const std::string bytes, p_.env.ReadFile(path, size_t{1} << 34));
-  version_hashes_[HashOf(bytes)] = version;
-  return Status::Ok();
-}
-
-std::optional<uint64_t> MergeFederation::VersionOfModel(const std::string& blake2b) const {
-  if (blake2b == base_hash_) return 0;
-  auto it = version_hashes_.find(blake2b);
-  if (it == version_hashes_.end()) return std::nullopt;
-  return it->second;
-}
-
 AdmissionVerdict MergeFederation::Judge(const wire::Contribution& c) const {
   if (!IsLowerHex(c.base_blake2b(), 64) || !IsLowerHex(c.vector_id(), 32)) return {"malformed contribution"};
-  if (merged_.Merged(c.vector_id())) {
+  if (Spent(c.vector_id())) {
     return {"this data vector is merged already (the newest merged model is version " + std::to_string(version_) +
                 "); fine-tune again for a new contribution",
             wire::Abort::FEDERATION_OVER};
   }
-  const std::optional<uint64_t> u = VersionOfModel(c.base_blake2b());
+  const std::optional<uint64_t> u = ledger_.VersionOfModel(c.base_blake2b());
   if (!u) {
     return {"the data vector was taken against a model this federation does not know; fine-tune from its base "
             "(BLAKE2b " + base_hash_.substr(0, 16) + "...) or from a merged version it published"};
@@ -121,8 +90,12 @@ AdmissionVerdict MergeFederation::Judge(const wire::Contribution& c) const {
 std::optional<MergeFederation::Window> MergeFederation::ReadyWindow() {
   std::map<uint64_t, std::vector<uint32_t>> by_base;
   for (WorkerRecord* w : p_.registry.Alive()) {
-    const std::optional<uint64_t> u = VersionOfModel(w->contribution.base_blake2b());
+    const std::optional<uint64_t> u = ledger_.VersionOfModel(w->contribution.base_blake2b());
     if (!u) continue;
+    if (Spent(w->contribution.vector_id())) {  // rejoined after its window summed it
+      p_.registry.Drop(*w, "its data vector is merged already", true);
+      continue;
+    }
     if (*u > 0 && version_ - *u > p_.options.merge.max_staleness) {
       p_.registry.Drop(*w, "its data vector became too stale (taken against version " + std::to_string(*u) +
                                ", the newest is " + std::to_string(version_) + ")", true);
@@ -140,10 +113,11 @@ std::optional<MergeFederation::Window> MergeFederation::ReadyWindow() {
 }
 
 std::optional<MergeFederation::Window> MergeFederation::AwaitWindow() {
-  const Env::Time deadline = p_.env.Now() + Seconds(p_.options.admission_timeout_s);
+  // A merge federation waits for contributors as long as it runs (until SIGTERM).
   while (true) {
-    const EventLoop::Wait waited = p_.loop.RunUntil([&] { return ReadyWindow().has_value(); }, deadline);
-    if (waited != EventLoop::Wait::kReady) return std::nullopt;
+    const EventLoop::Wait waited = p_.loop.RunFor([&] { return ReadyWindow().has_value(); }, 3600);
+    if (waited == EventLoop::Wait::kStopped) return std::nullopt;
+    if (waited == EventLoop::Wait::kTimeout) continue;
     // Once enough wait, the window stays open window_s longer for more to join.
     if (p_.options.merge.window_s > 0) {
       FL_LOG(kInfo) << "a merge window opens: " << ReadyWindow()->cohort.size() << " contributors wait; merging in "
@@ -168,14 +142,7 @@ int MergeFederation::Run() {
   int failures = 0;
   while (version_ < p_.options.rounds) {
     std::optional<Window> w = AwaitWindow();
-    if (p_.stop) return EndAll("the coordinator is stopping", kExitOk);
-    if (!w) {
-      const std::string reason = "the merge federation stopped: fewer than " + std::to_string(p_.options.min_workers) +
-                                 " contributors with vectors against one model within " +
-                                 std::to_string(static_cast<int>(p_.options.admission_timeout_s)) + " s";
-      FL_LOG(kError) << reason;
-      return EndAll(reason, kExitTooFewWorkers);
-    }
+    if (p_.stop || !w) return EndAll("the coordinator is stopping", kExitOk);
     bool fatal = false;
     const bool merged = MergeWindow(*w, &fatal);
     if (p_.stop) return EndAll("the coordinator is stopping", kExitOk);
@@ -199,9 +166,8 @@ StatusOr<std::vector<float>> MergeFederation::OffsetOf(uint64_t version) const {
   return m.values;
 }
 
-std::vector<double> MergeFederation::ScoreLambdas(const std::vector<uint32_t>& cohort,
-                                                  const std::vector<float>& direction, uint32_t* protocol_round,
-                                                  double* validation_samples) {
+MergeFederation::Scores MergeFederation::ScoreLambdas(const std::vector<uint32_t>& cohort,
+                                                      const std::vector<float>& direction) {
   RoundSpec spec;
   spec.kind = wire::RoundStart::MERGE_SCORES;
   spec.cohort = cohort;
@@ -211,21 +177,41 @@ std::vector<double> MergeFederation::ScoreLambdas(const std::vector<uint32_t>& c
   spec.payload = {&base_.values, &direction};
   spec.fixed_point = p_.options.secagg;
   spec.fixed_point.clip = 1.0;  // scores are shares in [0, 1]
-  *protocol_round = next_round_;
+  Scores out;
+  out.protocol_round = next_round_;
   StatusOr<RoundResult> round = p_.rounds.Run(next_round_++, spec);
-  if (!round.ok()) return {};
+  if (!round.ok()) return out;
   if (Status s = p_.audit.RecordSum(round->protocol_round, round->sum); !s.ok()) FL_LOG(kWarning) << s.ToString();
   StatusOr<DecodedAverage> scores = DecodeWeightedSum(round->sum, spec.fixed_point);
   if (!scores.ok()) {
     FL_LOG(kWarning) << "lambda scores: " << scores.status().ToString();
-    return {};
+    return out;
   }
-  *validation_samples = static_cast<double>(scores->total_weight);
-  return scores->average;
+  out.values = std::move(scores->average);
+  out.validation_samples = static_cast<double>(scores->total_weight);
+  out.survivors = round->survivors;
+  return out;
 }
 
 bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
   const Env::Time started = p_.env.Now();
+  // Vectors against a merged version are re-based onto B0 with that version's offset and
+  // lambda (read before the round, so that nothing can fail once their sum is known) and
+  // count less the more versions have been published since.
+  std::optional<std::vector<float>> offset;
+  MergeAccumulator::Origin origin;
+  if (w.base_version > 0) {
+    StatusOr<std::vector<float>> o = OffsetOf(w.base_version);
+    const std::optional<double> lambda_u = ledger_.LambdaOf(w.base_version);
+    if (!o.ok() || !lambda_u) {
+      FL_LOG(kError) << "cannot re-base vectors against version " << w.base_version << ": "
+                     << (o.ok() ? "its lambda is not in metrics.jsonl" : o.status().ToString());
+      *fatal = true;
+      return false;
+    }
+    offset = std::move(o).value();
+    origin = {&*offset, *lambda_u};
+  }
   RoundSpec spec;
   spec.kind = wire::RoundStart::MERGE_VECTORS;
   spec.cohort = w.cohort;
@@ -233,15 +219,11 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
   spec.dimension = base_.values.size();
   spec.fixed_point = p_.options.secagg;
   spec.uniform_weight = p_.options.merge.weighting == "uniform";
+  // Uniform weights sum to at most the cohort: a finer scale for the same ring.
+  if (spec.uniform_weight) spec.fixed_point.max_total_weight = spec.fixed_point.max_cohort;
   const uint32_t vector_round = next_round_;
   StatusOr<RoundResult> round = p_.rounds.Run(next_round_++, spec);
   if (!round.ok()) return false;
-  if (Status s = p_.audit.RecordSum(round->protocol_round, round->sum); !s.ok()) FL_LOG(kWarning) << s.ToString();
-  StatusOr<DecodedAverage> mean = DecodeWeightedSum(round->sum, spec.fixed_point);
-  if (!mean.ok()) {
-    FL_LOG(kWarning) << "merge window: " << mean.status().ToString();
-    return false;
-  }
   std::vector<std::string> ids, names;
   for (uint32_t id : round->survivor_ids) {
     if (const WorkerRecord* r = p_.registry.Find(id)) {
@@ -249,41 +231,40 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
       names.push_back(r->name);
     }
   }
-  // Vectors against a merged version are re-based onto B0 (adding that version's offset)
-  // and count less the more versions have been published since.
-  std::optional<std::vector<float>> offset;
-  if (w.base_version > 0) {
-    StatusOr<std::vector<float>> o = OffsetOf(w.base_version);
-    if (!o.ok()) {
-      FL_LOG(kError) << "cannot re-base vectors against version " << w.base_version << ": " << o.status().ToString();
-      *fatal = true;
-      return false;
-    }
-    offset = std::move(o).value();
+  // Their sum is known now: these vectors are never summed again, whatever happens next.
+  if (Status s = ledger_.RecordSpent(ids); !s.ok()) {
+    FL_LOG(kError) << "cannot record the vectors summed in round " << vector_round << ": " << s.ToString();
+    *fatal = true;
+    return false;
+  }
+  if (Status s = p_.audit.RecordSum(round->protocol_round, round->sum); !s.ok()) FL_LOG(kWarning) << s.ToString();
+  StatusOr<DecodedAverage> mean = DecodeWeightedSum(round->sum, spec.fixed_point);
+  if (!mean.ok()) {
+    FL_LOG(kWarning) << "merge window: " << mean.status().ToString();
+    return false;
   }
   const uint64_t staleness = w.base_version > 0 ? version_ - w.base_version : 0;
   const double alpha = StalenessWeight(staleness);
   MergeAccumulator next = merged_;
-  next.Add(mean->average, static_cast<double>(mean->total_weight), offset ? &*offset : nullptr, alpha, ids);
+  next.Add(mean->average, static_cast<double>(mean->total_weight), origin, alpha, ids);
   const std::vector<float> direction = next.Direction();
 
-  uint32_t score_round = 0;
-  double validation_samples = 0;
-  const std::vector<double> scores = ScoreLambdas(round->survivor_ids, direction, &score_round, &validation_samples);
+  const Scores scores = ScoreLambdas(round->survivor_ids, direction);
   const std::vector<double>& lambdas = p_.options.merge.lambdas;
-  double lambda = lambda_;
+  double lambda = ledger_.LambdaOf(version_).value_or(1.0);
   nlohmann::json scored = nlohmann::json::array();
-  if (scores.size() == lambdas.size()) {
+  if (scores.values.size() == lambdas.size()) {
     for (size_t i = 0; i < lambdas.size(); ++i) {
-      scored.push_back({{"lambda", lambdas[i]}, {"validation_score", scores[i]}});
+      scored.push_back({{"lambda", lambdas[i]}, {"validation_score", scores.values[i]}});
     }
     FixedPointParams fp = p_.options.secagg;
     fp.clip = 1.0;
     // Scores closer than the fixed-point encoding resolves are ties.
-    const double resolution = static_cast<double>(round->survivors) / (fp.Scale() * std::max(1.0, validation_samples));
-    lambda = BestLambda(lambdas, scores, resolution);
+    lambda = BestLambda(lambdas, scores.values,
+                        static_cast<double>(scores.survivors) / (fp.Scale() * std::max(1.0, scores.validation_samples)));
   } else {
-    FL_LOG(kWarning) << "the lambda scoring round failed; version " << version_ + 1 << " keeps lambda " << lambda;
+    FL_LOG(kWarning) << "the lambda scoring round did not complete; version " << version_ + 1 << " keeps lambda "
+                     << lambda;
   }
   const std::vector<float> model = next.Model(base_.values, lambda);
   const uint64_t version = version_ + 1;
@@ -291,7 +272,7 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
   nlohmann::json line = {{"round", version},
                          {"model_version", version},
                          {"kind", "merge"},
-                         {"protocol_round", score_round ? score_round : vector_round},
+                         {"protocol_round", scores.protocol_round},
                          {"vector_round", vector_round},
                          {"invited", round->invited},
                          {"cohort_size", round->survivors},
@@ -304,13 +285,12 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
                          {"vectors_merged", next.merged_count()},
                          {"lambda", lambda},
                          {"lambda_scores", scored},
-                         {"validation_samples", validation_samples},
+                         {"validation_samples", scores.validation_samples},
                          {"seconds", seconds},
                          {"committed_at", IsoTime(p_.env.WallTime())}};
   Checkpoint state = next.Save(base_.layout);
-  char lambda_text[40];
-  std::snprintf(lambda_text, sizeof lambda_text, "%.17g", lambda);
-  state.metadata["lambda"] = lambda_text;
+  state.metadata["base_blake2b"] = base_hash_;
+  state.metadata["weighting"] = p_.options.merge.weighting;
   if (Status s = p_.store.CommitRound(Checkpoint{base_.layout, model, {}}, version, line, state); !s.ok()) {
     FL_LOG(kError) << "cannot record merged version " << version << ": " << s.ToString();
     *fatal = true;
@@ -318,16 +298,21 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
   }
   merged_ = std::move(next);
   version_ = version;
-  lambda_ = lambda;
-  if (Status s = RecordVersionHash(version); !s.ok()) FL_LOG(kWarning) << s.ToString();
+  if (Status s = ledger_.RecordVersion(version, lambda); !s.ok()) FL_LOG(kWarning) << s.ToString();
   p_.metrics.RoundCompleted(seconds, round->survivors);
   p_.metrics.SetCheckpointVersion(version);
   char summary[200];
   std::snprintf(summary, sizeof summary, "merged version %llu: %zu vectors in this window (%zu in all), lambda %.3g",
                 static_cast<unsigned long long>(version), round->survivors, merged_.merged_count(), lambda);
   FL_LOG(kInfo) << summary;
-  // The window's contributors get the merged model, report its test metrics and leave.
+  // The window's contributors get the merged model, report its test metrics and leave;
+  // one that does not report in time is let go all the same (its vector is merged).
   const nlohmann::json reports = p_.reports.Collect(model, version, round->survivor_ids);
+  for (uint32_t id : round->survivor_ids) {
+    if (WorkerRecord* r = p_.registry.Find(id); r && r->alive) {
+      p_.registry.Drop(*r, "its data vector is merged into version " + std::to_string(version), true);
+    }
+  }
   if (Status s = p_.store.AppendLine({{"reports_of_version", version}, {"time", IsoTime(p_.env.WallTime())},
                                       {"hospitals", reports}});
       !s.ok()) {

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "fl/env.h"
 #include "fl/safetensors.h"
 #include "merge_accumulator.h"
+#include "merge_ledger.h"
 #include "metrics.h"
 #include "options.h"
 #include "round_runner.h"
@@ -64,7 +66,9 @@ class MergeFederation {
     std::vector<uint32_t> cohort;
   };
   AdmissionVerdict Judge(const wire::Contribution& c) const;
-  std::optional<uint64_t> VersionOfModel(const std::string& blake2b) const;
+  // Whether a vector is in a sum the coordinator has learnt (merged, or in a window whose
+  // version was never committed): it is never summed again.
+  bool Spent(const std::string& vector_id) const { return merged_.Merged(vector_id) || ledger_.Spent(vector_id); }
   // The largest group of waiting contributors with a vector against one model, if it has
   // min_workers; contributors whose vectors became too stale are dropped with the reason.
   std::optional<Window> ReadyWindow();
@@ -73,10 +77,14 @@ class MergeFederation {
   // could not be recorded.
   bool MergeWindow(const Window& w, bool* fatal);
   // The pooled validation score of every lambda (empty when the scoring round failed).
-  std::vector<double> ScoreLambdas(const std::vector<uint32_t>& cohort, const std::vector<float>& direction,
-                                   uint32_t* protocol_round, double* validation_samples);
+  struct Scores {
+    std::vector<double> values;  // one per lambda; empty when the scoring round failed
+    double validation_samples = 0;
+    size_t survivors = 0;
+    uint32_t protocol_round = 0;
+  };
+  Scores ScoreLambdas(const std::vector<uint32_t>& cohort, const std::vector<float>& direction);
   StatusOr<std::vector<float>> OffsetOf(uint64_t version) const;
-  Status RecordVersionHash(uint64_t version);
   int EndAll(const std::string& reason, int code);
 
   MergeParts p_;
@@ -84,8 +92,7 @@ class MergeFederation {
   std::string base_hash_;
   MergeAccumulator merged_{0};
   uint64_t version_ = 0;
-  double lambda_ = 1.0;                            // of the newest version
-  std::map<std::string, uint64_t> version_hashes_;  // BLAKE2b of each published checkpoint file
+  MergeLedger ledger_;
   uint32_t next_round_ = 1;
 };
 

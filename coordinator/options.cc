@@ -64,7 +64,7 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   merge.Get("base", &o.merge.base);
   merge.Get("window_s", &o.merge.window_s, 0.0, 30 * 86400.0);
   merge.GetEnum("weighting", &o.merge.weighting, {"samples", "uniform"});
-  merge.Get("lambdas", &o.merge.lambdas, 0.0, 100.0);
+  merge.Get("lambdas", &o.merge.lambdas, 1e-6, 100.0);
   if (o.merge.lambdas.empty() || o.merge.lambdas.size() > 64) merge.Error("lambdas", "needs 1 to 64 values");
   merge.Get("max_staleness", &o.merge.max_staleness, 0, 1'000'000);
   (void)merge.Finish();
@@ -74,9 +74,16 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   if (o.merge.enabled() && o.server.kind != "fedavg") {
     r.Error("server_optimizer", "a merge federation has no server optimizer");
   }
+  if (o.merge.enabled() && o.keep_checkpoints > 0 && o.keep_checkpoints <= o.merge.max_staleness) {
+    r.Error("keep_checkpoints", "a merge federation keeps the versions vectors may still be taken against: more "
+                                "than merge.max_staleness, or 0 (all)");
+  }
   ConfigReader plan = r.Child("plan");
   ReadPlan(plan, &o.plan);
   (void)plan.Finish();
+  if (o.merge.enabled() && o.plan.personalization.method != "none") {
+    r.Error("plan.personalization", "a merge federation merges whole models; leave personalization out");
+  }
   if (o.min_workers > o.max_workers) r.Error("min_workers", "must not exceed max_workers");
   if (o.state_dir.empty()) r.Error("state_dir", "must not be empty");
   o.secagg.max_cohort = o.max_workers;

@@ -92,10 +92,10 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const std::vecto
 
 StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const RoundSpec& spec) {
   cohort_.clear();
-  if (spec.cohort.empty()) {
+  if (!spec.cohort) {
     for (WorkerRecord* w : registry_.Alive()) cohort_.push_back(w->id);
   } else {
-    for (uint32_t id : spec.cohort) {
+    for (uint32_t id : *spec.cohort) {
       const WorkerRecord* w = registry_.Find(id);
       if (w && w->alive) cohort_.push_back(id);
     }

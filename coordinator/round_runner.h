@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ namespace fl::coordinator {
 // What a round sums and who takes part.
 struct RoundSpec {
   wire::RoundStart::Kind kind = wire::RoundStart::TRAIN;
-  std::vector<uint32_t> cohort;                  // empty: every connected worker
+  std::optional<std::vector<uint32_t>> cohort;   // unset: every connected worker
   uint64_t model_version = 0;
   uint64_t dimension = 0;                        // entries of each input, besides its weight
   std::vector<const std::vector<float>*> payload;  // float frames sent with ROUND_START

@@ -34,16 +34,6 @@ void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::stri
                             (authenticated_name.empty() ? std::string("none") : authenticated_name) + ")");
   }
   if (!closed_reason_.empty()) return Refuse(peer, closed_reason_, wire::Abort::FEDERATION_OVER);
-  if (options_.merge.enabled() != hello.has_contribution()) {
-    return Refuse(peer, options_.merge.enabled()
-                            ? "this is a merge federation: a hospital joins with fl-worker contribute, after "
-                              "fl-worker finetune --base (docs/merging.md)"
-                            : "this federation trains; fl-worker contribute is for merge federations");
-  }
-  if (hello.has_contribution() && contribution_check_) {
-    const AdmissionVerdict verdict = contribution_check_(hello.contribution());
-    if (!verdict.reason.empty()) return Refuse(peer, verdict.reason, verdict.next);
-  }
   // A HELLO repeated before the worker heard its WELCOME (a slow or lossy link: the worker
   // asks again after a second without an answer) is answered with the same WELCOME, so
   // whichever copy reaches the worker first names the record this coordinator keeps.
@@ -63,6 +53,16 @@ void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::stri
     } else if (o.alive && o.name == hello.name()) {
       return Refuse(peer, "the name " + hello.name() + " is already connected", wire::Abort::REJOIN);
     }
+  }
+  if (options_.merge.enabled() != hello.has_contribution()) {
+    return Refuse(peer, options_.merge.enabled()
+                            ? "this is a merge federation: a hospital joins with fl-worker contribute, after "
+                              "fl-worker finetune --base (docs/merging.md)"
+                            : "this federation trains; fl-worker contribute is for merge federations");
+  }
+  if (hello.has_contribution() && contribution_check_) {
+    const AdmissionVerdict verdict = contribution_check_(hello.contribution());
+    if (!verdict.reason.empty()) return Refuse(peer, verdict.reason, verdict.next);
   }
   if (alive_count() >= options_.max_workers) return Refuse(peer, "the federation is full", wire::Abort::REJOIN);
   WorkerRecord w;

@@ -65,8 +65,8 @@ class WorkerRegistry {
   // Drops every worker silent for longer than the heartbeat timeout.
   void CheckLiveness();
   void OnDrop(std::function<void(uint32_t)> listener) { drop_listeners_.push_back(std::move(listener)); }
-  // A merge federation judges each HELLO's contribution (workers without one are refused
-  // unless a check is set, and a training federation refuses every contribution).
+  // A merge federation judges each HELLO's contribution. (In a merge federation a HELLO
+  // without one is refused, and a training federation refuses every contribution.)
   void SetContributionCheck(std::function<AdmissionVerdict(const wire::Contribution&)> check) {
     contribution_check_ = std::move(check);
   }

@@ -7,6 +7,7 @@
 namespace fl::worker {
 
 std::string DataVectorPath(const std::string& state_dir) { return state_dir + "/data-vector.safetensors"; }
+std::string SentMarkerPath(const std::string& state_dir) { return state_dir + "/data-vector.sent"; }
 
 namespace {
 bool IsHex(const std::string& s, size_t digits) {

@@ -25,6 +25,10 @@ struct DataVector {
 // Reads and checks a data vector file: its kind, hash, id, sample count and finite values.
 StatusOr<DataVector> ReadDataVector(Env& env, const std::string& path);
 
+// The file fl-worker contribute writes, holding the vector's id, just before the vector
+// leaves in a merge round: a vector is offered to one secure sum only.
+std::string SentMarkerPath(const std::string& state_dir);
+
 // A fresh random vector id (libsodium), 32 hex digits.
 std::string NewVectorId();
 

@@ -37,12 +37,13 @@ double Accuracy(const data::Dataset& d, const std::vector<float>& probabilities)
 
 StatusOr<std::vector<float>> ScoreLambdas(Trainer& trainer, const data::Dataset& validation,
                                           const std::vector<float>& base, const std::vector<float>& direction,
-                                          const std::vector<double>& lambdas) {
+                                          const std::vector<double>& lambdas, const std::atomic<bool>* cancel) {
   if (validation.size() == 0) return FailedPrecondition("no validation samples to score lambda on");
   if (base.size() != direction.size()) return InvalidArgument("base and direction differ in size");
   std::vector<float> scores;
   std::vector<float> candidate(base.size());
   for (double lambda : lambdas) {
+    if (cancel && *cancel) return Aborted("scoring cancelled");
     for (size_t i = 0; i < base.size(); ++i) candidate[i] = base[i] + static_cast<float>(lambda) * direction[i];
     FL_RETURN_IF_ERROR(trainer.SetParameters(candidate));
     if (trainer.segmentation()) {

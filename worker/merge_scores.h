@@ -4,6 +4,7 @@
 // federation learns the pooled validation score of each lambda and nothing per hospital.
 #pragma once
 
+#include <atomic>
 #include <vector>
 
 #include "data/dataset.h"
@@ -13,10 +14,10 @@ namespace fl::worker {
 
 // Accuracy of a classifier, or the mean over cases (volumes) of the foreground Dice of a
 // segmentation model, each in [0, 1]. The trainer's parameters are left at the last
-// candidate's.
+// candidate's. Aborted when `cancel` is set between candidates.
 StatusOr<std::vector<float>> ScoreLambdas(Trainer& trainer, const data::Dataset& validation,
                                           const std::vector<float>& base, const std::vector<float>& direction,
-                                          const std::vector<double>& lambdas);
+                                          const std::vector<double>& lambdas, const std::atomic<bool>* cancel);
 
 // The score of `predicted` class masks (N x mask pixels) against the dataset's masks: the
 // mean over cases of the Dice of the foreground (every class but 0); a case with no

@@ -49,8 +49,8 @@ Status RoundParticipant::CheckRound(const RoundState& r, uint64_t weight) const 
   return Status::Ok();
 }
 
-StatusOr<std::future<StatusOr<RoundParticipant::LocalResult>>> RoundParticipant::StartTraining(
-    Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m) {
+StatusOr<RoundParticipant::LocalJob> RoundParticipant::TrainingJob(Trainer& trainer, const LocalInputs& in,
+                                                                    const wire::RoundStart& rs, const Message& m) {
   if (in.vector) return FailedPrecondition("refusing a training round: this worker only contributes its data vector");
   const uint64_t d = trainer.Layout().dimension();
   if (rs.dimension() != d) {
@@ -64,9 +64,10 @@ StatusOr<std::future<StatusOr<RoundParticipant::LocalResult>>> RoundParticipant:
   // The learning-rate schedule counts completed global rounds: the model version.
   const int64_t schedule_round = static_cast<int64_t>(rs.model_version());
   const uint64_t weight = static_cast<uint64_t>(in.num_train);
-  return std::async(std::launch::async, [t, cancel, schedule_round, weight, global = std::move(global)]() -> StatusOr<LocalResult> {
+  LocalJob job{weight, "training", nullptr};
+  job.run = [t, cancel, schedule_round, weight, global = std::move(global)]() -> StatusOr<LocalResult> {
     LocalResult out;
-    out.trained = true;
+    out.kind = wire::RoundStart::TRAIN;
     out.weight = weight;
     FL_RETURN_IF_ERROR(t->SetParameters(global));
     FL_ASSIGN_OR_RETURN(out.global_eval, t->Evaluate());
@@ -74,32 +75,64 @@ StatusOr<std::future<StatusOr<RoundParticipant::LocalResult>>> RoundParticipant:
     out.delta = t->Parameters();
     for (size_t i = 0; i < out.delta.size(); ++i) out.delta[i] -= global[i];
     return out;
-  });
+  };
+  return job;
 }
 
-StatusOr<std::future<StatusOr<RoundParticipant::LocalResult>>> RoundParticipant::StartScoring(
-    Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m) {
+StatusOr<RoundParticipant::LocalJob> RoundParticipant::VectorJob(const LocalInputs& in, const wire::RoundStart& rs,
+                                                                  const Message& m) {
+  if (!in.vector) return FailedPrecondition("refusing a merge round: this worker has no data vector");
+  // A data vector enters at most one sum: two sums over cohorts that differ in one member
+  // would reveal that member's vector.
+  if (vector_sent_) return PermissionDenied("refusing a second merge round: our data vector was sent already");
+  if (rs.dimension() != in.vector->tau.values.size() || !m.payload.empty()) {
+    return InvalidArgument("the merge round's dimension " + std::to_string(rs.dimension()) +
+                           " is not our data vector's " + std::to_string(in.vector->tau.values.size()));
+  }
+  const uint64_t weight = rs.uniform_weight() ? 1 : static_cast<uint64_t>(in.vector->samples);
+  LocalJob job{weight, "sending its data vector", nullptr};
+  job.run = [values = &in.vector->tau.values, weight]() -> StatusOr<LocalResult> {
+    LocalResult out;
+    out.kind = wire::RoundStart::MERGE_VECTORS;
+    out.delta = *values;
+    out.weight = weight;
+    return out;
+  };
+  return job;
+}
+
+StatusOr<RoundParticipant::LocalJob> RoundParticipant::ScoringJob(Trainer& trainer, const LocalInputs& in,
+                                                                   const wire::RoundStart& rs, const Message& m) {
   if (!in.vector || !in.validation) return FailedPrecondition("refusing a merge round: this worker has no data vector");
+  // Scores are given once, for the window our vector was merged in: more scoring rounds
+  // over other cohorts could single out our validation score.
+  if (!vector_sent_ || scored_) {
+    return PermissionDenied("refusing a scoring round: we score once, after sending our data vector");
+  }
   const uint64_t d = trainer.Layout().dimension();
   const std::vector<double> lambdas(rs.lambdas().begin(), rs.lambdas().end());
   if (lambdas.empty() || lambdas.size() > kMaxLambdas || rs.dimension() != lambdas.size()) {
     return InvalidArgument("a scoring round needs 1 to " + std::to_string(kMaxLambdas) + " lambdas, one per entry");
   }
   for (double l : lambdas) {
-    if (!(l >= 0 && l <= kMaxLambda)) return InvalidArgument("lambda outside [0, " + std::to_string(kMaxLambda) + "]");
+    if (!(l > 0 && l <= kMaxLambda)) return InvalidArgument("lambda outside (0, " + std::to_string(kMaxLambda) + "]");
   }
   FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 2));
   FL_ASSIGN_OR_RETURN(std::vector<float> base, ReadFloatFrame(m.payload[0], d, "base model"));
   FL_ASSIGN_OR_RETURN(std::vector<float> direction, ReadFloatFrame(m.payload[1], d, "merged direction"));
   Trainer* t = &trainer;
   const data::Dataset* validation = in.validation;
-  return std::async(std::launch::async, [t, validation, lambdas, base = std::move(base),
-                                         direction = std::move(direction)]() -> StatusOr<LocalResult> {
+  std::atomic<bool>* cancel = &cancel_;
+  LocalJob job{validation->size(), "scoring lambdas on its validation split", nullptr};
+  job.run = [t, validation, lambdas, cancel, base = std::move(base),
+             direction = std::move(direction)]() -> StatusOr<LocalResult> {
     LocalResult out;
+    out.kind = wire::RoundStart::MERGE_SCORES;
     out.weight = validation->size();
-    FL_ASSIGN_OR_RETURN(out.delta, ScoreLambdas(*t, *validation, base, direction, lambdas));
+    FL_ASSIGN_OR_RETURN(out.delta, ScoreLambdas(*t, *validation, base, direction, lambdas, cancel));
     return out;
-  });
+  };
+  return job;
 }
 
 Status RoundParticipant::Start(const Membership& who, Trainer& trainer, const LocalInputs& in, const Message& m) {
@@ -116,43 +149,23 @@ Status RoundParticipant::Start(const Membership& who, Trainer& trainer, const Lo
   r.params.max_total_weight = rs.max_total_weight();
   r.params.ring_bits = rs.ring_bits();
   r.params.max_cohort = rs.max_cohort();
-  uint64_t weight = static_cast<uint64_t>(in.num_train);
-  std::future<StatusOr<LocalResult>> local;
-  const char* what = "training";
-  Settle();
-  cancel_ = false;
+  StatusOr<LocalJob> job = InvalidArgument("a round of unknown kind " + std::to_string(rs.kind()));
   switch (rs.kind()) {
-    case wire::RoundStart::TRAIN: {
-      FL_ASSIGN_OR_RETURN(local, StartTraining(trainer, in, rs, m));
+    case wire::RoundStart::TRAIN:
+      job = TrainingJob(trainer, in, rs, m);
       break;
-    }
-    case wire::RoundStart::MERGE_VECTORS: {
-      if (!in.vector) return FailedPrecondition("refusing a merge round: this worker has no data vector");
-      if (rs.dimension() != in.vector->tau.values.size() || !m.payload.empty()) {
-        return InvalidArgument("the merge round's dimension " + std::to_string(rs.dimension()) +
-                               " is not our data vector's " + std::to_string(in.vector->tau.values.size()));
-      }
-      weight = rs.uniform_weight() ? 1 : static_cast<uint64_t>(in.vector->samples);
-      std::promise<StatusOr<LocalResult>> ready;
-      ready.set_value(LocalResult{false, {}, {}, in.vector->tau.values, weight});
-      local = ready.get_future();
-      what = "sending its data vector";
+    case wire::RoundStart::MERGE_VECTORS:
+      job = VectorJob(in, rs, m);
       break;
-    }
-    case wire::RoundStart::MERGE_SCORES: {
-      FL_ASSIGN_OR_RETURN(local, StartScoring(trainer, in, rs, m));
-      weight = in.validation ? in.validation->size() : 0;
-      what = "scoring lambdas on its validation split";
+    case wire::RoundStart::MERGE_SCORES:
+      job = ScoringJob(trainer, in, rs, m);
       break;
-    }
     default:
-      return InvalidArgument("a round of unknown kind " + std::to_string(rs.kind()));
+      break;
   }
-  if (Status s = CheckRound(r, weight); !s.ok()) {
-    cancel_ = true;
-    abandoned_ = std::move(local);
-    return s;
-  }
+  FL_RETURN_IF_ERROR(job.status());
+  FL_RETURN_IF_ERROR(CheckRound(r, job->weight));
+  if (rs.kind() == wire::RoundStart::MERGE_SCORES) scored_ = true;
   secagg::ClientConfig cc;
   cc.round = secagg::RoundId{who.session, r.id};
   cc.worker_id = who.worker_id;
@@ -164,9 +177,12 @@ Status RoundParticipant::Start(const Membership& who, Trainer& trainer, const Lo
   r.secagg = std::make_unique<secagg::SecAggClient>(cc);
   FL_ASSIGN_OR_RETURN(wire::SecAggClientMessage advertise, r.secagg->Start());
   FL_RETURN_IF_ERROR(link_.Send(wire::SECAGG_CLIENT, r.id, &advertise));
-  r.local = std::move(local);
-  FL_LOG(kInfo) << "round " << r.id << ": " << what << " (model version " << r.model_version << ") with a cohort of "
-                << r.cohort.size();
+  // Only now, with the round accepted and our keys out, does the local work start.
+  Settle();
+  cancel_ = false;
+  r.local = std::async(std::launch::async, std::move(job->run));
+  FL_LOG(kInfo) << "round " << r.id << ": " << job->what << " (model version " << r.model_version
+                << ") with a cohort of " << r.cohort.size();
   round_ = std::move(r);
   return Status::Ok();
 }
@@ -193,6 +209,15 @@ Status RoundParticipant::Step(const wire::SecAggServerMessage& m) {
     Status s = EncodeWeighted(r.result->delta.data(), r.result->delta.size(), weight, r.params, &x, &enc);
     sodium_memzero(r.result->delta.data(), r.result->delta.size() * sizeof(float));
     FL_RETURN_IF_ERROR(s);
+    if (r.result->kind == wire::RoundStart::MERGE_VECTORS) {
+      if (enc.clipped > 0) {
+        FL_LOG(kWarning) << "round " << r.id << ": " << enc.clipped << " entries of our data vector were clipped at "
+                         << r.params.clip << " (the federation's secagg.clip)";
+      }
+      // Recorded before it can leave: the vector is never offered again, even after a restart.
+      if (on_vector_sent_) FL_RETURN_IF_ERROR(on_vector_sent_());
+      vector_sent_ = true;
+    }
     FL_RETURN_IF_ERROR(audit_.Record({r.id, who_.worker_id, r.model_version, weight, r.params, r.cohort}, x));
     r.secagg->SetInput(std::move(x));
   }
@@ -208,7 +233,7 @@ Status RoundParticipant::Step(const wire::SecAggServerMessage& m) {
   }
   if (!out->message) return Status::Ok();
   std::vector<Frame> payload;
-  if (out->masked_input && !r.result->trained) {
+  if (out->masked_input && r.result->kind != wire::RoundStart::TRAIN) {
     payload.push_back(RingFrame(*out->masked_input));  // a merge round: nothing reported beside it
     r.sent = true;
     FL_LOG(kInfo) << "round " << r.id << ": sent the masked vector";

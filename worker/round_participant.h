@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -56,12 +57,14 @@ class RoundParticipant {
   void Abandon(const std::string& reason);
   // Waits for any cancelled training to stop.
   void Settle();
+  // Called once a data vector is masked, before it is sent (fl-worker contribute records it).
+  void OnVectorSent(std::function<Status()> hook) { on_vector_sent_ = std::move(hook); }
   bool in_round(uint32_t round) const { return round_ && round_->id == round; }
   uint32_t current_round() const { return round_ ? round_->id : 0; }
 
  private:
   struct LocalResult {
-    bool trained = false;      // a training round: the metrics below are reported
+    wire::RoundStart::Kind kind = wire::RoundStart::TRAIN;  // TRAIN: the metrics below are reported
     EvalMetrics global_eval;   // test metrics of the global model received
     TrainStats train;
     std::vector<float> delta;  // what is summed: the update, data vector or scores (never leaves)
@@ -79,12 +82,17 @@ class RoundParticipant {
     bool sent = false;  // the masked input has been sent
   };
 
+  // A round's local work, checked but not started: run in the background once the round is
+  // accepted and this worker's keys are out.
+  struct LocalJob {
+    uint64_t weight = 0;  // of this worker's input
+    const char* what = "";
+    std::function<StatusOr<LocalResult>()> run;
+  };
   Status CheckRound(const RoundState& r, uint64_t weight) const;
-  // The local work of a round of each kind, started in the background.
-  StatusOr<std::future<StatusOr<LocalResult>>> StartTraining(Trainer& trainer, const LocalInputs& in,
-                                                             const wire::RoundStart& rs, const Message& m);
-  StatusOr<std::future<StatusOr<LocalResult>>> StartScoring(Trainer& trainer, const LocalInputs& in,
-                                                            const wire::RoundStart& rs, const Message& m);
+  StatusOr<LocalJob> TrainingJob(Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
+  StatusOr<LocalJob> VectorJob(const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
+  StatusOr<LocalJob> ScoringJob(Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
   // Passes a coordinator message to the protocol state machine and sends its answer.
   Status Step(const wire::SecAggServerMessage& m);
 
@@ -97,6 +105,10 @@ class RoundParticipant {
   std::optional<RoundState> round_;
   std::atomic<bool> cancel_{false};
   std::future<StatusOr<LocalResult>> abandoned_;
+  // A contributor's data vector enters one sum, and it scores lambdas once, after that.
+  bool vector_sent_ = false;
+  bool scored_ = false;
+  std::function<Status()> on_vector_sent_;
 };
 
 }  // namespace fl::worker

@@ -259,6 +259,20 @@ Status WorkerClient::LoadContribution() {
                               ", but this config holds out " + std::to_string(options_.validation_fraction) +
                               "; lambda would be scored on training samples");
   }
+  if (v.validation_fraction <= 0) {
+    return FailedPrecondition(path + ": lambda is scored on a validation split; set validation_fraction > 0 and "
+                              "fine-tune again");
+  }
+  // A vector enters one secure sum only (docs/merging.md): once sent, never again.
+  const std::string sent = SentMarkerPath(options_.state_dir);
+  if (env_.FileExists(sent)) {
+    FL_ASSIGN_OR_RETURN(const std::string sent_id, env_.ReadFile(sent, 64));
+    if (sent_id == v.vector_id) {
+      return FailedPrecondition(path + " was sent to a merge federation already (" + sent +
+                                "); fine-tune again for a new contribution");
+    }
+  }
+  rounds_.OnVectorSent([this, sent, id = v.vector_id] { return env_.WriteFile(sent, id); });
   FL_LOG(kInfo) << "contributing the data vector " << v.vector_id.substr(0, 8) << "... (" << v.samples
                 << " samples) taken against the model " << v.base_blake2b.substr(0, 16) << "...";
   vector_ = std::move(v);

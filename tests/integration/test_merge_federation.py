@@ -2,9 +2,10 @@
 trained on public images; hospitals fine-tune it offline (fl-worker finetune) and come
 online with their data vectors (fl-worker contribute) at different times.
 
-- Window 1: a, b, c and d are waiting; d dies inside the window (before its masked
-  vector), so version 1 merges a, b and c only.
-- a offers its merged vector again: refused, it is merged already (at most once).
+- Window 1: a, b, c and d are waiting; d dies inside the window (before sharing its
+  keys, so its vector is never masked), so version 1 merges a, b and c only.
+- a offers its merged vector again: its own worker refuses (a vector enters one sum);
+  after a restart the coordinator refuses a merged vector too (at most once).
 - Window 2: d, late, with e and f (vectors against the base): version 2.
 - Window 3: a, b and c fine-tuned again from version 1 (one version stale): re-based onto
   the base and weighted 1/sqrt(2): version 3.
@@ -156,7 +157,7 @@ class MergeFederationTest(unittest.TestCase):
 
         # Window 1: d dies before sending its masked vector.
         first = [self.contribute(h) for h in "abc"]
-        dying = self.contribute("d", FAULTY, ["--crash-before", "masked_input:1"])
+        dying = self.contribute("d", FAULTY, ["--crash-before", "share:1"])
         self.wait_for_version(coord, 1)
         for p in first:
             self.assertEqual(p.wait(timeout=60), 0)
@@ -175,8 +176,8 @@ class MergeFederationTest(unittest.TestCase):
         self.assertEqual(sorted(reports[0]["hospitals"]), ["hospital-a", "hospital-b", "hospital-c"])
         self.assertIn("test_accuracy", reports[0]["hospitals"]["hospital-a"])
 
-        # At most once: a's vector is merged already.
-        self.check_refused("a", 0, "merged already")
+        # At most once: a's worker never offers a vector it has sent.
+        self.check_refused("a", 2, "sent to a merge federation already")
 
         # Window 2: the late hospital d, with e and f.
         late = [self.contribute(h) for h in "def"]
@@ -204,7 +205,8 @@ class MergeFederationTest(unittest.TestCase):
         a3, w3 = mean("abc")
         offset = self.model(v1_file) - self.model(self.base)
         alpha = 2 ** -0.5
-        a123 = ((w1 + w2) * a12 + alpha * w3 * (a3 + offset)) / (w1 + w2 + alpha * w3)
+        # Re-based in units of version 1's lambda: base + lambda_1 r is each fine-tuned model.
+        a123 = ((w1 + w2) * a12 + alpha * w3 * (a3 + offset) / v1["lambda"]) / (w1 + w2 + alpha * w3)
         self.check_version(v3, vectors, a123)
         self.assertEqual(v3["vectors_merged"], 9)
 
@@ -217,9 +219,11 @@ class MergeFederationTest(unittest.TestCase):
         with open(self.path("coordinator.log")) as f:
             log = f.read()
         self.assertIn("hospital-d", log)
-        # A restarted coordinator continues: the merged vectors are still refused.
+        # A restarted coordinator continues, and refuses merged vectors itself (d's worker
+        # lost the record that it had sent its vector).
         coord = subprocess.Popen([fltest.COORDINATOR, "--config", cfg], stderr=coord_log)
         self.procs.append(coord)
+        os.remove(os.path.join(self.path("state-d"), "data-vector.sent"))
         self.check_refused("d", 0, "merged already")
         coord.send_signal(signal.SIGTERM)
         self.assertEqual(coord.wait(timeout=60), 0)
