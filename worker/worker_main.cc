@@ -21,6 +21,7 @@
 #include "fl/transport_key.h"
 #include "fl/zmq_transport.h"
 #include "finetune.h"
+#include "teachers.h"
 #include "offline.h"
 #include "plan_files.h"
 #include "options.h"
@@ -36,10 +37,11 @@ const std::vector<fl::FlagSpec> kFlags = fl::WithCommonFlags({
     {"coordinator", true, "override the config's coordinator endpoint"},
     {"audit-plaintext-dir", true,
      "AUDIT ONLY: write this worker's unmasked quantised update of every round here (docs/audit.md)"},
-    {"plan", true, "local, finetune: a coordinator config whose \"plan\" to train"},
-    {"rounds", true, "local, finetune: number of rounds (each = the plan's local epochs or steps)"},
+    {"plan", true, "local, finetune, teachers: a coordinator config whose \"plan\" to train"},
+    {"rounds", true, "local, finetune, teachers: number of rounds (each = the plan's local epochs or steps)"},
     {"output-model", true, "local, finetune: write the trained model here (safetensors, with its plan)"},
     {"base", true, "finetune: the common pretrained model the data vector is taken against"},
+    {"teachers", true, "teachers: how many teacher models, each on its own shard of the training split"},
     {"model", true, "evaluate, predict: a checkpoint (the coordinator's model-vNNNNNN.safetensors)"},
     {"robust-eps", true, "evaluate: also robust accuracy / Dice under PGD-20 at these radii (e.g. 0.0078,0.0157)"},
     {"input", true, "predict: an image, a volume, or a folder of them (npz/csv: a data file)"},
@@ -64,6 +66,8 @@ void Usage(FILE* out) {
                "       fl-worker finetune --config FILE --base MODEL [--plan COORDINATOR.json] [--rounds N]\n"
                "                                                   fine-tune a common model here; keep the data vector\n"
                "       fl-worker contribute --config FILE          offer that data vector to a merge federation\n"
+               "       fl-worker teachers --config FILE --plan COORDINATOR.json --teachers M [--rounds N]\n"
+               "                                                   train M PATE teachers on disjoint shards here\n"
                "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
                "                                                   make this hospital's identity key\n\n"
                "Options:\n%s\n"
@@ -160,7 +164,7 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   if (argc > 1) {
     const std::string a = argv[1];
     if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict" || a == "data" || a == "finetune" ||
-        a == "contribute") {
+        a == "contribute" || a == "teachers") {
       command = a;
       first = 2;
     }
@@ -200,6 +204,21 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
       if (*end != '\0') r.rounds = 0;
     }
     auto summary = fl::worker::FineTune(*options, r);
+    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
+    std::cout << summary->dump() << std::endl;
+    return fl::kExitOk;
+  }
+  if (command == "teachers") {
+    fl::worker::TeacherRequest r{args->Get("plan", ""), 0, 1};
+    char* end = nullptr;
+    r.count = std::strtoll(args->Get("teachers", "").c_str(), &end, 10);
+    if (end == nullptr || *end != '\0') r.count = 0;
+    if (args->Has("rounds")) {
+      r.rounds = std::strtoll(args->Get("rounds").c_str(), &end, 10);
+      if (*end != '\0') r.rounds = 0;
+    }
+    if (r.plan_path.empty()) return Fail(fl::kExitConfigError, "teachers needs --plan COORDINATOR.json");
+    auto summary = fl::worker::TrainTeachers(*options, r);
     if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
     std::cout << summary->dump() << std::endl;
     return fl::kExitOk;

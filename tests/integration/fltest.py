@@ -34,6 +34,12 @@ def temp_dir(prefix):
     return tempfile.mkdtemp(prefix=prefix)
 
 
+def run_worker(*args, timeout=600):
+    """fl-worker ARGS with warnings only; returns the CompletedProcess (text)."""
+    return subprocess.run([WORKER] + list(args) + ["--log-level", "warning"], capture_output=True, text=True,
+                          timeout=timeout)
+
+
 def numpy_or_skip():
     """numpy, or the test skips (it comes with python3-numpy)."""
     try:

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import unittest
 
@@ -17,9 +16,7 @@ import fltest  # noqa: E402
 PNEUMONIA = os.path.join(fltest.SHARED_DATA, "pneumoniamnist", "pneumoniamnist.npz")
 
 
-def worker(*args):
-    return subprocess.run([fltest.WORKER] + list(args) + ["--log-level", "warning"], capture_output=True, text=True,
-                          timeout=300)
+worker = fltest.run_worker
 
 
 class FineTuneTest(unittest.TestCase):
