@@ -9,6 +9,7 @@
 
 #include "fl/crypto.h"
 #include "fl/privacy/discrete_gaussian.h"
+#include "fl/privacy/noisy_votes.h"
 #include "fl/privacy/pate_accountant.h"
 #include "fl/privacy/rdp_accountant.h"
 
@@ -250,6 +251,71 @@ TEST_CASE("a private vote refuses noise it cannot account for", "[privacy]") {
   CHECK_FALSE(PateAccountant::Create({150.0, 40.0, 2, 3}, 0, 1e-5).ok());
   CHECK_FALSE(PateAccountant::Create({150.0, 40.0, 2, 3}, 8, 1).ok());
   CHECK(PateAccountant::Create({2.0, 2.0, 2, 10}, 8, 1e-5).ok());
+}
+
+TEST_CASE("noisy votes: the ring sum less the hospitals' own noise is exactly the summed counts", "[privacy][votes]") {
+  // Three hospitals, 5 queries x 2 classes of 0..20 teacher votes each. Each hospital's
+  // noise is re-drawn from a copy of its stream (zeros in place of counts), so that what
+  // the sum must equal is known exactly, negative noise and wrap-around included.
+  const std::vector<std::vector<int64_t>> counts = {
+      {20, 0, 13, 7, 1, 19, 10, 10, 0, 20}, {3, 5, 8, 0, 6, 2, 4, 4, 7, 1}, {12, 12, 0, 24, 9, 15, 20, 4, 13, 11}};
+  auto noise = DiscreteGaussian::FromVariance(40.0);
+  REQUIRE(noise.ok());
+  RingVector sum(10), noise_only(10);
+  for (uint8_t h = 0; h < 3; ++h) {
+    SeededStream rng(static_cast<uint8_t>(40 + h)), same(static_cast<uint8_t>(40 + h));
+    auto input = NoisyVoteInput(counts[h], *noise, rng);
+    auto zeros = NoisyVoteInput(std::vector<int64_t>(10, 0), *noise, same);
+    REQUIRE(input.ok());
+    REQUIRE(zeros.ok());
+    REQUIRE(sum.Add(*input).ok());
+    REQUIRE(noise_only.Add(*zeros).ok());
+  }
+  const std::vector<int64_t> total = DecodeVoteSum(sum), drawn = DecodeVoteSum(noise_only);
+  bool some_negative = false;
+  for (size_t i = 0; i < 10; ++i) {
+    CHECK(total[i] - drawn[i] == counts[0][i] + counts[1][i] + counts[2][i]);
+    some_negative = some_negative || drawn[i] < 0;
+  }
+  CHECK(some_negative);  // the signed decoding is exercised
+}
+
+TEST_CASE("noisy votes: the summed noise has mean 0 and the full variance", "[privacy][votes]") {
+  // Each of h = 4 hospitals adds sigma^2 / 4: the sum of their noise has variance sigma^2.
+  const double sigma2 = 100.0;
+  auto share = DiscreteGaussian::FromVariance(sigma2 / 4);
+  REQUIRE(share.ok());
+  SeededStream rng(77);
+  const int rounds = 20000;
+  double mean = 0, m2 = 0;
+  for (int r = 0; r < rounds; ++r) {
+    RingVector sum(1);
+    for (int h = 0; h < 4; ++h) {
+      auto input = NoisyVoteInput({5}, *share, rng);
+      REQUIRE(input.ok());
+      REQUIRE(sum.Add(*input).ok());
+    }
+    const double noise = static_cast<double>(DecodeVoteSum(sum)[0] - 20);
+    const double delta = noise - mean;
+    mean += delta / (r + 1);
+    m2 += delta * (noise - mean);
+  }
+  const double variance = m2 / (rounds - 1);
+  // Standard errors: sigma / sqrt(n) = 0.07 for the mean; ~1% of sigma^2 for the variance.
+  CHECK(std::abs(mean) < 0.3);
+  CHECK(variance == Approx(sigma2).epsilon(0.05));
+}
+
+TEST_CASE("noisy votes: counts out of range and a ring without headroom are refused", "[privacy][votes]") {
+  auto noise = DiscreteGaussian::FromVariance(1.0);
+  REQUIRE(noise.ok());
+  SeededStream rng(3);
+  CHECK_FALSE(NoisyVoteInput({-1}, *noise, rng).ok());
+  CHECK_FALSE(NoisyVoteInput({kMaxVotesPerCount + 1}, *noise, rng).ok());
+  CHECK(CheckVoteHeadroom(100, 1000, 1e6).ok());
+  CHECK_FALSE(CheckVoteHeadroom(3000, kMaxVotesPerCount, 1.0).ok());
+  CHECK_FALSE(CheckVoteHeadroom(3, 10, 1e18).ok());
+  CHECK_FALSE(CheckVoteHeadroom(3, 10, -1).ok());
 }
 
 }  // namespace fl::privacy
