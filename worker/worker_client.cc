@@ -88,7 +88,11 @@ int WorkerClient::Run() {
     const bool joined = who_.worker_id != 0;
     if (!joined && env_.Now() >= next_hello_) s = SendHello();
     if (auto ev = transport_.Receive(std::chrono::milliseconds(50)); ev && s.ok()) {
-      if (ev->kind == TransportEvent::Kind::kRefused) {
+      if (ev->kind == TransportEvent::Kind::kRefused && ev->status.code() == StatusCode::kUnavailable &&
+          ++handshake_failures_ < kMaxHandshakeFailures) {
+        FL_LOG(kWarning) << ev->status.message() << "; trying again (" << handshake_failures_ << " of "
+                         << kMaxHandshakeFailures << " in a row)";
+      } else if (ev->kind == TransportEvent::Kind::kRefused) {
         s = PermissionDenied("could not join: " + ev->status.message() +
                              " (is this hospital in the coordinator's roster, and coordinator_public_key its key?)");
       } else if (ev->kind == TransportEvent::Kind::kRejected) {
@@ -97,6 +101,7 @@ int WorkerClient::Run() {
         FL_LOG(kInfo) << "the link to the coordinator is down; reconnecting";
       } else if (ev->kind == TransportEvent::Kind::kMessage) {
         last_heard = env_.Now();
+        handshake_failures_ = 0;  // a handshake completed
         s = Handle(ev->message);
         if (s.code() == StatusCode::kAborted) s = LoseSession(s.message());
       }

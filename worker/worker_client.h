@@ -82,6 +82,10 @@ class WorkerClient : public CoordinatorLink {
   data::Dataset validation_;           // ... held out of the training split
   std::atomic<bool> stop_{false};
   RejoinBackoff backoff_;
+  // Handshakes that failed without a definite refusal, in a row: a lossy link retries, a
+  // wrong key gives up after kMaxHandshakeFailures.
+  static constexpr int kMaxHandshakeFailures = 5;
+  int handshake_failures_ = 0;
   Env::Time next_hello_{};    // when to (re)send HELLO while not joined
   bool ever_joined_ = false;
   bool over_ = false;         // the coordinator said the federation is over

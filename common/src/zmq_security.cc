@@ -119,10 +119,17 @@ std::optional<TransportEvent> Monitor::Read() {
                                    "): this key is not in the other side's allow-list");
       return ev;
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
       ev.kind = TransportEvent::Kind::kRefused;
       ev.status = PermissionDenied("the handshake with " + from +
                                    " failed: plain TCP against CURVE, or a key other than the pinned one");
+      return ev;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+      // The link closed or timed out during the handshake: a server that cannot decrypt
+      // our greeting (another key) hangs up, but so does a link that loses packets.
+      ev.kind = TransportEvent::Kind::kRefused;
+      ev.status = Unavailable("the handshake with " + from +
+                              " failed: the link dropped or timed out, or plain TCP against CURVE, or a key other "
+                              "than the pinned one");
       return ev;
     default:
       return std::nullopt;

@@ -57,7 +57,9 @@ struct TransportEvent {
     kConnected,     // the link to `peer` is up (client side: to the server)
     kDisconnected,  // the link to `peer` is down (client side: the server is gone)
     kRefused,       // a handshake failed or was refused (unknown key, wrong server key,
-                    // plain TCP against CURVE): `status` says why; no message was read
+                    // plain TCP against CURVE): `status` says why; no message was read.
+                    // kUnavailable: the link closed or timed out mid-handshake, which a
+                    // lossy link can cause too; any other code is definitive
   };
   Kind kind = Kind::kMessage;
   PeerId peer;
