@@ -18,7 +18,7 @@ Everything runs through the real binaries:
   merge_experiment.py SPEC.json RUN_DIR
 SPEC: {"public": DATA, "hospitals": {NAME: DATA}, "pooled": DATA, "global_test": DATA,
        "base_plan": PLAN, "base_rounds": N, "plan": PLAN, "passes": R, "metric": "accuracy"|"dice",
-       "lambdas": [...], "threads": T}
+       "lambdas": [...], "weighting": "samples"|"uniform", "threads": T}
 """
 import json
 import os
@@ -109,7 +109,8 @@ class Experiment:
         state = self.path("merge-state")
         cfg = self.coordinator_config(port, state, {
             "rounds": len(windows),
-            "merge": {"base": base, "window_s": 2, "lambdas": self.spec["lambdas"], "max_staleness": 1}})
+            "merge": {"base": base, "window_s": 2, "lambdas": self.spec["lambdas"], "max_staleness": 1,
+                      "weighting": self.spec.get("weighting", "samples")}})
         log = open(self.path("merge-coordinator.log"), "w")
         coord = subprocess.Popen([COORDINATOR, "--config", cfg], stderr=log)
         timeline = []

@@ -7,14 +7,16 @@
 # compared with each hospital's own fine-tuned model, synchronous FedAvg from the base with
 # the same local epochs, and pooled fine-tuning, on each hospital's test split and on the
 # official test set. Plans: configs/experiments/pneumonia-merge.json.
-#   bash scripts/experiments/pneumonia-merge.sh [PASSES]   (local epochs per fine-tuning; FedAvg gets as many rounds)
+#   bash scripts/experiments/pneumonia-merge.sh [PASSES [WEIGHTING]]   (local epochs per fine-tuning, FedAvg gets as
+#   many rounds; WEIGHTING samples (default) or uniform)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/pneumoniamnist/pneumoniamnist.npz"
 [ -f "$DATA" ] || { echo "pneumonia-merge.sh: missing $DATA" >&2; exit 2; }
 [ -x "$ROOT/build/worker/fl-worker" ] && [ -x "$ROOT/build/worker/prep/fl-prep" ] || bash "$ROOT/scripts/build.sh"
 PASSES="${1:-}"
-RUN="$ROOT/runs/pneumonia-merge${PASSES:+-r$PASSES}"
+WEIGHTING="${2:-}"
+RUN="$ROOT/runs/pneumonia-merge${PASSES:+-r$PASSES}${WEIGHTING:+-$WEIGHTING}"
 rm -rf "$RUN"
 mkdir -p "$RUN"
 # The public 20% (the base's training images) and the rest, which fl-prep deals to hospitals.
@@ -33,7 +35,7 @@ np.savez(run + "/rest.npz", train_images=src["train_images"][rest], train_labels
 PY
 "$ROOT/build/worker/prep/fl-prep" --spec "$ROOT/configs/prep-pneumonia.json" --output "$RUN/sites" \
   --input "$RUN/rest.npz" --summary "$RUN/prep-summary.json" >/dev/null
-/usr/bin/python3 - "$RUN" "$ROOT/configs/experiments/pneumonia-merge.json" "$PASSES" <<'PY'
+/usr/bin/python3 - "$RUN" "$ROOT/configs/experiments/pneumonia-merge.json" "$PASSES" "$WEIGHTING" <<'PY'
 import json, sys
 run, plans = sys.argv[1], json.load(open(sys.argv[2]))
 sites = json.load(open(run + "/sites/sites.json"))
@@ -41,6 +43,8 @@ spec = dict(plans, public={"format": "npz", "path": run + "/public.npz", "npz": 
             hospitals=sites["sites"], pooled=sites["pooled"], global_test=sites["global_test"])
 if len(sys.argv) > 3 and sys.argv[3]:
     spec["passes"] = int(sys.argv[3])
+if len(sys.argv) > 4 and sys.argv[4]:
+    spec["weighting"] = sys.argv[4]
 json.dump(spec, open(run + "/spec.json", "w"), indent=1)
 PY
 /usr/bin/python3 "$ROOT/scripts/experiments/merge_experiment.py" "$RUN/spec.json" "$RUN/experiment" \

@@ -6,7 +6,8 @@
 # model, synchronous FedAvg from the base with the same local epochs, and pooled
 # fine-tuning, by Dice per image on each hospital's test split and on all of them
 # together. Images are resized to 96x96. Plans: configs/experiments/polyps-merge.json.
-#   bash scripts/experiments/polyps-merge.sh [PASSES]   (local epochs per fine-tuning; FedAvg gets as many rounds)
+#   bash scripts/experiments/polyps-merge.sh [PASSES [WEIGHTING]]   (local epochs per fine-tuning, FedAvg gets as
+#   many rounds; WEIGHTING samples (default) or uniform)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/polyp"
@@ -14,12 +15,13 @@ DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/polyp"
 [ -d "$DATA/cvc_clinicdb/images" ] || { echo "polyps-merge.sh: missing $DATA/cvc_clinicdb/images" >&2; exit 2; }
 [ -x "$ROOT/build/worker/fl-worker" ] && [ -x "$ROOT/build/worker/prep/fl-prep" ] || bash "$ROOT/scripts/build.sh"
 PASSES="${1:-}"
-RUN="$ROOT/runs/polyps-merge${PASSES:+-r$PASSES}"
+WEIGHTING="${2:-}"
+RUN="$ROOT/runs/polyps-merge${PASSES:+-r$PASSES}${WEIGHTING:+-$WEIGHTING}"
 rm -rf "$RUN"
 mkdir -p "$RUN"
 (cd "$ROOT" && build/worker/prep/fl-prep --spec configs/prep-polyps-merge.json --output "$RUN/sites" \
    --summary "$RUN/prep-summary.json" >/dev/null)
-/usr/bin/python3 - "$RUN" "$ROOT/configs/experiments/polyps-merge.json" "$PASSES" <<'PY'
+/usr/bin/python3 - "$RUN" "$ROOT/configs/experiments/polyps-merge.json" "$PASSES" "$WEIGHTING" <<'PY'
 import json, sys
 run, plans = sys.argv[1], json.load(open(sys.argv[2]))
 def images(site, test=True):
@@ -33,6 +35,8 @@ spec = dict(plans, public=images("kvasir"), hospitals={s: images(s) for s in cvc
             pooled=union([images(s) for s in cvc]), global_test=union([images(s) for s in cvc]))
 if len(sys.argv) > 3 and sys.argv[3]:
     spec["passes"] = int(sys.argv[3])
+if len(sys.argv) > 4 and sys.argv[4]:
+    spec["weighting"] = sys.argv[4]
 json.dump(spec, open(run + "/spec.json", "w"), indent=1)
 PY
 /usr/bin/python3 "$ROOT/scripts/experiments/merge_experiment.py" "$RUN/spec.json" "$RUN/experiment" \
