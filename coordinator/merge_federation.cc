@@ -1,10 +1,7 @@
 #include "merge_federation.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <sstream>
 
 #include "fl/crypto.h"
 #include "fl/exit_codes.h"
@@ -30,7 +27,7 @@ Status MergeFederation::Open(std::optional<SavedState> saved, uint32_t highest_r
   FL_RETURN_IF_ERROR(CheckModelOfPlan(base_, p_.options.plan, path));
   FL_RETURN_IF_ERROR(CheckFinite(base_, path));
   base_.metadata.clear();
-  base_hash_ = FileHash(bytes);
+  base_hash_ = crypto::HashHex(bytes);
   ledger_.SetBase(base_hash_);
   merged_ = MergeAccumulator(base_.values.size());
   next_round_ = highest_round + 1;
@@ -63,7 +60,9 @@ Status MergeFederation::Open(std::optional<SavedState> saved, uint32_t highest_r
 }
 
 AdmissionVerdict MergeFederation::Judge(const wire::Contribution& c) const {
-  if (!IsLowerHex(c.base_blake2b(), 64) || !IsLowerHex(c.vector_id(), 32)) return {"malformed contribution"};
+  if (!crypto::IsLowerHex(c.base_blake2b(), 64) || !crypto::IsLowerHex(c.vector_id(), 32)) {
+    return {"malformed contribution"};
+  }
   if (Spent(c.vector_id())) {
     return {"this data vector is merged already (the newest merged model is version " + std::to_string(version_) +
                 "); fine-tune again for a new contribution",

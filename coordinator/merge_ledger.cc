@@ -1,6 +1,5 @@
 #include "merge_ledger.h"
 
-#include <algorithm>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -12,17 +11,6 @@ namespace fl::coordinator {
 namespace {
 std::string SpentPath(const std::string& state_dir) { return state_dir + "/spent-vectors.txt"; }
 }  // namespace
-
-std::string FileHash(const std::string& bytes) {
-  const auto h = crypto::Hash(bytes.data(), bytes.size());
-  return crypto::ToHex(h.data(), h.size());
-}
-
-bool IsLowerHex(const std::string& s, size_t digits) {
-  return s.size() == digits && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
 
 Status MergeLedger::Open(const SavedState& saved) {
   for (const std::string& text : saved.metrics_lines) {
@@ -43,7 +31,7 @@ Status MergeLedger::Open(const SavedState& saved) {
   std::stringstream lines(text);
   std::string id;
   while (std::getline(lines, id)) {
-    if (!IsLowerHex(id, 32)) return InvalidArgument(path + ": not a list of 32-hex-digit vector ids");
+    if (!crypto::IsLowerHex(id, 32)) return InvalidArgument(path + ": not a list of 32-hex-digit vector ids");
     spent_.insert(id);
   }
   return Status::Ok();
@@ -52,7 +40,7 @@ Status MergeLedger::Open(const SavedState& saved) {
 Status MergeLedger::HashVersionFile(uint64_t version) {
   const std::string path = state_dir_ + "/" + VersionFile(version);
   FL_ASSIGN_OR_RETURN(const std::string bytes, env_.ReadFile(path, size_t{1} << 34));
-  version_of_hash_[FileHash(bytes)] = version;
+  version_of_hash_[crypto::HashHex(bytes)] = version;
   return Status::Ok();
 }
 

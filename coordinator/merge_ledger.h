@@ -18,10 +18,6 @@
 
 namespace fl::coordinator {
 
-// The BLAKE2b-256 of a file's bytes, 64 lower-case hex digits.
-std::string FileHash(const std::string& bytes);
-bool IsLowerHex(const std::string& s, size_t digits);
-
 class MergeLedger {
  public:
   MergeLedger(Env& env, std::string state_dir) : env_(env), state_dir_(std::move(state_dir)) {}

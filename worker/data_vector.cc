@@ -10,14 +10,6 @@ std::string DataVectorPath(const std::string& state_dir) { return state_dir + "/
 std::string SentMarkerPath(const std::string& state_dir) { return state_dir + "/data-vector.sent"; }
 
 namespace {
-bool IsHex(const std::string& s, size_t digits) {
-  if (s.size() != digits) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 std::string Field(const Checkpoint& c, const std::string& key) {
   auto it = c.metadata.find(key);
   return it == c.metadata.end() ? "" : it->second;
@@ -39,8 +31,8 @@ StatusOr<DataVector> ReadDataVector(Env& env, const std::string& path) {
   if (Field(v.tau, "kind") != "data_vector") return InvalidArgument(path + ": not a data vector (metadata kind)");
   v.base_blake2b = Field(v.tau, "base_blake2b");
   v.vector_id = Field(v.tau, "vector_id");
-  if (!IsHex(v.base_blake2b, 64)) return InvalidArgument(path + ": base_blake2b is not 64 hex digits");
-  if (!IsHex(v.vector_id, 32)) {
+  if (!crypto::IsLowerHex(v.base_blake2b, 64)) return InvalidArgument(path + ": base_blake2b is not 64 hex digits");
+  if (!crypto::IsLowerHex(v.vector_id, 32)) {
     return InvalidArgument(path + ": no vector_id (made by an older fl-worker finetune?); fine-tune again");
   }
   const std::string samples = Field(v.tau, "samples");

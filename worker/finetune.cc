@@ -73,8 +73,7 @@ StatusOr<nlohmann::json> FineTune(const WorkerOptions& o, const FineTuneRequest&
     tau.values[i] -= base.values[i];
     norm2 += static_cast<double>(tau.values[i]) * tau.values[i];
   }
-  const auto hash = crypto::Hash(base_bytes.data(), base_bytes.size());
-  const std::string base_hash = crypto::ToHex(hash.data(), hash.size());
+  const std::string base_hash = crypto::HashHex(base_bytes);
   tau.metadata["kind"] = "data_vector";
   tau.metadata["base_blake2b"] = base_hash;
   tau.metadata["samples"] = std::to_string(samples);

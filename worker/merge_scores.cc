@@ -1,5 +1,6 @@
 #include "merge_scores.h"
 
+#include <algorithm>
 #include <map>
 
 namespace fl::worker {
@@ -26,11 +27,8 @@ double Accuracy(const data::Dataset& d, const std::vector<float>& probabilities)
   const size_t k = probabilities.size() / d.size();
   size_t correct = 0;
   for (size_t i = 0; i < d.size(); ++i) {
-    size_t best = 0;
-    for (size_t c = 1; c < k; ++c) {
-      if (probabilities[i * k + c] > probabilities[i * k + best]) best = c;
-    }
-    correct += static_cast<int64_t>(best) == d.labels[i];
+    const float* row = probabilities.data() + i * k;
+    correct += std::max_element(row, row + k) - row == d.labels[i];
   }
   return static_cast<double>(correct) / static_cast<double>(d.size());
 }

@@ -1,5 +1,6 @@
 #include "teachers.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -45,17 +46,10 @@ StatusOr<std::vector<std::vector<size_t>>> Shards(const data::Dataset& train, in
   return shards;
 }
 
-// The plurality class of each row of Q x C counts (ties to the lower class).
-std::vector<int64_t> Plurality(const std::vector<int64_t>& counts, int64_t classes) {
-  std::vector<int64_t> out;
-  for (size_t q = 0; q * static_cast<size_t>(classes) < counts.size(); ++q) {
-    int64_t best = 0;
-    for (int64_t c = 1; c < classes; ++c) {
-      if (counts[q * classes + c] > counts[q * classes + best]) best = c;
-    }
-    out.push_back(best);
-  }
-  return out;
+// The index of a row's largest entry; ties go to the lower class.
+template <typename T>
+int64_t Argmax(const T* row, int64_t classes) {
+  return std::max_element(row, row + classes) - row;
 }
 }  // namespace
 
@@ -103,9 +97,8 @@ StatusOr<nlohmann::json> TrainTeachers(const WorkerOptions& o, const TeacherRequ
   // The noiseless ensemble on this hospital's own test split.
   int64_t classes = 0;
   FL_ASSIGN_OR_RETURN(const std::vector<int64_t> votes, TeacherVotes(o, data.test, &classes));
-  const std::vector<int64_t> plurality = Plurality(votes, classes);
-  size_t correct = 0;
-  for (size_t q = 0; q < plurality.size(); ++q) correct += plurality[q] == data.test.labels[q];
+  size_t correct = 0;  // of the plurality votes
+  for (size_t q = 0; q < data.test.size(); ++q) correct += Argmax(&votes[q * classes], classes) == data.test.labels[q];
   nlohmann::json out = {{"name", o.name}, {"mode", "teachers"}, {"teachers", teachers}, {"count", r.count},
                         {"train_samples", data.train.size()}, {"test_samples", data.test.size()},
                         {"directory", o.state_dir + "/teachers"}};
@@ -137,13 +130,7 @@ StatusOr<std::vector<int64_t>> TeacherVotes(const WorkerOptions& o, const data::
     }
     FL_ASSIGN_OR_RETURN(const std::vector<float> p, t->PredictProbabilities(queries));
     if (p.size() != votes.size()) return Internal("teacher probabilities of the wrong size");
-    for (size_t q = 0; q < queries.size(); ++q) {
-      size_t best = 0;
-      for (size_t c = 1; c < static_cast<size_t>(*classes); ++c) {
-        if (p[q * *classes + c] > p[q * *classes + best]) best = c;
-      }
-      ++votes[q * *classes + best];
-    }
+    for (size_t q = 0; q < queries.size(); ++q) ++votes[q * *classes + Argmax(&p[q * *classes], *classes)];
   }
   return votes;
 }

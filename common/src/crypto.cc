@@ -191,4 +191,17 @@ std::string ToHex(const uint8_t* data, size_t n) {
   return s;
 }
 
+std::string HashHex(const std::string& bytes) {
+  const auto h = Hash(bytes.data(), bytes.size());
+  return ToHex(h.data(), h.size());
+}
+
+bool IsLowerHex(const std::string& s, size_t digits) {
+  if (s.size() != digits) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace fl::crypto

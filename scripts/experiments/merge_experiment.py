@@ -15,7 +15,7 @@ Everything runs through the real binaries:
   6. every model scored with fl-worker evaluate on each hospital's test split and on the
      global test set.
 
-  merge_experiment.py SPEC.json RUN_DIR
+  merge_experiment.py SPEC.json RUN_DIR [PASSES [WEIGHTING]]   (overriding the spec's)
 SPEC: {"public": DATA, "hospitals": {NAME: DATA}, "pooled": DATA, "global_test": DATA,
        "base_plan": PLAN, "base_rounds": N, "plan": PLAN, "passes": R, "metric": "accuracy"|"dice",
        "lambdas": [...], "weighting": "samples"|"uniform", "threads": T}
@@ -175,9 +175,13 @@ def cell(m, metric):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if not 3 <= len(sys.argv) <= 5:
         sys.exit(__doc__)
     spec = json.load(open(sys.argv[1]))
+    if len(sys.argv) > 3:
+        spec["passes"] = int(sys.argv[3])
+    if len(sys.argv) > 4:
+        spec["weighting"] = sys.argv[4]
     run_dir = os.path.abspath(sys.argv[2])
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)

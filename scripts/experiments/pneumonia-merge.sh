@@ -35,17 +35,13 @@ np.savez(run + "/rest.npz", train_images=src["train_images"][rest], train_labels
 PY
 "$ROOT/build/worker/prep/fl-prep" --spec "$ROOT/configs/prep-pneumonia.json" --output "$RUN/sites" \
   --input "$RUN/rest.npz" --summary "$RUN/prep-summary.json" >/dev/null
-/usr/bin/python3 - "$RUN" "$ROOT/configs/experiments/pneumonia-merge.json" "$PASSES" "$WEIGHTING" <<'PY'
+/usr/bin/python3 - "$RUN" "$ROOT/configs/experiments/pneumonia-merge.json" <<'PY'
 import json, sys
 run, plans = sys.argv[1], json.load(open(sys.argv[2]))
 sites = json.load(open(run + "/sites/sites.json"))
 spec = dict(plans, public={"format": "npz", "path": run + "/public.npz", "npz": {"num_classes": 2}},
             hospitals=sites["sites"], pooled=sites["pooled"], global_test=sites["global_test"])
-if len(sys.argv) > 3 and sys.argv[3]:
-    spec["passes"] = int(sys.argv[3])
-if len(sys.argv) > 4 and sys.argv[4]:
-    spec["weighting"] = sys.argv[4]
 json.dump(spec, open(run + "/spec.json", "w"), indent=1)
 PY
-/usr/bin/python3 "$ROOT/scripts/experiments/merge_experiment.py" "$RUN/spec.json" "$RUN/experiment" \
+/usr/bin/python3 "$ROOT/scripts/experiments/merge_experiment.py" "$RUN/spec.json" "$RUN/experiment" "$@" \
   | tee "$RUN/table.md"

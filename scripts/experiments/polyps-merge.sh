@@ -21,7 +21,7 @@ rm -rf "$RUN"
 mkdir -p "$RUN"
 (cd "$ROOT" && build/worker/prep/fl-prep --spec configs/prep-polyps-merge.json --output "$RUN/sites" \
    --summary "$RUN/prep-summary.json" >/dev/null)
-/usr/bin/python3 - "$RUN" "$ROOT/configs/experiments/polyps-merge.json" "$PASSES" "$WEIGHTING" <<'PY'
+/usr/bin/python3 - "$RUN" "$ROOT/configs/experiments/polyps-merge.json" <<'PY'
 import json, sys
 run, plans = sys.argv[1], json.load(open(sys.argv[2]))
 def images(site, test=True):
@@ -33,11 +33,7 @@ cvc = ["cvc-a", "cvc-b", "cvc-c"]
 union = lambda parts: {"format": "union", "parts": parts}
 spec = dict(plans, public=images("kvasir"), hospitals={s: images(s) for s in cvc},
             pooled=union([images(s) for s in cvc]), global_test=union([images(s) for s in cvc]))
-if len(sys.argv) > 3 and sys.argv[3]:
-    spec["passes"] = int(sys.argv[3])
-if len(sys.argv) > 4 and sys.argv[4]:
-    spec["weighting"] = sys.argv[4]
 json.dump(spec, open(run + "/spec.json", "w"), indent=1)
 PY
-/usr/bin/python3 "$ROOT/scripts/experiments/merge_experiment.py" "$RUN/spec.json" "$RUN/experiment" \
+/usr/bin/python3 "$ROOT/scripts/experiments/merge_experiment.py" "$RUN/spec.json" "$RUN/experiment" "$@" \
   | tee "$RUN/table.md"

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "fl/crypto.h"
 #include "mem_env.h"
 #include "merge_accumulator.h"
 #include "merge_ledger.h"
@@ -91,7 +92,7 @@ TEST_CASE("the ledger keeps spent vector ids and each version's lambda across a 
   REQUIRE(ledger.RecordSpent({kId1, kId2}).ok());
   REQUIRE(env.WriteFile(dir + "/" + fl::coordinator::VersionFile(1), "version one").ok());
   REQUIRE(ledger.RecordVersion(1, 1.5).ok());
-  const std::string v1_hash = fl::coordinator::FileHash("version one");
+  const std::string v1_hash = fl::crypto::HashHex("version one");
   CHECK(ledger.VersionOfModel(v1_hash) == 1u);
 
   fl::coordinator::SavedState saved;

@@ -96,5 +96,9 @@ bool Equal(const void* a, const void* b, size_t n);
 std::array<uint8_t, 32> Hash(const void* data, size_t n);
 
 std::string ToHex(const uint8_t* data, size_t n);
+// ToHex(Hash(bytes)): 64 lower-case hex digits, how files are named by their contents.
+std::string HashHex(const std::string& bytes);
+// Whether `s` is exactly `digits` lower-case hex digits (as ToHex writes them).
+bool IsLowerHex(const std::string& s, size_t digits);
 
 }  // namespace fl::crypto
