@@ -16,6 +16,7 @@
 #include "run_store.h"
 #include "saved_state.h"
 #include "transport_setup.h"
+#include "vote_federation.h"
 #include "worker_registry.h"
 
 namespace fl::coordinator {
@@ -72,6 +73,13 @@ Status Coordinator::Start() {
     FL_ASSIGN_OR_RETURN(std::optional<SavedState> saved, store_->Open());
     FL_RETURN_IF_ERROR(merge_->Open(std::move(saved), audit_->HighestRound()));
     model_ = merge_->base();
+  } else if (options_.vote.enabled) {
+    vote_ = std::make_unique<VoteFederation>(
+        VoteParts{options_, env_, *registry_, *loop_, *rounds_, *audit_, metrics_, session_, stop_});
+    loop_->On(wire::QUERIES, [this](WorkerRecord& w, const Message& m) { vote_->OnQueries(w, m); });
+    FL_RETURN_IF_ERROR(vote_->Open(audit_->HighestRound()));
+    // The largest message is a student's queries.
+    FL_RETURN_IF_ERROR(transport_.SetMaxMessageBytes(static_cast<int64_t>(options_.vote.max_query_bytes) + (1 << 20)));
   } else {
     FL_RETURN_IF_ERROR(LoadStartingModel());
   }
@@ -125,6 +133,7 @@ int Coordinator::Run() {
     return kExitRuntimeError;
   }
   if (merge_) return merge_->Run();
+  if (vote_) return vote_->Run();
   // A resumed run that has reached its rounds or converged trains no further.
   const bool already_trained = resumed_ && (model_version_ >= options_.rounds || Converged());
   if (already_trained && resumed_finished_) {

@@ -8,6 +8,7 @@
 //   AuditLog        what was received, for audits                    audit_log.h
 //   round metrics   a round's record and the convergence test        round_metrics.h
 //   MergeFederation a merge federation's windows (docs/merging.md)   merge_federation.h
+//   VoteFederation  a private vote's rounds (docs/privacy.md)        vote_federation.h
 // The secure-aggregation protocol itself lives in secagg::SecAggServer (no I/O).
 #pragma once
 
@@ -34,6 +35,7 @@ class InitialModelRequest;
 class MergeFederation;
 class RoundRunner;
 class RunStore;
+class VoteFederation;
 class WorkerRegistry;
 struct RoundResult;
 
@@ -80,6 +82,7 @@ class Coordinator {
   std::unique_ptr<InitialModelRequest> initial_;
   std::unique_ptr<FinalReports> final_;
   std::unique_ptr<MergeFederation> merge_;  // a merge federation instead of training rounds
+  std::unique_ptr<VoteFederation> vote_;    // a private vote instead of training rounds
 
   std::optional<Checkpoint> model_;   // the global model, version model_version_
   uint64_t model_version_ = 0;

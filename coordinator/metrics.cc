@@ -83,6 +83,19 @@ void CoordinatorMetrics::Refused(const std::string& reason) {
   ++refused_[reason];
 }
 
+void CoordinatorMetrics::VoteReleased(uint64_t posed, uint64_t answered) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queries_posed_ += posed;
+  queries_answered_ += answered;
+}
+
+void CoordinatorMetrics::SetPrivacySpent(double epsilon, double budget) {
+  std::lock_guard<std::mutex> lock(mu_);
+  vote_ = true;
+  epsilon_spent_ = epsilon;
+  epsilon_budget_ = budget;
+}
+
 void CoordinatorMetrics::BytesReceived(uint64_t n) {
   std::lock_guard<std::mutex> lock(mu_);
   bytes_in_ += n;
@@ -135,6 +148,16 @@ std::string CoordinatorMetrics::Render() const {
   o << "fl_received_bytes_total " << bytes_in_ << "\n";
   Header(o, "fl_sent_bytes_total", "counter", "Bytes of messages sent.");
   o << "fl_sent_bytes_total " << bytes_out_ << "\n";
+  if (vote_) {
+    Header(o, "fl_vote_queries_posed_total", "counter", "Student queries put to the teachers' private vote.");
+    o << "fl_vote_queries_posed_total " << queries_posed_ << "\n";
+    Header(o, "fl_vote_queries_answered_total", "counter", "Queries the private vote released a label for.");
+    o << "fl_vote_queries_answered_total " << queries_answered_ << "\n";
+    Header(o, "fl_privacy_epsilon_spent", "gauge", "Epsilon the private vote has spent, at its delta.");
+    o << "fl_privacy_epsilon_spent " << epsilon_spent_ << "\n";
+    Header(o, "fl_privacy_epsilon_budget", "gauge", "The private vote's epsilon budget.");
+    o << "fl_privacy_epsilon_budget " << epsilon_budget_ << "\n";
+  }
   auto histogram = [&](const std::string& name, const std::string& labels, const Histogram& h) {
     const std::string sep = labels.empty() ? "" : ",";
     for (size_t i = 0; i < kBuckets.size(); ++i) {

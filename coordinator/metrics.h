@@ -32,6 +32,10 @@ class CoordinatorMetrics {
   void RoundCompleted(double seconds, size_t cohort);
   void RoundAborted(const std::string& reason);   // a reason label: too_few_workers, stopping, ...
   void Refused(const std::string& reason);        // unknown_key, handshake_failed, hello_refused
+  // A private vote: queries put to the teachers and answered, and the epsilon spent so far
+  // of the budget.
+  void VoteReleased(uint64_t posed, uint64_t answered);
+  void SetPrivacySpent(double epsilon, double budget);
   void BytesReceived(uint64_t n);
   void BytesSent(uint64_t n);
 
@@ -59,6 +63,9 @@ class CoordinatorMetrics {
   uint64_t checkpoint_version_ = 0;
   bool have_checkpoint_ = false;
   uint64_t bytes_in_ = 0, bytes_out_ = 0;
+  uint64_t queries_posed_ = 0, queries_answered_ = 0;
+  bool vote_ = false;  // a private vote: the privacy gauges are rendered
+  double epsilon_spent_ = 0, epsilon_budget_ = 0;
   std::map<std::string, uint64_t> dropouts_, aborted_, refused_;
   Histogram round_seconds_;
   std::map<std::string, Histogram> phase_seconds_;

@@ -78,6 +78,23 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
     r.Error("keep_checkpoints", "a merge federation keeps the versions vectors may still be taken against: more "
                                 "than merge.max_staleness, or 0 (all)");
   }
+  if (r.Has("vote")) {
+    ConfigReader vote = r.Child("vote");
+    o.vote.enabled = true;
+    for (const char* key : {"classes", "sigma_selection", "sigma_answer", "epsilon_budget"}) vote.Require(key);
+    vote.Get("classes", &o.vote.classes, 2, 1000);
+    vote.Get("sigma_selection", &o.vote.sigma_selection, 0.5, 60000.0);
+    vote.Get("sigma_answer", &o.vote.sigma_answer, 0.5, 60000.0);
+    vote.Get("threshold", &o.vote.threshold, 0.0, 1.0);
+    vote.Get("epsilon_budget", &o.vote.epsilon_budget, 1e-3, 1000.0);
+    vote.Get("delta", &o.vote.delta, 1e-12, 0.1);
+    vote.Get("batch_queries", &o.vote.batch_queries, 1, 100000);
+    vote.Get("max_queries", &o.vote.max_queries, 1, 10'000'000);
+    vote.Get("max_query_bytes", &o.vote.max_query_bytes, 1024, 1ull << 31);
+    (void)vote.Finish();
+    if (o.merge.enabled()) r.Error("vote", "a coordinator runs a merge federation or a private vote, not both");
+    if (!o.init_checkpoint.empty()) r.Error("init_checkpoint", "a private vote trains no model; leave it out");
+  }
   ConfigReader plan = r.Child("plan");
   ReadPlan(plan, &o.plan);
   (void)plan.Finish();

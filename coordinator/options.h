@@ -28,6 +28,24 @@ struct MergeOptions {
   bool enabled() const { return !base.empty(); }
 };
 
+// A private vote (docs/privacy.md): hospitals with PATE teachers label a student's
+// queries; each adds its share of the noise to its vote counts inside secure aggregation,
+// and the coordinator releases the noisy plurality labels (Confident-GNMax) until the
+// privacy budget is spent.
+struct VoteOptions {
+  bool enabled = false;          // a "vote" section is present
+  int64_t classes = 0;           // classes of the plan's classifier (required)
+  double sigma_selection = 0;    // sigma_1: noise of the round that selects confident queries (required)
+  double sigma_answer = 0;       // sigma_2: noise of the round that releases labels (required)
+  // A query is answered when its noisy top count reaches this share of the voting teachers.
+  double threshold = 0.6;
+  double epsilon_budget = 0;     // the most epsilon the vote may ever spend, at delta (required)
+  double delta = 1e-5;
+  uint32_t batch_queries = 256;  // queries per selection round
+  uint32_t max_queries = 100000; // the most queries one student may send
+  uint64_t max_query_bytes = 256ull << 20;  // the largest query payload accepted
+};
+
 struct CoordinatorOptions {
   std::string listen = "tcp://127.0.0.1:7000";  // ZeroMQ endpoint the ROUTER binds
   uint32_t min_workers = 3;       // a round starts only with at least this many workers
@@ -68,6 +86,9 @@ struct CoordinatorOptions {
   std::string http_listen;
   Plan plan;                         // sent to every worker
   MergeOptions merge;                // a merge federation instead of training rounds
+  // A private vote instead of training rounds; `rounds` is then the number of students'
+  // query sets answered before the coordinator ends.
+  VoteOptions vote;
 };
 
 StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, const std::string& what);

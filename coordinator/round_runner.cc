@@ -109,15 +109,20 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const RoundSpec&
   sc.vector_length = d + 1;
   sc.security = options_.security;
   sc.min_cohort = options_.min_workers;
+  sc.min_survivors = spec.min_survivors;
   sc.roster = roster_;
   sc.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   round_ = std::make_unique<secagg::SecAggServer>(sc);
   reported_.clear();
   const Env::Time started = env_.Now();
   static const char* const kWhat[] = {"training model version", "merging data vectors for version",
-                                      "scoring lambdas for version"};
-  FL_LOG(kInfo) << "protocol round " << round_id_ << ": " << kWhat[spec.kind] << " " << model_version + 1 << " with "
-                << cohort_.size() << " workers";
+                                      "scoring lambdas for version", "selecting confident queries",
+                                      "releasing labels"};
+  const bool vote = spec.kind == wire::RoundStart::VOTE_SELECTION || spec.kind == wire::RoundStart::VOTE_ANSWER;
+  FL_LOG(kInfo) << "protocol round " << round_id_ << ": " << kWhat[spec.kind] << " "
+                << (vote ? "(" + std::to_string(d / std::max(1u, spec.vote_classes)) + " queries)"
+                         : std::to_string(model_version + 1))
+                << " with " << cohort_.size() << " workers";
 
   wire::RoundStart start;
   for (uint32_t id : cohort_) start.add_cohort(id);
@@ -130,6 +135,9 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const RoundSpec&
   start.set_kind(spec.kind);
   start.set_uniform_weight(spec.uniform_weight);
   for (double l : spec.lambdas) start.add_lambdas(l);
+  start.set_vote_sigma(spec.vote_sigma);
+  start.set_vote_guarantee(spec.min_survivors);
+  start.set_vote_classes(spec.vote_classes);
   for (uint32_t id : cohort_) {
     Message m = MakeMessage(wire::ROUND_START, session_, round_id_, 0, &start);
     for (const std::vector<float>* frame : spec.payload) m.payload.push_back(FloatFrame(frame->data(), frame->size()));

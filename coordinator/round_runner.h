@@ -37,6 +37,11 @@ struct RoundSpec {
   FixedPointParams fixed_point;                  // the inputs' encoding
   bool uniform_weight = false;                   // MERGE_VECTORS: every vector weighs 1
   std::vector<double> lambdas;                   // MERGE_SCORES: one input entry each
+  // VOTE_SELECTION, VOTE_ANSWER: the noise each sum must carry, from at least
+  // `min_survivors` hospitals (each adds vote_sigma^2 / min_survivors), and the classes.
+  double vote_sigma = 0;
+  uint32_t vote_classes = 0;
+  uint32_t min_survivors = 3;                    // never unmask a sum of fewer inputs
 };
 
 struct RoundResult {

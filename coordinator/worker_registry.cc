@@ -60,6 +60,16 @@ void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::stri
                               "fl-worker finetune --base (docs/merging.md)"
                             : "this federation trains; fl-worker contribute is for merge federations");
   }
+  if (options_.vote.enabled != (hello.vote_role() != wire::Hello::NO_VOTE)) {
+    return Refuse(peer, options_.vote.enabled
+                            ? "this is a private vote: a hospital joins with fl-worker vote (teachers) or fl-worker "
+                              "ask (a student; docs/privacy.md)"
+                            : "this federation holds no private vote; fl-worker vote and ask are for one");
+  }
+  if (hello.vote_role() != wire::Hello::NO_VOTE && hello.vote_role() != wire::Hello::TEACHERS &&
+      hello.vote_role() != wire::Hello::STUDENT) {
+    return Refuse(peer, "malformed HELLO: unknown vote role");
+  }
   if (hello.has_contribution() && contribution_check_) {
     const AdmissionVerdict verdict = contribution_check_(hello.contribution());
     if (!verdict.reason.empty()) return Refuse(peer, verdict.reason, verdict.next);
@@ -70,6 +80,7 @@ void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::stri
   w.peer = peer;
   w.name = hello.name();
   w.contribution = hello.contribution();
+  w.vote_role = hello.vote_role();
   w.last_seen = env_.Now();
   w.last_heartbeat_sent = w.last_seen;
   FL_LOG(kInfo) << "admitted worker " << w.id << " (" << w.name << "), " << alive_count() + 1 << " connected";

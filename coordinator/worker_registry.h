@@ -25,6 +25,7 @@ struct WorkerRecord {
   bool alive = true;
   bool spoke = false;  // sent anything but HELLO since its WELCOME
   wire::Contribution contribution;  // a merge federation: the data vector it offers
+  wire::Hello::VoteRole vote_role = wire::Hello::NO_VOTE;  // a private vote: teachers or student
 };
 
 // A merge federation's say on a HELLO's contribution: empty reason = admitted.

@@ -25,6 +25,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   r.Get("output_model", &o.output_model);
   r.Get("state_dir", &o.state_dir);
   r.Get("validation_fraction", &o.validation_fraction, 0.0, 0.5);
+  r.Get("min_vote_sigma", &o.min_vote_sigma, 0.5, 60000.0);
   r.Get("identity_key", &o.identity_key);
   r.Get("roster", &o.roster);
   ConfigReader sa = r.Child("secagg");

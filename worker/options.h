@@ -43,6 +43,13 @@ struct WorkerOptions {
   // lambda. Both commands must use the same value.
   double validation_fraction = 0.1;
   bool contribute = false;           // fl-worker contribute: offer the data vector to a merge federation
+  // A private vote (docs/privacy.md): fl-worker vote brings this hospital's teachers,
+  // fl-worker ask its unlabelled samples as a student.
+  enum class VoteRole { kNone, kTeachers, kStudent };
+  VoteRole vote_role = VoteRole::kNone;
+  // The least noise (standard deviation) this hospital lets a vote sum over its teachers'
+  // counts carry, whatever the coordinator asks for.
+  double min_vote_sigma = 1.0;
 };
 
 StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::string& what);

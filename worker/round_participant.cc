@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -135,7 +136,49 @@ StatusOr<RoundParticipant::LocalJob> RoundParticipant::ScoringJob(Trainer& train
   return job;
 }
 
-Status RoundParticipant::Start(const Membership& who, Trainer& trainer, const LocalInputs& in, const Message& m) {
+StatusOr<RoundParticipant::LocalJob> RoundParticipant::VoteJob(const LocalInputs& in, const wire::RoundStart& rs,
+                                                                const Message& m) {
+  if (!in.ballot) return FailedPrecondition("refusing a vote round: this worker has no teachers (fl-worker vote)");
+  const uint64_t classes = rs.vote_classes();
+  if (classes < 2 || classes > static_cast<uint64_t>(data::kMaxClasses) || rs.dimension() == 0 ||
+      rs.dimension() % classes != 0) {
+    return InvalidArgument("a vote round needs 2 to " + std::to_string(data::kMaxClasses) +
+                           " classes and queries x classes entries");
+  }
+  // The noise must be at least what this hospital asks for, and its share is summed with
+  // at least vote_guarantee others' only if it never unmasks fewer inputs than that.
+  const uint32_t guarantee = rs.vote_guarantee();
+  if (!(rs.vote_sigma() >= options_.min_vote_sigma) || !std::isfinite(rs.vote_sigma())) {
+    return PermissionDenied("refusing a vote with noise sigma " + std::to_string(rs.vote_sigma()) +
+                            ": below this hospital's min_vote_sigma " + std::to_string(options_.min_vote_sigma));
+  }
+  if (guarantee < 1 || guarantee > std::max<uint32_t>(3, options_.min_survivors)) {
+    return PermissionDenied("refusing a vote whose noise assumes " + std::to_string(guarantee) +
+                            " hospitals in every sum: this hospital guarantees " +
+                            std::to_string(std::max<uint32_t>(3, options_.min_survivors)) + " (min_survivors)");
+  }
+  const double variance = rs.vote_sigma() * rs.vote_sigma() / guarantee;
+  const uint64_t queries = rs.dimension() / classes;
+  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
+  FL_ASSIGN_OR_RETURN(std::vector<float> records,
+                      ReadFloatFrame(m.payload[0], queries * static_cast<uint64_t>(in.ballot->record_floats()),
+                                     "query records"));
+  const TeacherBallot* ballot = in.ballot;
+  const wire::RoundStart::Kind kind = rs.kind();
+  const uint64_t weight = static_cast<uint64_t>(ballot->teachers());
+  LocalJob job{weight, kind == wire::RoundStart::VOTE_SELECTION ? "voting on queries" : "voting on confident queries",
+               nullptr};
+  job.run = [ballot, kind, weight, classes, variance, records = std::move(records)]() mutable -> StatusOr<LocalResult> {
+    LocalResult out;
+    out.kind = kind;
+    out.weight = weight;
+    FL_ASSIGN_OR_RETURN(out.words, ballot->Cast(std::move(records), static_cast<int64_t>(classes), variance));
+    return out;
+  };
+  return job;
+}
+
+Status RoundParticipant::Start(const Membership& who, Trainer* trainer, const LocalInputs& in, const Message& m) {
   if (round_) Abandon("superseded by round " + std::to_string(m.round()));
   who_ = who;
   wire::RoundStart rs;
@@ -150,15 +193,21 @@ Status RoundParticipant::Start(const Membership& who, Trainer& trainer, const Lo
   r.params.ring_bits = rs.ring_bits();
   r.params.max_cohort = rs.max_cohort();
   StatusOr<LocalJob> job = InvalidArgument("a round of unknown kind " + std::to_string(rs.kind()));
+  const bool trains = rs.kind() == wire::RoundStart::TRAIN || rs.kind() == wire::RoundStart::MERGE_SCORES;
+  if (trains && !trainer) return FailedPrecondition("refusing a round that trains or scores: this worker only votes");
   switch (rs.kind()) {
     case wire::RoundStart::TRAIN:
-      job = TrainingJob(trainer, in, rs, m);
+      job = TrainingJob(*trainer, in, rs, m);
       break;
     case wire::RoundStart::MERGE_VECTORS:
       job = VectorJob(in, rs, m);
       break;
     case wire::RoundStart::MERGE_SCORES:
-      job = ScoringJob(trainer, in, rs, m);
+      job = ScoringJob(*trainer, in, rs, m);
+      break;
+    case wire::RoundStart::VOTE_SELECTION:
+    case wire::RoundStart::VOTE_ANSWER:
+      job = VoteJob(in, rs, m);
       break;
     default:
       break;
@@ -206,7 +255,16 @@ Status RoundParticipant::Step(const wire::SecAggServerMessage& m) {
   if (masking) {
     RingVector x;
     const uint64_t weight = r.result->weight;
-    Status s = EncodeWeighted(r.result->delta.data(), r.result->delta.size(), weight, r.params, &x, &enc);
+    Status s = Status::Ok();
+    if (r.result->words) {  // a vote: noisy counts already in the ring, then the weight
+      std::vector<uint32_t> words = r.result->words->words();
+      words.push_back(static_cast<uint32_t>(weight));
+      sodium_memzero(r.result->words->data(), r.result->words->size() * sizeof(uint32_t));
+      r.result->words.reset();
+      x = RingVector(std::move(words));
+    } else {
+      s = EncodeWeighted(r.result->delta.data(), r.result->delta.size(), weight, r.params, &x, &enc);
+    }
     sodium_memzero(r.result->delta.data(), r.result->delta.size() * sizeof(float));
     FL_RETURN_IF_ERROR(s);
     if (r.result->kind == wire::RoundStart::MERGE_VECTORS) {

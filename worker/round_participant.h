@@ -1,6 +1,7 @@
 // This worker's part in rounds: on ROUND_START it checks the round against its own
 // bounds, starts its local work in the background (training; or, in a merge federation,
-// reading its data vector or scoring candidate merged models) and, at the same time, the
+// reading its data vector or scoring candidate merged models; or, in a private vote, its
+// teachers' noisy vote counts) and, at the same time, the
 // secure-aggregation steps (secagg::SecAggClient, no I/O); once the work is done and the
 // shares are in, it encodes its vector in fixed point, masks it and sends it. The
 // plaintext vector exists only here and is wiped once masked.
@@ -22,6 +23,7 @@
 #include "fl/secagg/identity.h"
 #include "options.h"
 #include "plaintext_audit.h"
+#include "teacher_ballot.h"
 #include "training/trainer.h"
 
 namespace fl::worker {
@@ -37,6 +39,7 @@ struct LocalInputs {
   int64_t num_train = 0;                      // its weight in training rounds
   const DataVector* vector = nullptr;         // fl-worker contribute: its data vector
   const data::Dataset* validation = nullptr;  // ... and its validation split
+  const TeacherBallot* ballot = nullptr;      // fl-worker vote: its teachers
 };
 
 class RoundParticipant {
@@ -46,9 +49,10 @@ class RoundParticipant {
       : options_(options), identity_(identity), roster_(roster), link_(link), audit_(audit) {}
   ~RoundParticipant();
 
-  // Joins the round `m` starts, with `trainer` and `inputs` (which must outlive this
-  // object). An error means the coordinator asked for something this worker refuses.
-  Status Start(const Membership& who, Trainer& trainer, const LocalInputs& inputs, const Message& m);
+  // Joins the round `m` starts, with `trainer` (null when this worker only votes) and
+  // `inputs` (which must outlive this object). An error means the coordinator asked for
+  // something this worker refuses.
+  Status Start(const Membership& who, Trainer* trainer, const LocalInputs& inputs, const Message& m);
   // A secure-aggregation message of the current round (others are ignored).
   Status OnSecAgg(const Message& m);
   // Sends the masked input once local training is done and the shares are in.
@@ -68,6 +72,7 @@ class RoundParticipant {
     EvalMetrics global_eval;   // test metrics of the global model received
     TrainStats train;
     std::vector<float> delta;  // what is summed: the update, data vector or scores (never leaves)
+    std::optional<RingVector> words;  // ... or, in a vote, the noisy counts as ring words
     uint64_t weight = 0;       // its weight in the sum
   };
   struct RoundState {
@@ -93,6 +98,7 @@ class RoundParticipant {
   StatusOr<LocalJob> TrainingJob(Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
   StatusOr<LocalJob> VectorJob(const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
   StatusOr<LocalJob> ScoringJob(Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
+  StatusOr<LocalJob> VoteJob(const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
   // Passes a coordinator message to the protocol state machine and sends its answer.
   Status Step(const wire::SecAggServerMessage& m);
 

@@ -6,6 +6,7 @@
 #include "fl/plan.h"
 #include "fl/safetensors.h"
 #include "training/personalized_trainer.h"
+#include "student_queries.h"
 #include "validation_split.h"
 
 namespace fl::worker {
@@ -17,7 +18,8 @@ TrainerFactory LibTorchTrainerFactory(const WorkerOptions& options) {
 }
 
 WorkerClient::WorkerClient(WorkerOptions options, data::Split data, secagg::Identity identity, secagg::Roster roster,
-                           Transport& transport, Env& env, TrainerFactory make_trainer, std::string audit_plaintext_dir)
+                           Transport& transport, Env& env, TrainerFactory make_trainer, std::string audit_plaintext_dir,
+                           VoteNoiseSource* vote_noise)
     : options_(std::move(options)),
       identity_(std::move(identity)),
       roster_(std::move(roster)),
@@ -26,6 +28,7 @@ WorkerClient::WorkerClient(WorkerOptions options, data::Split data, secagg::Iden
       make_trainer_(std::move(make_trainer)),
       data_(std::move(data)),
       audit_(env, std::move(audit_plaintext_dir), options_.name),
+      vote_noise_(vote_noise),
       rounds_(options_, identity_, roster_, *this, audit_),
       final_(options_, env, *this) {}
 
@@ -46,6 +49,8 @@ Status WorkerClient::SendHello() {
     hello.mutable_contribution()->set_base_blake2b(vector_->base_blake2b);
     hello.mutable_contribution()->set_vector_id(vector_->vector_id);
   }
+  if (options_.vote_role == WorkerOptions::VoteRole::kTeachers) hello.set_vote_role(wire::Hello::TEACHERS);
+  if (options_.vote_role == WorkerOptions::VoteRole::kStudent) hello.set_vote_role(wire::Hello::STUDENT);
   const Env::Duration wait = backoff_.Next();
   next_hello_ = env_.Now() + wait;  // asked again if no WELCOME by then
   if (backoff_.attempt() > 1) {
@@ -77,6 +82,15 @@ int WorkerClient::Run() {
       FL_LOG(kError) << c.ToString();
       return kExitConfigError;
     }
+  }
+  if (options_.vote_role == WorkerOptions::VoteRole::kTeachers) {
+    StatusOr<TeacherBallot> ballot = TeacherBallot::Open(options_, data_->train.sample_shape, vote_noise_);
+    if (!ballot.ok()) {
+      FL_LOG(kError) << ballot.status().ToString();
+      return kExitConfigError;
+    }
+    ballot_ = std::move(ballot).value();
+    inputs_.ballot = &*ballot_;
   }
   FL_LOG(kInfo) << "connecting to " << transport_.endpoint();
   const Env::Time started = env_.Now();
@@ -157,13 +171,15 @@ Status WorkerClient::Handle(const Message& m) {
       return OnWelcome(m);
     case wire::INIT_REQUEST:
       return OnInitRequest();
+    case wire::LABELS:
+      return OnLabels(m);
     case wire::ROUND_START:
-      if (!trainer_) return FailedPrecondition("ROUND_START before WELCOME");
+      if (!trainer_ && !(ballot_ && who_.worker_id != 0)) return FailedPrecondition("ROUND_START before WELCOME");
       if (final_.started()) {
         FL_LOG(kWarning) << "ignored a ROUND_START after the final model arrived";
         return Status::Ok();
       }
-      return rounds_.Start(who_, *trainer_, inputs_, m);
+      return rounds_.Start(who_, trainer_.get(), inputs_, m);
     case wire::SECAGG_SERVER:
       return rounds_.OnSecAgg(m);
     case wire::FINISH:
@@ -220,10 +236,18 @@ Status WorkerClient::OnWelcome(const Message& m) {
       return FailedPrecondition("the federation's plan changed while this worker was away; restart the worker");
     }
     FL_LOG(kInfo) << "rejoined as worker " << who_.worker_id;
-    return Status::Ok();
+    return options_.vote_role == WorkerOptions::VoteRole::kStudent ? SendQueries() : Status::Ok();
   }
   ever_joined_ = true;
   plan_ = std::move(plan);
+  if (options_.vote_role == WorkerOptions::VoteRole::kStudent || ballot_) {
+    // A student asks with its samples; a teachers' hospital votes with its teachers: neither trains here.
+    if (!ballot_) query_pool_ = std::move(data_->train);
+    data_.reset();
+    if (!ballot_) return SendQueries();
+    FL_LOG(kInfo) << "joined as worker " << who_.worker_id << " with " << ballot_->teachers() << " teachers";
+    return Status::Ok();
+  }
   if (vector_) {
     if (plan_.personalization.method != "none") {
       return FailedPrecondition("a merge federation's plan has no personal models; this coordinator's has " +
@@ -281,6 +305,27 @@ Status WorkerClient::LoadContribution() {
   FL_LOG(kInfo) << "contributing the data vector " << v.vector_id.substr(0, 8) << "... (" << v.samples
                 << " samples) taken against the model " << v.base_blake2b.substr(0, 16) << "...";
   vector_ = std::move(v);
+  return Status::Ok();
+}
+
+Status WorkerClient::SendQueries() {
+  FL_ASSIGN_OR_RETURN(QueryMessage q, MakeQueries(query_pool_));
+  FL_LOG(kInfo) << "joined as worker " << who_.worker_id << "; asking for labels of " << query_pool_.size()
+                << " samples";
+  return Send(wire::QUERIES, 0, &q.body, std::move(q.payload));
+}
+
+Status WorkerClient::OnLabels(const Message& m) {
+  if (options_.vote_role != WorkerOptions::VoteRole::kStudent) return FailedPrecondition("LABELS to a non-student");
+  wire::Labels labels;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &labels));
+  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 0));
+  FL_RETURN_IF_ERROR(SaveLabels(env_, options_.state_dir, query_pool_, labels).status());
+  FL_LOG(kInfo) << labels.query_size() << " labels for " << labels.posed() << " of " << query_pool_.size()
+                << " queries (epsilon " << labels.epsilon() << " at delta " << labels.delta() << ")"
+                << (labels.note().empty() ? "" : "; " + labels.note().substr(0, 300)) << "; written to "
+                << StudentLabelsPath(options_.state_dir);
+  over_ = true;
   return Status::Ok();
 }
 

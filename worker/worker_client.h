@@ -21,6 +21,8 @@
 #include "plaintext_audit.h"
 #include "rejoin_backoff.h"
 #include "round_participant.h"
+#include "teacher_ballot.h"
+#include "vote_noise.h"
 #include "training/trainer.h"
 
 namespace fl::worker {
@@ -34,8 +36,11 @@ class WorkerClient : public CoordinatorLink {
  public:
   // `audit_plaintext_dir`: if not empty, the quantised plaintext update of every round
   // is written there (only when the operator asks for it on the command line).
+  // `vote_noise` (fl-worker vote only; it must outlive the client) adds this hospital's
+  // noise to its teachers' vote counts.
   WorkerClient(WorkerOptions options, data::Split data, secagg::Identity identity, secagg::Roster roster,
-               Transport& transport, Env& env, TrainerFactory make_trainer, std::string audit_plaintext_dir);
+               Transport& transport, Env& env, TrainerFactory make_trainer, std::string audit_plaintext_dir,
+               VoteNoiseSource* vote_noise = nullptr);
   ~WorkerClient() override;
 
   // Runs until the federation ends for this worker (exit code 0 after its final report,
@@ -59,6 +64,9 @@ class WorkerClient : public CoordinatorLink {
   Status SendHello();
   // fl-worker contribute: reads the data vector this worker offers.
   Status LoadContribution();
+  // fl-worker ask: sends the student's samples as queries; then its labels arrive.
+  Status SendQueries();
+  Status OnLabels(const Message& m);
   // The session ended (`reason`): the round in progress is abandoned and, unless `once`,
   // the worker asks to rejoin after a backoff delay. Non-OK: the worker ends.
   Status LoseSession(const std::string& reason);
@@ -80,6 +88,9 @@ class WorkerClient : public CoordinatorLink {
   LocalInputs inputs_;
   std::optional<DataVector> vector_;  // fl-worker contribute only
   data::Dataset validation_;           // ... held out of the training split
+  VoteNoiseSource* vote_noise_;
+  std::optional<TeacherBallot> ballot_;  // fl-worker vote only
+  data::Dataset query_pool_;             // fl-worker ask only: the samples asked about
   std::atomic<bool> stop_{false};
   RejoinBackoff backoff_;
   // Handshakes that failed without a definite refusal, in a row: a lossy link retries, a

@@ -1,7 +1,7 @@
 // fl-worker's command line: join a federation, train locally, evaluate, predict, keygen.
-// WorkerMain is the whole program; main.cc calls it. The only seam is the transport
-// wrapper, through which a test tool can put a fault-injecting decorator around the real
-// transport without a test hook in the product.
+// WorkerMain is the whole program; main.cc calls it. Its seams are the transport wrapper,
+// through which a test tool can put a fault-injecting decorator around the real transport,
+// and the vote's noise source, without a test hook in the product.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +22,7 @@
 #include "fl/zmq_transport.h"
 #include "finetune.h"
 #include "teachers.h"
+#include "student.h"
 #include "offline.h"
 #include "plan_files.h"
 #include "options.h"
@@ -37,9 +38,10 @@ const std::vector<fl::FlagSpec> kFlags = fl::WithCommonFlags({
     {"coordinator", true, "override the config's coordinator endpoint"},
     {"audit-plaintext-dir", true,
      "AUDIT ONLY: write this worker's unmasked quantised update of every round here (docs/audit.md)"},
-    {"plan", true, "local, finetune, teachers: a coordinator config whose \"plan\" to train"},
-    {"rounds", true, "local, finetune, teachers: number of rounds (each = the plan's local epochs or steps)"},
-    {"output-model", true, "local, finetune: write the trained model here (safetensors, with its plan)"},
+    {"plan", true, "local, finetune, teachers, student: a coordinator config whose \"plan\" to train"},
+    {"rounds", true, "local, finetune, teachers, student: number of rounds (each = the plan's local epochs or steps)"},
+    {"output-model", true, "local, finetune, student: write the trained model here (safetensors, with its plan)"},
+    {"labels", true, "student: the labels file of fl-worker ask (default state_dir/student/labels.json)"},
     {"base", true, "finetune: the common pretrained model the data vector is taken against"},
     {"teachers", true, "teachers: how many teacher models, each on its own shard of the training split"},
     {"model", true, "evaluate, predict: a checkpoint (the coordinator's model-vNNNNNN.safetensors)"},
@@ -68,6 +70,11 @@ void Usage(FILE* out) {
                "       fl-worker contribute --config FILE          offer that data vector to a merge federation\n"
                "       fl-worker teachers --config FILE --plan COORDINATOR.json --teachers M [--rounds N]\n"
                "                                                   train M PATE teachers on disjoint shards here\n"
+               "       fl-worker vote --config FILE                let those teachers vote in a private vote\n"
+               "       fl-worker ask --config FILE                 a student: ask a private vote to label this\n"
+               "                                                   hospital's training split (its labels unread)\n"
+               "       fl-worker student --config FILE --plan COORDINATOR.json [--rounds N] [--labels FILE]\n"
+               "                                                   train the student on the labels released\n"
                "       fl-worker keygen --name NAME --out KEY.json [--roster ROSTER.json]\n"
                "                                                   make this hospital's identity key\n\n"
                "Options:\n%s\n"
@@ -157,14 +164,14 @@ extern "C" void RequestStop(int) {
 
 namespace fl::worker {
 
-int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
+int WorkerMain(int argc, char** argv, const TransportWrapper& wrap, VoteNoiseSource* vote_noise) {
   std::signal(SIGPIPE, SIG_IGN);
   int first = 1;
   std::string command;
   if (argc > 1) {
     const std::string a = argv[1];
     if (a == "local" || a == "keygen" || a == "evaluate" || a == "predict" || a == "data" || a == "finetune" ||
-        a == "contribute" || a == "teachers") {
+        a == "contribute" || a == "teachers" || a == "vote" || a == "ask" || a == "student") {
       command = a;
       first = 2;
     }
@@ -223,6 +230,19 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
     std::cout << summary->dump() << std::endl;
     return fl::kExitOk;
   }
+  if (command == "student") {
+    fl::worker::StudentRequest r{args->Get("plan", ""), 1, args->Get("labels", ""), args->Get("output-model", "")};
+    if (args->Has("rounds")) {
+      char* end = nullptr;
+      r.rounds = std::strtoll(args->Get("rounds").c_str(), &end, 10);
+      if (*end != '\0') r.rounds = 0;
+    }
+    if (r.plan_path.empty()) return Fail(fl::kExitConfigError, "student needs --plan COORDINATOR.json");
+    auto summary = fl::worker::TrainStudent(*options, r);
+    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
+    std::cout << summary->dump() << std::endl;
+    return fl::kExitOk;
+  }
   if (command == "data") {
     auto split = fl::worker::LoadData(options->data);
     if (!split.ok()) return Fail(fl::kExitConfigError, split.status().message());
@@ -259,6 +279,11 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   }
   if (args->Has("plan") || args->Has("rounds")) return Fail(fl::kExitConfigError, "--plan and --rounds belong to local mode");
   options->contribute = command == "contribute";
+  if (command == "vote") options->vote_role = fl::worker::WorkerOptions::VoteRole::kTeachers;
+  if (command == "ask") options->vote_role = fl::worker::WorkerOptions::VoteRole::kStudent;
+  if (command == "ask" && options->state_dir.empty()) {
+    return Fail(fl::kExitConfigError, "ask keeps the released labels in the config's state_dir; set one");
+  }
 
   if (options->identity_key.empty() || options->roster.empty()) {
     return Fail(fl::kExitConfigError, "config error: " + path + ": identity_key and roster are required to join a federation "
@@ -298,9 +323,10 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap) {
   if (wrap) transport = wrap(std::move(transport));
   const std::string audit_dir = args->Get("audit-plaintext-dir");
   fl::worker::TrainerFactory factory = fl::worker::LibTorchTrainerFactory(*options);
+  fl::worker::DiscreteGaussianVoteNoise product_noise;
   fl::worker::WorkerClient client(std::move(options).value(), std::move(data).value(), std::move(identity).value(),
                                   std::move(roster).value(), *transport, fl::Env::Default(), std::move(factory),
-                                  audit_dir);
+                                  audit_dir, vote_noise ? vote_noise : &product_noise);
   // SIGTERM or Ctrl-C: the round in progress is abandoned and the coordinator told.
   g_client = &client;
   std::signal(SIGTERM, RequestStop);

@@ -1,9 +1,11 @@
 // fl-worker-faulty: fl-worker with a fault injected at its transport, for the integration
-// tests and fl-launch --crash. The same program as fl-worker plus one flag:
+// tests and fl-launch --crash. The same program as fl-worker plus two flags:
 //   --crash-before STEP:N   exit abruptly (as if killed) instead of sending STEP
 //                           (advertise, share, masked_input, signature, unmask) in the
 //                           N-th round joined.
-// Built with the tests and never installed: the product has no such flag.
+//   --noiseless-votes       fl-worker vote sends its teachers' counts without noise, so
+//                           that a test can check the vote's sums exactly.
+// Built with the tests and never installed: the product has no such flags.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -11,14 +13,30 @@
 
 #include "crashing_transport.h"
 #include "fl/log.h"
+#include "vote_noise.h"
 #include "worker_main.h"
+
+namespace {
+// The counts as they are: the vote's arithmetic without its noise.
+class NoNoise final : public fl::worker::VoteNoiseSource {
+ public:
+  fl::StatusOr<fl::RingVector> Noisy(const std::vector<int64_t>& counts, double) override {
+    fl::RingVector out(counts.size());
+    for (size_t i = 0; i < counts.size(); ++i) out[i] = static_cast<uint32_t>(counts[i]);
+    return out;
+  }
+};
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<char*> args;
   std::string spec;
+  bool noiseless = false;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--crash-before" && i + 1 < argc) {
+    if (a == "--noiseless-votes") {
+      noiseless = true;
+    } else if (a == "--crash-before" && i + 1 < argc) {
       spec = argv[++i];
     } else if (a.rfind("--crash-before=", 0) == 0) {
       spec = a.substr(15);
@@ -43,5 +61,6 @@ int main(int argc, char** argv) {
     };
   }
   args.push_back(nullptr);
-  return fl::worker::WorkerMain(static_cast<int>(args.size()) - 1, args.data(), wrap);
+  NoNoise no_noise;
+  return fl::worker::WorkerMain(static_cast<int>(args.size()) - 1, args.data(), wrap, noiseless ? &no_noise : nullptr);
 }

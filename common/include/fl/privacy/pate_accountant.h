@@ -37,6 +37,11 @@ class PateAccountant {
   // answer round, each the sum of `contributors` hospitals' noise (>= the guarantee).
   Status RecordSelection(int64_t queries, int64_t contributors);
   Status RecordAnswers(int64_t answered, int64_t contributors);
+  // Records `histograms` releases whose noise had standard deviation `sigma` when
+  // `guarantee` hospitals' shares were summed (each added sigma^2 / guarantee), here from
+  // `contributors` hospitals: a release made under other noise settings, replayed from a
+  // ledger.
+  Status RecordRelease(double sigma, int64_t guarantee, int64_t histograms, int64_t contributors);
 
   // Whether `queries` more could be posed without exceeding the budget if every one of
   // them were answered (the worst case).

@@ -1,0 +1,57 @@
+#include "student_queries.h"
+
+#include "fl/crypto.h"
+
+namespace fl::worker {
+
+std::string StudentLabelsPath(const std::string& state_dir) { return state_dir + "/student/labels.json"; }
+
+namespace {
+std::string RecordBytes(const data::Dataset& pool) {
+  return std::string(reinterpret_cast<const char*>(pool.features.data()), pool.features.size() * sizeof(float));
+}
+}  // namespace
+
+StatusOr<QueryMessage> MakeQueries(const data::Dataset& pool) {
+  if (pool.size() == 0) return InvalidArgument("the student has no samples to ask about (its training split is empty)");
+  if (pool.segmentation()) return InvalidArgument("a private vote labels classes: a segmentation dataset is refused");
+  QueryMessage q;
+  q.body.set_count(static_cast<uint32_t>(pool.size()));
+  q.payload.push_back(FloatFrame(pool.features.data(), pool.features.size()));
+  return q;
+}
+
+std::string QueryPoolHash(const data::Dataset& pool) { return crypto::HashHex(RecordBytes(pool)); }
+
+StatusOr<nlohmann::json> SaveLabels(Env& env, const std::string& state_dir, const data::Dataset& pool,
+                                    const wire::Labels& labels) {
+  if (labels.query_size() != labels.label_size() || labels.posed() > pool.size() ||
+      static_cast<uint32_t>(labels.query_size()) > labels.posed()) {
+    return InvalidArgument("malformed LABELS: " + std::to_string(labels.query_size()) + " queries, " +
+                           std::to_string(labels.label_size()) + " labels, " + std::to_string(labels.posed()) +
+                           " posed of " + std::to_string(pool.size()));
+  }
+  nlohmann::json answered = nlohmann::json::array();
+  int64_t previous = -1;
+  for (int i = 0; i < labels.query_size(); ++i) {
+    const int64_t q = labels.query(i), l = labels.label(i);
+    if (q <= previous || q >= labels.posed() || l >= data::kMaxClasses) {
+      return InvalidArgument("malformed LABELS: query indices must ascend below those posed, labels below " +
+                             std::to_string(data::kMaxClasses));
+    }
+    previous = q;
+    answered.push_back({q, l});
+  }
+  if (!(labels.epsilon() >= 0) || !(labels.delta() > 0 && labels.delta() < 1)) {
+    return InvalidArgument("malformed LABELS: epsilon and delta out of range");
+  }
+  const nlohmann::json out = {{"queries", pool.size()},          {"query_pool_blake2b", QueryPoolHash(pool)},
+                              {"posed", labels.posed()},         {"answered", answered},
+                              {"epsilon", labels.epsilon()},     {"delta", labels.delta()},
+                              {"note", labels.note().substr(0, 300)}};
+  FL_RETURN_IF_ERROR(env.MakeDirs(state_dir + "/student"));
+  FL_RETURN_IF_ERROR(env.WriteFile(StudentLabelsPath(state_dir), out.dump(1) + "\n"));
+  return out;
+}
+
+}  // namespace fl::worker
