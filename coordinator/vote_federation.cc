@@ -161,6 +161,7 @@ bool VoteFederation::Answer(const QuerySet& qs) {
   }
   const size_t C = static_cast<size_t>(v.classes);
   wire::Labels labels;
+  std::vector<uint32_t> pairs;  // (query, label), the LABELS payload
   std::string note;
   nlohmann::json selection = nlohmann::json::array(), answers = nlohmann::json::array();
   uint32_t posed = 0;
@@ -205,8 +206,8 @@ bool VoteFederation::Answer(const QuerySet& qs) {
         for (size_t i = 0; i < confident.size(); ++i) {
           const int64_t* row = &ans->counts[i * C];
           const uint32_t label = static_cast<uint32_t>(std::max_element(row, row + C) - row);
-          labels.add_query(confident[i]);
-          labels.add_label(label);
+          pairs.push_back(confident[i]);
+          pairs.push_back(label);
           answers.push_back({{"query", confident[i]}, {"noisy_counts", std::vector<int64_t>(row, row + C)},
                              {"label", label}});
         }
@@ -230,6 +231,7 @@ bool VoteFederation::Answer(const QuerySet& qs) {
     }
     if (!note.empty()) break;
   }
+  labels.set_answered(static_cast<uint32_t>(pairs.size() / 2));
   labels.set_posed(posed);
   labels.set_epsilon(accountant_->Spent());
   labels.set_delta(v.delta);
@@ -247,10 +249,12 @@ bool VoteFederation::Answer(const QuerySet& qs) {
     FL_LOG(kError) << "cannot record the released votes: " << s.ToString();
     return false;
   }
-  FL_LOG(kInfo) << qs.name << ": " << labels.query_size() << " labels released for " << posed << " of " << qs.count
+  FL_LOG(kInfo) << qs.name << ": " << labels.answered() << " labels released for " << posed << " of " << qs.count
                 << " queries" << (note.empty() ? "" : " (" + note + ")") << "; epsilon spent " << accountant_->Spent();
   if (WorkerRecord* w = p_.registry.Find(qs.student); w && w->alive) {
-    p_.registry.Send(*w, MakeMessage(wire::LABELS, p_.session, 0, 0, &labels));
+    Message m = MakeMessage(wire::LABELS, p_.session, 0, 0, &labels);
+    m.payload.push_back(WordFrame(pairs));
+    p_.registry.Send(*w, std::move(m));
     p_.registry.Drop(*w, "its labels were sent", false);
   }
   return true;

@@ -24,17 +24,20 @@ StatusOr<QueryMessage> MakeQueries(const data::Dataset& pool) {
 std::string QueryPoolHash(const data::Dataset& pool) { return crypto::HashHex(RecordBytes(pool)); }
 
 StatusOr<nlohmann::json> SaveLabels(Env& env, const std::string& state_dir, const data::Dataset& pool,
-                                    const wire::Labels& labels) {
-  if (labels.query_size() != labels.label_size() || labels.posed() > pool.size() ||
-      static_cast<uint32_t>(labels.query_size()) > labels.posed()) {
-    return InvalidArgument("malformed LABELS: " + std::to_string(labels.query_size()) + " queries, " +
-                           std::to_string(labels.label_size()) + " labels, " + std::to_string(labels.posed()) +
-                           " posed of " + std::to_string(pool.size()));
+                                    const Message& m) {
+  wire::Labels labels;
+  FL_RETURN_IF_ERROR(UnpackBody(m, &labels));
+  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
+  if (labels.posed() > pool.size() || labels.answered() > labels.posed()) {
+    return InvalidArgument("malformed LABELS: " + std::to_string(labels.answered()) + " answered, " +
+                           std::to_string(labels.posed()) + " posed of " + std::to_string(pool.size()));
   }
+  FL_ASSIGN_OR_RETURN(const std::vector<uint32_t> pairs,
+                      ReadWordFrame(m.payload[0], 2 * static_cast<size_t>(labels.answered()), "labels"));
   nlohmann::json answered = nlohmann::json::array();
   int64_t previous = -1;
-  for (int i = 0; i < labels.query_size(); ++i) {
-    const int64_t q = labels.query(i), l = labels.label(i);
+  for (size_t i = 0; i < labels.answered(); ++i) {
+    const int64_t q = pairs[2 * i], l = pairs[2 * i + 1];
     if (q <= previous || q >= labels.posed() || l >= data::kMaxClasses) {
       return InvalidArgument("malformed LABELS: query indices must ascend below those posed, labels below " +
                              std::to_string(data::kMaxClasses));

@@ -32,6 +32,6 @@ std::string QueryPoolHash(const data::Dataset& pool);
 // Checks a LABELS message against `pool` (indices ascending and in range, labels in range)
 // and writes the labels file atomically; returns its contents.
 StatusOr<nlohmann::json> SaveLabels(Env& env, const std::string& state_dir, const data::Dataset& pool,
-                                    const wire::Labels& labels);
+                                    const Message& m);
 
 }  // namespace fl::worker

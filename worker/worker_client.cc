@@ -316,15 +316,15 @@ Status WorkerClient::SendQueries() {
 }
 
 Status WorkerClient::OnLabels(const Message& m) {
-  if (options_.vote_role != WorkerOptions::VoteRole::kStudent) return FailedPrecondition("LABELS to a non-student");
-  wire::Labels labels;
-  FL_RETURN_IF_ERROR(UnpackBody(m, &labels));
-  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 0));
-  FL_RETURN_IF_ERROR(SaveLabels(env_, options_.state_dir, query_pool_, labels).status());
-  FL_LOG(kInfo) << labels.query_size() << " labels for " << labels.posed() << " of " << query_pool_.size()
-                << " queries (epsilon " << labels.epsilon() << " at delta " << labels.delta() << ")"
-                << (labels.note().empty() ? "" : "; " + labels.note().substr(0, 300)) << "; written to "
-                << StudentLabelsPath(options_.state_dir);
+  if (options_.vote_role != WorkerOptions::VoteRole::kStudent) {
+    FL_LOG(kWarning) << "ignored LABELS: this worker asked for none";
+    return Status::Ok();
+  }
+  FL_ASSIGN_OR_RETURN(const nlohmann::json saved, SaveLabels(env_, options_.state_dir, query_pool_, m));
+  const std::string note = saved["note"];
+  FL_LOG(kInfo) << saved["answered"].size() << " labels for " << saved["posed"] << " of " << query_pool_.size()
+                << " queries (epsilon " << saved["epsilon"] << " at delta " << saved["delta"] << ")"
+                << (note.empty() ? "" : "; " + note) << "; written to " << StudentLabelsPath(options_.state_dir);
   over_ = true;
   return Status::Ok();
 }

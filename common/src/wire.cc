@@ -102,6 +102,13 @@ StatusOr<RingVector> ReadRingFrame(const Frame& frame, size_t expected, const ch
   return v;
 }
 
+Frame WordFrame(const std::vector<uint32_t>& words) { return Frame(words.data(), words.size() * sizeof(uint32_t)); }
+
+StatusOr<std::vector<uint32_t>> ReadWordFrame(const Frame& frame, size_t expected, const char* what) {
+  FL_ASSIGN_OR_RETURN(RingVector v, ReadRingFrame(frame, expected, what));
+  return v.words();
+}
+
 std::string TypeName(wire::MessageType t) { return wire::MessageType_Name(t); }
 
 }  // namespace fl

@@ -55,10 +55,12 @@ Status ExpectPayloadFrames(const Message& m, size_t n);
 
 Frame FloatFrame(const float* data, size_t n);
 Frame RingFrame(const RingVector& v);
+Frame WordFrame(const std::vector<uint32_t>& words);
 
 // Copies a raw frame that must hold exactly `expected` elements.
 StatusOr<std::vector<float>> ReadFloatFrame(const Frame& frame, size_t expected, const char* what);
 StatusOr<RingVector> ReadRingFrame(const Frame& frame, size_t expected, const char* what);
+StatusOr<std::vector<uint32_t>> ReadWordFrame(const Frame& frame, size_t expected, const char* what);
 
 // Human-readable one-word name of a message type.
 std::string TypeName(wire::MessageType t);
