@@ -13,7 +13,8 @@ namespace {
 constexpr int kMaxAttemptsPerRound = 20;
 }  // namespace
 
-VoteFederation::VoteFederation(VoteParts parts) : p_(parts), ledger_(parts.env, parts.options.state_dir) {}
+VoteFederation::VoteFederation(VoteParts parts)
+    : p_(parts), ledger_(parts.env, parts.options.state_dir + "/privacy-ledger.jsonl") {}
 
 Status VoteFederation::Open(uint32_t highest_round) {
   const VoteOptions& v = p_.options.vote;
@@ -30,7 +31,7 @@ Status VoteFederation::Open(uint32_t highest_round) {
     return FailedPrecondition(p_.options.state_dir + " holds an earlier vote; set \"resume\": true to go on with "
                               "its privacy budget, or choose another state_dir");
   }
-  FL_RETURN_IF_ERROR(ledger_.Open(&*accountant_));
+  FL_RETURN_IF_ERROR(ledger_.Open([this](const privacy::Release& r) { return accountant_->RecordRelease(r); }));
   next_round_ = highest_round + 1;
   p_.metrics.SetPrivacySpent(accountant_->Spent(), v.epsilon_budget);
   FL_LOG(kInfo) << "private vote: sigma_1 " << v.sigma_selection << ", sigma_2 " << v.sigma_answer << ", threshold "
@@ -47,8 +48,9 @@ void VoteFederation::OnQueries(WorkerRecord& w, const Message& m) {
   Status s = UnpackBody(m, &q);
   if (s.ok()) s = ExpectPayloadFrames(m, 1);
   if (s.ok() && w.vote_role != wire::Hello::STUDENT) s = PermissionDenied("only a student sends queries");
-  for (const QuerySet& waiting : waiting_) {
-    if (s.ok() && waiting.student == w.id) s = FailedPrecondition("its queries are waiting already");
+  if (s.ok() && w.name == answering_) {  // reconnected while its set is answered: it gets the labels
+    FL_LOG(kInfo) << w.name << " sent its queries again while they are being answered";
+    return;
   }
   const size_t bytes = s.ok() ? m.payload[0].size() : 0;
   if (s.ok() && (q.count() == 0 || q.count() > v.max_queries)) {
@@ -57,6 +59,8 @@ void VoteFederation::OnQueries(WorkerRecord& w, const Message& m) {
     s = InvalidArgument("the queries' payload is not " + std::to_string(q.count()) + " float records of equal size "
                         "within max_query_bytes");
   }
+  const size_t record_floats = s.ok() ? bytes / sizeof(float) / q.count() : 0;
+  if (s.ok()) s = CheckRecordSize(record_floats);
   QuerySet qs;
   if (s.ok()) {
     StatusOr<std::vector<float>> records = ReadFloatFrame(m.payload[0], bytes / sizeof(float), "queries");
@@ -65,29 +69,68 @@ void VoteFederation::OnQueries(WorkerRecord& w, const Message& m) {
   }
   if (!s.ok()) {
     FL_LOG(kWarning) << "refused the queries of worker " << w.id << " (" << w.name << "): " << s.message();
-    p_.registry.Drop(w, "queries refused: " + s.message(), true);
+    p_.registry.Drop(w, "queries refused: " + s.message(), true, wire::Abort::REFUSED);
     return;
   }
-  qs.student = w.id;
   qs.name = w.name;
   qs.count = q.count();
-  qs.record_floats = bytes / sizeof(float) / q.count();
+  qs.record_floats = record_floats;
   FL_LOG(kInfo) << w.name << " asks for labels of " << qs.count << " queries";
+  // One set per student: a student that reconnects replaces the set it sent before.
+  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(), [&](const QuerySet& o) { return o.name == w.name; }),
+                 waiting_.end());
   waiting_.push_back(std::move(qs));
 }
 
-std::vector<uint32_t> VoteFederation::Teachers() const {
+std::vector<uint32_t> VoteFederation::Teachers(size_t record_floats) const {
   std::vector<uint32_t> ids;
   for (WorkerRecord* w : p_.registry.Alive()) {
-    if (w->vote_role == wire::Hello::TEACHERS) ids.push_back(w->id);
+    if (w->vote_role == wire::Hello::TEACHERS && w->vote_record_floats == record_floats) ids.push_back(w->id);
   }
   return ids;
 }
 
-bool VoteFederation::Ready() const { return !waiting_.empty() && Teachers().size() >= p_.options.min_workers; }
+WorkerRecord* VoteFederation::Student(const std::string& name) const {
+  for (WorkerRecord* w : p_.registry.Alive()) {
+    if (w->vote_role == wire::Hello::STUDENT && w->name == name) return w;
+  }
+  return nullptr;
+}
+
+Status VoteFederation::CheckRecordSize(size_t record_floats) const {
+  for (WorkerRecord* t : p_.registry.Alive()) {
+    if (t->vote_role == wire::Hello::TEACHERS && t->vote_record_floats != record_floats) {
+      return InvalidArgument("records of " + std::to_string(record_floats) + " floats, but the teachers read " +
+                             std::to_string(t->vote_record_floats) + " (does the student prepare its samples as the "
+                             "hospitals do?)");
+    }
+  }
+  return Status::Ok();
+}
+
+bool VoteFederation::Ready() {
+  // Sets of students that left are forgotten; sets the connected teachers cannot read are
+  // refused (they may have arrived before any teachers).
+  waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
+                                [&](const QuerySet& q) {
+                                  WorkerRecord* w = Student(q.name);
+                                  const Status s = CheckRecordSize(q.record_floats);
+                                  if (w && !s.ok()) {
+                                    FL_LOG(kWarning) << "refused the queries of " << q.name << ": " << s.message();
+                                    p_.registry.Drop(*w, "queries refused: " + s.message(), true, wire::Abort::REFUSED);
+                                  }
+                                  return !w || !s.ok();
+                                }),
+                 waiting_.end());
+  for (const QuerySet& q : waiting_) {
+    if (Teachers(q.record_floats).size() >= p_.options.min_workers) return true;
+  }
+  return false;
+}
 
 std::optional<VoteFederation::VoteSum> VoteFederation::Vote(wire::RoundStart::Kind kind, const QuerySet& qs,
-                                                            const std::vector<uint32_t>& which, bool* fatal) {
+                                                            const std::vector<uint32_t>& which, bool* fatal,
+                                                            std::string* note) {
   const VoteOptions& v = p_.options.vote;
   std::vector<float> records;
   records.reserve(which.size() * qs.record_floats);
@@ -103,24 +146,40 @@ std::optional<VoteFederation::VoteSum> VoteFederation::Vote(wire::RoundStart::Ki
   spec.vote_sigma = kind == wire::RoundStart::VOTE_SELECTION ? v.sigma_selection : v.sigma_answer;
   spec.vote_classes = static_cast<uint32_t>(v.classes);
   spec.min_survivors = p_.options.min_workers;
-  const auto enough = [&] { return Teachers().size() >= p_.options.min_workers; };
+  const auto enough = [&] { return Teachers(qs.record_floats).size() >= p_.options.min_workers; };
   for (int attempt = 0; attempt < kMaxAttemptsPerRound && !p_.stop; ++attempt) {
     if (!enough() && p_.loop.RunFor(enough, p_.options.admission_timeout_s) != EventLoop::Wait::kReady) {
-      FL_LOG(kError) << "too few teachers' hospitals (" << Teachers().size() << " of the " << p_.options.min_workers
-                     << " required) within " << p_.options.admission_timeout_s << " s";
+      FL_LOG(kError) << "too few teachers' hospitals (" << Teachers(qs.record_floats).size() << " of the "
+                     << p_.options.min_workers << " required) within " << p_.options.admission_timeout_s << " s";
+      *note = "the vote could not go on (too few teachers' hospitals)";
       return std::nullopt;
     }
-    spec.cohort = Teachers();
+    spec.cohort = Teachers(qs.record_floats);
     StatusOr<RoundResult> round = p_.rounds.Run(next_round_++, spec);
     if (!round.ok()) continue;
     const uint64_t d = spec.dimension;
     const int64_t survivors = static_cast<int64_t>(round->survivors);
-    const int64_t teachers = round->sum.size() == d + 1 ? round->sum[d] : 0;
-    if (survivors < p_.options.min_workers || teachers < survivors ||
-        teachers > survivors * privacy::kMaxVotesPerCount) {
-      FL_LOG(kError) << "protocol round " << round->protocol_round << ": a vote sum of " << survivors
-                     << " hospitals claims " << teachers << " teachers";
+    // The noisy sum is known from here on: it is accounted before anything else happens.
+    const privacy::Release release{kind == wire::RoundStart::VOTE_SELECTION ? "selection" : "answer",
+                              spec.vote_sigma,
+                              noise_.guaranteed_contributors,
+                              v.classes,
+                              static_cast<int64_t>(which.size()),
+                              survivors,
+                              round->protocol_round};
+    Status recorded = accountant_->RecordRelease(release);
+    if (recorded.ok()) recorded = ledger_.Append(release, accountant_->Spent(), v.delta);
+    if (Status s = recorded; !s.ok()) {
+      FL_LOG(kError) << "cannot record a release in " << ledger_.path() << ": " << s.ToString();
       *fatal = true;
+      return std::nullopt;
+    }
+    const int64_t teachers = round->sum.size() == d + 1 ? round->sum[d] : 0;
+    if (teachers < survivors || teachers > survivors * privacy::kMaxVotesPerCount) {
+      // A hospital sent a false weight word: nothing from this sum is used.
+      FL_LOG(kError) << "protocol round " << round->protocol_round << ": a vote sum of " << survivors
+                     << " hospitals claims " << teachers << " teachers; the query set ends here";
+      *note = "a vote sum was malformed (a hospital's input was out of range)";
       return std::nullopt;
     }
     if (Status s = p_.audit.RecordSum(round->protocol_round, round->sum); !s.ok()) {
@@ -128,18 +187,10 @@ std::optional<VoteFederation::VoteSum> VoteFederation::Vote(wire::RoundStart::Ki
       *fatal = true;
       return std::nullopt;
     }
-    // The noisy sum is known from here on: it is accounted before anything else happens.
-    const VoteRelease release{kind == wire::RoundStart::VOTE_SELECTION ? "selection" : "answer", spec.vote_sigma,
-                              noise_.guaranteed_contributors, static_cast<int64_t>(which.size()), survivors,
-                              round->protocol_round};
-    if (Status s = ledger_.Record(release, &*accountant_); !s.ok()) {
-      FL_LOG(kError) << "cannot record a release in " << ledger_.path() << ": " << s.ToString();
-      *fatal = true;
-      return std::nullopt;
-    }
     RingVector counts(std::vector<uint32_t>(round->sum.words().begin(), round->sum.words().end() - 1));
     return VoteSum{privacy::DecodeVoteSum(counts), teachers, survivors};
   }
+  *note = p_.stop ? "the coordinator is stopping" : "the vote rounds kept failing";
   return std::nullopt;
 }
 
@@ -152,7 +203,7 @@ StatusOr<uint64_t> VoteFederation::NextSetNumber() const {
   return n + 1;
 }
 
-bool VoteFederation::Answer(const QuerySet& qs) {
+bool VoteFederation::Answer(const QuerySet& qs, uint32_t* posed_out) {
   const VoteOptions& v = p_.options.vote;
   StatusOr<uint64_t> set = NextSetNumber();
   if (!set.ok()) {
@@ -166,8 +217,7 @@ bool VoteFederation::Answer(const QuerySet& qs) {
   nlohmann::json selection = nlohmann::json::array(), answers = nlohmann::json::array();
   uint32_t posed = 0;
   while (posed < qs.count && !p_.stop) {
-    const WorkerRecord* student = p_.registry.Find(qs.student);
-    if (!student || !student->alive) {
+    if (!Student(qs.name)) {
       note = "the student left";
       break;
     }
@@ -182,10 +232,9 @@ bool VoteFederation::Answer(const QuerySet& qs) {
     std::vector<uint32_t> batch(n);
     for (uint32_t i = 0; i < n; ++i) batch[i] = posed + i;
     bool fatal = false;
-    std::optional<VoteSum> sel = Vote(wire::RoundStart::VOTE_SELECTION, qs, batch, &fatal);
+    std::optional<VoteSum> sel = Vote(wire::RoundStart::VOTE_SELECTION, qs, batch, &fatal, &note);
     if (!sel) {
       if (fatal) return false;
-      note = "the vote could not go on (too few teachers' hospitals)";
       break;
     }
     posed += n;
@@ -198,10 +247,11 @@ bool VoteFederation::Answer(const QuerySet& qs) {
     }
     size_t answered = 0;
     if (!confident.empty()) {
-      std::optional<VoteSum> ans = Vote(wire::RoundStart::VOTE_ANSWER, qs, confident, &fatal);
+      std::string why;
+      std::optional<VoteSum> ans = Vote(wire::RoundStart::VOTE_ANSWER, qs, confident, &fatal, &why);
       if (!ans) {
         if (fatal) return false;
-        note = "the vote could not go on (too few teachers' hospitals)";
+        note = why;
       } else {
         for (size_t i = 0; i < confident.size(); ++i) {
           const int64_t* row = &ans->counts[i * C];
@@ -231,6 +281,7 @@ bool VoteFederation::Answer(const QuerySet& qs) {
     }
     if (!note.empty()) break;
   }
+  *posed_out = posed;
   labels.set_answered(static_cast<uint32_t>(pairs.size() / 2));
   labels.set_posed(posed);
   labels.set_epsilon(accountant_->Spent());
@@ -251,7 +302,7 @@ bool VoteFederation::Answer(const QuerySet& qs) {
   }
   FL_LOG(kInfo) << qs.name << ": " << labels.answered() << " labels released for " << posed << " of " << qs.count
                 << " queries" << (note.empty() ? "" : " (" + note + ")") << "; epsilon spent " << accountant_->Spent();
-  if (WorkerRecord* w = p_.registry.Find(qs.student); w && w->alive) {
+  if (WorkerRecord* w = Student(qs.name)) {
     Message m = MakeMessage(wire::LABELS, p_.session, 0, 0, &labels);
     m.payload.push_back(WordFrame(pairs));
     p_.registry.Send(*w, std::move(m));
@@ -270,23 +321,26 @@ int VoteFederation::EndAll(const std::string& reason, int code) {
 int VoteFederation::Run() {
   while (answered_sets_ < p_.options.rounds) {
     while (!Ready()) {
+      // A student that left is forgotten with its queries (Ready).
       if (p_.loop.RunFor([&] { return Ready(); }, 3600) == EventLoop::Wait::kStopped || p_.stop) {
         return EndAll("the coordinator is stopping", kExitOk);
       }
-      // A student that left is forgotten with its queries.
-      waiting_.erase(std::remove_if(waiting_.begin(), waiting_.end(),
-                                    [&](const QuerySet& q) {
-                                      const WorkerRecord* w = p_.registry.Find(q.student);
-                                      return !w || !w->alive;
-                                    }),
-                     waiting_.end());
     }
     p_.loop.Drain();
-    const QuerySet qs = std::move(waiting_.front());
-    waiting_.pop_front();
-    if (!Answer(qs)) return kExitRuntimeError;
+    auto next = std::find_if(waiting_.begin(), waiting_.end(), [&](const QuerySet& q) {
+      return Student(q.name) && Teachers(q.record_floats).size() >= p_.options.min_workers;
+    });
+    if (next == waiting_.end()) continue;
+    const QuerySet qs = std::move(*next);
+    waiting_.erase(next);
+    answering_ = qs.name;
+    uint32_t posed = 0;
+    const bool ok = Answer(qs, &posed);
+    answering_.clear();
+    if (!ok) return kExitRuntimeError;
     if (p_.stop) return EndAll("the coordinator is stopping", kExitOk);
-    ++answered_sets_;
+    // A set counts once the teachers voted on it, or once the budget allows no query at all.
+    if (posed > 0 || accountant_->MaxQueries() == 0) ++answered_sets_;
   }
   FL_LOG(kInfo) << "answered " << answered_sets_ << " query sets; epsilon spent " << accountant_->Spent();
   return EndAll("the private vote has answered its last query set", kExitOk);

@@ -24,10 +24,10 @@
 #include "event_loop.h"
 #include "fl/env.h"
 #include "fl/privacy/pate_accountant.h"
+#include "fl/privacy/release_ledger.h"
 #include "metrics.h"
 #include "options.h"
 #include "round_runner.h"
-#include "vote_ledger.h"
 #include "worker_registry.h"
 
 namespace fl::coordinator {
@@ -58,8 +58,8 @@ class VoteFederation {
 
  private:
   // A student's queries: `count` records of `record_floats` floats each, never interpreted.
+  // A student is known by its name, so that one that reconnects finds its set again.
   struct QuerySet {
-    uint32_t student = 0;
     std::string name;
     uint32_t count = 0;
     size_t record_floats = 0;
@@ -71,15 +71,21 @@ class VoteFederation {
     int64_t teachers = 0;         // teachers whose votes are in it
     int64_t contributors = 0;     // hospitals
   };
-  std::vector<uint32_t> Teachers() const;
-  bool Ready() const;
+  // The connected teachers' hospitals whose teachers read records of `record_floats`.
+  std::vector<uint32_t> Teachers(size_t record_floats) const;
+  WorkerRecord* Student(const std::string& name) const;
+  // InvalidArgument when a connected teachers' hospital reads records of another size.
+  Status CheckRecordSize(size_t record_floats) const;
+  // Forgets the sets of students that left; true when a set can be answered now.
+  bool Ready();
   // Runs one vote round over the queries `which` of `qs`, retrying with the remaining
   // teachers when a round is abandoned; nullopt when it cannot be done (stopping, too few
-  // teachers, a fatal error: *fatal).
+  // teachers, a malformed sum: *note says why; a fatal error: *fatal).
   std::optional<VoteSum> Vote(wire::RoundStart::Kind kind, const QuerySet& qs, const std::vector<uint32_t>& which,
-                              bool* fatal);
-  // Poses `qs` batch by batch while the budget allows; false on a fatal error.
-  bool Answer(const QuerySet& qs);
+                              bool* fatal, std::string* note);
+  // Poses `qs` batch by batch while the budget allows and sends the labels; false on a
+  // fatal error. *posed: the queries put to the teachers.
+  bool Answer(const QuerySet& qs, uint32_t* posed);
   int EndAll(const std::string& reason, int code);
   // Number of the next query set: one more than those recorded in state_dir/votes.
   StatusOr<uint64_t> NextSetNumber() const;
@@ -87,8 +93,9 @@ class VoteFederation {
   VoteParts p_;
   privacy::VoteNoise noise_;
   std::optional<privacy::PateAccountant> accountant_;
-  VoteLedger ledger_;
+  privacy::ReleaseLedger ledger_;  // state_dir/privacy-ledger.jsonl
   std::deque<QuerySet> waiting_;
+  std::string answering_;  // the student whose set is being answered
   uint32_t next_round_ = 1;
   uint64_t answered_sets_ = 0;
 };

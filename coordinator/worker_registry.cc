@@ -81,6 +81,7 @@ void WorkerRegistry::Admit(const PeerId& peer, const Message& m, const std::stri
   w.name = hello.name();
   w.contribution = hello.contribution();
   w.vote_role = hello.vote_role();
+  w.vote_record_floats = hello.vote_record_floats();
   w.last_seen = env_.Now();
   w.last_heartbeat_sent = w.last_seen;
   FL_LOG(kInfo) << "admitted worker " << w.id << " (" << w.name << "), " << alive_count() + 1 << " connected";
@@ -143,11 +144,11 @@ std::string WorkerRegistry::NameOf(uint32_t id) const {
   return it == workers_.end() ? "worker " + std::to_string(id) : it->second.name;
 }
 
-void WorkerRegistry::Drop(WorkerRecord& w, const std::string& reason, bool tell_worker) {
+void WorkerRegistry::Drop(WorkerRecord& w, const std::string& reason, bool tell_worker, wire::Abort::Next next) {
   if (!w.alive) return;
   w.alive = false;
   FL_LOG(kWarning) << "worker " << w.id << " (" << w.name << ") dropped: " << reason;
-  if (tell_worker) SendAbort(w, 0, reason);
+  if (tell_worker) SendAbort(w, 0, reason, next);
   for (auto& listener : drop_listeners_) listener(w.id);
 }
 
@@ -168,10 +169,11 @@ void WorkerRegistry::Send(const WorkerRecord& w, Message m) {
   }
 }
 
-void WorkerRegistry::SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason) {
+void WorkerRegistry::SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason,
+                               wire::Abort::Next next) {
   wire::Abort a;
   a.set_reason(reason);
-  if (round == 0) a.set_next(wire::Abort::REJOIN);  // its session is over; a new one may follow
+  if (round == 0) a.set_next(next);  // its session is over; REJOIN: a new one may follow
   Send(w, MakeMessage(wire::ABORT, session_, round, 0, &a));
 }
 

@@ -26,6 +26,7 @@ struct WorkerRecord {
   bool spoke = false;  // sent anything but HELLO since its WELCOME
   wire::Contribution contribution;  // a merge federation: the data vector it offers
   wire::Hello::VoteRole vote_role = wire::Hello::NO_VOTE;  // a private vote: teachers or student
+  uint32_t vote_record_floats = 0;  // TEACHERS: the query record size its teachers read
 };
 
 // A merge federation's say on a HELLO's contribution: empty reason = admitted.
@@ -60,7 +61,7 @@ class WorkerRegistry {
   }
   // Takes `w` out of the federation, telling it why when `tell_worker`; the drop
   // listeners (the round in progress) learn its id.
-  void Drop(WorkerRecord& w, const std::string& reason, bool tell_worker);
+  void Drop(WorkerRecord& w, const std::string& reason, bool tell_worker, wire::Abort::Next next = wire::Abort::REJOIN);
   // `w` has done its part (its final report is in) and leaves: not a dropout.
   void Retire(WorkerRecord& w) { w.alive = false; }
   // Drops every worker silent for longer than the heartbeat timeout.
@@ -78,7 +79,8 @@ class WorkerRegistry {
   void Send(const WorkerRecord& w, Message m);
   void Welcome(WorkerRecord& w);
   // ABORT for a round, or (round 0) the end of `w`'s session: it may say HELLO again.
-  void SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason);
+  void SendAbort(const WorkerRecord& w, uint32_t round, const std::string& reason,
+                 wire::Abort::Next next = wire::Abort::REJOIN);
   // A message from a peer that is not admitted in this session (the coordinator restarted,
   // or it was dropped): tells it to say HELLO again, at most once a second.
   void TellToRejoin(const PeerId& peer);

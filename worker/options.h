@@ -50,6 +50,10 @@ struct WorkerOptions {
   // The least noise (standard deviation) this hospital lets a vote sum over its teachers'
   // counts carry, whatever the coordinator asks for.
   double min_vote_sigma = 1.0;
+  // This hospital's own privacy budget for its teachers' votes, over every vote it takes
+  // part in (state_dir/teachers/privacy-ledger.jsonl): rounds past it are refused.
+  double vote_epsilon_budget = 10.0;
+  double vote_delta = 1e-5;
 };
 
 StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::string& what);

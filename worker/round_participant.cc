@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include <cinttypes>
-#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -139,40 +138,19 @@ StatusOr<RoundParticipant::LocalJob> RoundParticipant::ScoringJob(Trainer& train
 StatusOr<RoundParticipant::LocalJob> RoundParticipant::VoteJob(const LocalInputs& in, const wire::RoundStart& rs,
                                                                 const Message& m) {
   if (!in.ballot) return FailedPrecondition("refusing a vote round: this worker has no teachers (fl-worker vote)");
-  const uint64_t classes = rs.vote_classes();
-  if (classes < 2 || classes > static_cast<uint64_t>(data::kMaxClasses) || rs.dimension() == 0 ||
-      rs.dimension() % classes != 0) {
-    return InvalidArgument("a vote round needs 2 to " + std::to_string(data::kMaxClasses) +
-                           " classes and queries x classes entries");
-  }
-  // The noise must be at least what this hospital asks for, and its share is summed with
-  // at least vote_guarantee others' only if it never unmasks fewer inputs than that.
-  const uint32_t guarantee = rs.vote_guarantee();
-  if (!(rs.vote_sigma() >= options_.min_vote_sigma) || !std::isfinite(rs.vote_sigma())) {
-    return PermissionDenied("refusing a vote with noise sigma " + std::to_string(rs.vote_sigma()) +
-                            ": below this hospital's min_vote_sigma " + std::to_string(options_.min_vote_sigma));
-  }
-  if (guarantee < 1 || guarantee > std::max<uint32_t>(3, options_.min_survivors)) {
-    return PermissionDenied("refusing a vote whose noise assumes " + std::to_string(guarantee) +
-                            " hospitals in every sum: this hospital guarantees " +
-                            std::to_string(std::max<uint32_t>(3, options_.min_survivors)) + " (min_survivors)");
-  }
-  const double variance = rs.vote_sigma() * rs.vote_sigma() / guarantee;
-  const uint64_t queries = rs.dimension() / classes;
-  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
-  FL_ASSIGN_OR_RETURN(std::vector<float> records,
-                      ReadFloatFrame(m.payload[0], queries * static_cast<uint64_t>(in.ballot->record_floats()),
-                                     "query records"));
-  const TeacherBallot* ballot = in.ballot;
+  FL_ASSIGN_OR_RETURN(VoteRound vote, in.ballot->ReadRound(rs, m, m.round()));
+  TeacherBallot* ballot = in.ballot;
   const wire::RoundStart::Kind kind = rs.kind();
   const uint64_t weight = static_cast<uint64_t>(ballot->teachers());
   LocalJob job{weight, kind == wire::RoundStart::VOTE_SELECTION ? "voting on queries" : "voting on confident queries",
                nullptr};
-  job.run = [ballot, kind, weight, classes, variance, records = std::move(records)]() mutable -> StatusOr<LocalResult> {
+  // Once the round is accepted, this hospital's own account is charged for it first.
+  job.accept = [ballot, release = vote.release] { return ballot->Charge(release); };
+  job.run = [ballot, kind, weight, vote = std::move(vote)]() mutable -> StatusOr<LocalResult> {
     LocalResult out;
     out.kind = kind;
     out.weight = weight;
-    FL_ASSIGN_OR_RETURN(out.words, ballot->Cast(std::move(records), static_cast<int64_t>(classes), variance));
+    FL_ASSIGN_OR_RETURN(out.words, ballot->Cast(std::move(vote.records), vote.classes, vote.variance));
     return out;
   };
   return job;
@@ -214,6 +192,7 @@ Status RoundParticipant::Start(const Membership& who, Trainer* trainer, const Lo
   }
   FL_RETURN_IF_ERROR(job.status());
   FL_RETURN_IF_ERROR(CheckRound(r, job->weight));
+  if (job->accept) FL_RETURN_IF_ERROR(job->accept());
   if (rs.kind() == wire::RoundStart::MERGE_SCORES) scored_ = true;
   secagg::ClientConfig cc;
   cc.round = secagg::RoundId{who.session, r.id};

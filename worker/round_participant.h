@@ -39,7 +39,7 @@ struct LocalInputs {
   int64_t num_train = 0;                      // its weight in training rounds
   const DataVector* vector = nullptr;         // fl-worker contribute: its data vector
   const data::Dataset* validation = nullptr;  // ... and its validation split
-  const TeacherBallot* ballot = nullptr;      // fl-worker vote: its teachers
+  TeacherBallot* ballot = nullptr;            // fl-worker vote: its teachers and their account
 };
 
 class RoundParticipant {
@@ -93,6 +93,7 @@ class RoundParticipant {
     uint64_t weight = 0;  // of this worker's input
     const char* what = "";
     std::function<StatusOr<LocalResult>()> run;
+    std::function<Status()> accept;  // optional: run once the round passes its checks
   };
   Status CheckRound(const RoundState& r, uint64_t weight) const;
   StatusOr<LocalJob> TrainingJob(Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m);

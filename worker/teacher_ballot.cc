@@ -1,11 +1,18 @@
 #include "teacher_ballot.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "data/dataset.h"
 #include "fl/config_reader.h"
 #include "fl/env.h"
 #include "teachers.h"
 
 namespace fl::worker {
+
+namespace {
+constexpr uint64_t kMaxVoteQueries = 10'000'000;
+}  // namespace
 
 StatusOr<TeacherBallot> TeacherBallot::Open(const WorkerOptions& o, std::vector<int64_t> sample_shape,
                                             VoteNoiseSource* noise) {
@@ -22,7 +29,57 @@ StatusOr<TeacherBallot> TeacherBallot::Open(const WorkerOptions& o, std::vector<
     return InvalidArgument(path + ": count must be an integer in [1, " + std::to_string(kMaxTeachers) + "]");
   }
   if (sample_shape.empty()) return InvalidArgument("no sample shape to read the queries with");
-  return TeacherBallot(o, std::move(sample_shape), noise, manifest["count"].get<int64_t>());
+  TeacherBallot ballot(o, std::move(sample_shape), noise, manifest["count"].get<int64_t>(),
+                       privacy::ReleaseLedger(Env::Default(), o.state_dir + "/teachers/privacy-ledger.jsonl"));
+  FL_RETURN_IF_ERROR(ballot.ledger_.Open([&](const privacy::Release& r) { return AddRelease(r, &ballot.spent_); }));
+  return ballot;
+}
+
+StatusOr<VoteRound> TeacherBallot::ReadRound(const wire::RoundStart& rs, const Message& m, uint32_t round) const {
+  const WorkerOptions& o = *options_;
+  const uint64_t classes = rs.vote_classes();
+  if (classes < 2 || classes > static_cast<uint64_t>(data::kMaxClasses) || rs.dimension() == 0 ||
+      rs.dimension() % classes != 0 || rs.dimension() / classes > kMaxVoteQueries) {
+    return InvalidArgument("a vote round needs 2 to " + std::to_string(data::kMaxClasses) + " classes and at most " +
+                           std::to_string(kMaxVoteQueries) + " queries x classes entries");
+  }
+  const uint32_t guarantee = rs.vote_guarantee();
+  const uint32_t ours = std::max<uint32_t>(3, o.min_survivors);
+  if (!(rs.vote_sigma() >= o.min_vote_sigma) || !std::isfinite(rs.vote_sigma())) {
+    return PermissionDenied("refusing a vote with noise sigma " + std::to_string(rs.vote_sigma()) +
+                            ": below this hospital's min_vote_sigma " + std::to_string(o.min_vote_sigma));
+  }
+  if (guarantee < 1 || guarantee > ours) {
+    return PermissionDenied("refusing a vote whose noise assumes " + std::to_string(guarantee) +
+                            " hospitals in every sum: this hospital guarantees " + std::to_string(ours) +
+                            " (min_survivors)");
+  }
+  const uint64_t queries = rs.dimension() / classes;
+  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
+  VoteRound v;
+  FL_ASSIGN_OR_RETURN(v.records, ReadFloatFrame(m.payload[0], queries * static_cast<uint64_t>(record_floats()),
+                                                "query records"));
+  v.classes = static_cast<int64_t>(classes);
+  v.variance = rs.vote_sigma() * rs.vote_sigma() / guarantee;
+  const bool selection = rs.kind() == wire::RoundStart::VOTE_SELECTION;
+  v.release = {selection ? "selection" : "answer", rs.vote_sigma(), guarantee, v.classes,
+               static_cast<int64_t>(queries), guarantee, round};
+  return v;
+}
+
+Status TeacherBallot::Charge(const privacy::Release& r) {
+  privacy::RdpAccountant after = spent_;
+  FL_RETURN_IF_ERROR(AddRelease(r, &after));
+  const double epsilon = after.Epsilon(options_->vote_delta);
+  if (epsilon > options_->vote_epsilon_budget) {
+    return PermissionDenied("refusing a vote round of " + std::to_string(r.histograms) +
+                            " queries: it would take this hospital's teachers to epsilon " + std::to_string(epsilon) +
+                            ", past its vote_epsilon_budget " + std::to_string(options_->vote_epsilon_budget) +
+                            " (spent so far " + std::to_string(spent()) + ", " + ledger_.path() + ")");
+  }
+  FL_RETURN_IF_ERROR(ledger_.Append(r, epsilon, options_->vote_delta));
+  spent_ = std::move(after);
+  return Status::Ok();
 }
 
 int64_t TeacherBallot::record_floats() const {

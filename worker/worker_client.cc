@@ -49,7 +49,8 @@ Status WorkerClient::SendHello() {
     hello.mutable_contribution()->set_base_blake2b(vector_->base_blake2b);
     hello.mutable_contribution()->set_vector_id(vector_->vector_id);
   }
-  if (options_.vote_role == WorkerOptions::VoteRole::kTeachers) hello.set_vote_role(wire::Hello::TEACHERS);
+  if (ballot_) hello.set_vote_role(wire::Hello::TEACHERS);
+  if (ballot_) hello.set_vote_record_floats(static_cast<uint32_t>(ballot_->record_floats()));
   if (options_.vote_role == WorkerOptions::VoteRole::kStudent) hello.set_vote_role(wire::Hello::STUDENT);
   const Env::Duration wait = backoff_.Next();
   next_hello_ = env_.Now() + wait;  // asked again if no WELCOME by then

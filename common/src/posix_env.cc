@@ -66,6 +66,7 @@ class PosixEnv final : public Env {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return Internal("open " + path + ": " + Errno());
     Status s = WriteAll(fd, contents, path);
+    if (s.ok() && ::fsync(fd) != 0) s = Internal("fsync " + path + ": " + Errno());
     ::close(fd);
     return s;
   }

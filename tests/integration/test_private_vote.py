@@ -7,10 +7,16 @@ for labels of its unlabelled images (fl-worker ask); the teachers' hospitals vot
   histogram equals the teachers' votes computed here in PyTorch, exactly; the confident
   queries are those whose top count reaches the threshold; the labels are their plurality
   classes; the ledger and metrics record every release; fl-worker student trains on them.
+  In the coordinator's own transcript, no hospital's masked input matches any hospital's
+  counts in any entry, while the unmasked sum is exactly their total.
 - Noisy, with a hospital dying inside the first vote round: the rounds go on with the
   other three; the released counts less the true counts have mean 0 and variance sigma^2
-  (each hospital adds sigma^2 / 3); in the coordinator's own transcript no hospital's
-  masked input looks like counts, while the unmasked sum is the released histogram.
+  (each hospital adds sigma^2 / 3).
+- A student whose records have another size than the teachers read is refused with a
+  clear error, and the teachers' hospitals stay to answer the next student.
+- A hospital keeps its own privacy account: it refuses the round that would take its
+  teachers past its own vote_epsilon_budget, whatever the coordinator's budget, and a
+  restarted hospital goes on from its ledger without passing it.
 - The budget: the coordinator stops posing queries when the next batch could exceed its
   epsilon budget, says so to the student, and a restarted coordinator goes on from the
   ledger without ever exceeding the budget.
@@ -71,6 +77,8 @@ class PrivateVoteTest(unittest.TestCase):
                 "name": name, "coordinator": "tcp://127.0.0.1:%d" % cls.port, "insecure": True,
                 "identity_key": cls.path(name + ".key"), "roster": cls.roster, "state_dir": cls.path("state-" + h),
                 "timeouts": {"heartbeat_interval_s": 0.2},
+                # The tests ask with little noise, to see it; each hospital's own budget allows it.
+                "vote_epsilon_budget": 1000,
                 "data": {"format": "npz", "path": cls.path(("student" if h == "s" else h) + ".npz")}})
         for h in TEACHER_HOSPITALS:
             p = fltest.run_worker("teachers", "--config", cls.path(h + ".json"), "--plan", cls.plan, "--teachers",
@@ -157,10 +165,11 @@ class PrivateVoteTest(unittest.TestCase):
             if p is not coord and p.poll() is None:
                 p.wait(timeout=60)
 
-    def test_noiseless_vote_is_exact(self):
+    def test_noiseless_vote_is_exact_and_the_coordinator_sees_no_hospitals_counts(self):
         np = self.np
+        audit = self.path("audit-noiseless")
         coord = self.coordinator({"classes": 2, "sigma_selection": 5, "sigma_answer": 3, "threshold": 0.6,
-                                  "epsilon_budget": 1000, "batch_queries": 25})
+                                  "epsilon_budget": 1000, "batch_queries": 25}, audit=audit)
         for h in "abc":
             self.voter(h, FAULTY, ["--noiseless-votes"])
         labels = self.ask()
@@ -195,13 +204,33 @@ class PrivateVoteTest(unittest.TestCase):
         summary = json.loads(p.stdout.strip().splitlines()[-1])
         self.assertEqual((summary["mode"], summary["labelled"], summary["queries"]), ("student", len(confident), QUERIES))
         self.assertTrue(0 <= summary["test_accuracy"] <= 1)
+        # The coordinator's transcript, round by round: a selection round per batch, then an
+        # answer round for the batch's confident queries.
+        rounds = []
+        for start in range(0, QUERIES, 25):
+            batch = list(range(start, min(start + 25, QUERIES)))
+            rounds.append(batch)
+            if [q for q in batch if q in confident]:
+                rounds.append([q for q in batch if q in confident])
+        dirs = sorted(glob.glob(os.path.join(audit, "coordinator", "round-*")))
+        self.assertEqual(len(dirs), len(rounds))
+        for queries, d in zip(rounds, dirs):
+            total = fltest.as_signed(fltest.read_u32(os.path.join(d, "sum.u32")))
+            self.assertEqual(total, exact[queries].ravel().tolist() + [3 * TEACHERS])
+            masked = [fltest.read_u32(p) for p in sorted(glob.glob(os.path.join(d, "masked_input-w*.payload0.bin")))]
+            self.assertEqual(len(masked), 3)
+            for m in masked:
+                for h in "abc":
+                    own = self.votes[h][queries].ravel().tolist() + [TEACHERS]
+                    self.assertFalse(any(a == b for a, b in zip(m, own)), (d, h))
+            # The masked inputs alone do not add up to the counts: the self-masks are still on.
+            self.assertNotEqual(fltest.as_signed(fltest.ring_sum(masked)), total)
 
-    def test_noisy_vote_with_a_dropout_and_the_coordinators_view(self):
+    def test_noisy_vote_with_a_dropout(self):
         np = self.np
-        audit = self.path("audit")
         sigma_1, sigma_2 = 4.0, 3.0
         coord = self.coordinator({"classes": 2, "sigma_selection": sigma_1, "sigma_answer": sigma_2, "threshold": 0.5,
-                                  "epsilon_budget": 1000, "batch_queries": 30}, audit=audit)
+                                  "epsilon_budget": 1000, "batch_queries": 30})
         for h in "abc":
             self.voter(h)
         dying = self.voter("d", FAULTY, ["--crash-before", "masked_input:1"])
@@ -215,32 +244,16 @@ class PrivateVoteTest(unittest.TestCase):
         self.assertEqual(released["posed"], QUERIES)
         noisy = np.array([s["noisy_counts"] for s in released["selection"]])
         noise = (noisy - exact).ravel()
-        # 120 draws of the summed noise: 3 hospitals' sigma_1^2 / 3 each.
-        self.assertLess(abs(noise.mean()), 4 * sigma_1 / np.sqrt(noise.size))
-        self.assertTrue(0.6 * sigma_1 ** 2 < noise.var() < 1.5 * sigma_1 ** 2, noise.var())
+        # 120 draws of the summed noise: 3 hospitals' sigma_1^2 / 3 each (libsodium's draws,
+        # so the bounds are wide: about 5 standard errors; tests/unit/test_privacy.cc checks
+        # the noise tightly on fixed seeds).
+        self.assertLess(abs(noise.mean()), 5 * sigma_1 / np.sqrt(noise.size))
+        self.assertTrue(0.5 * sigma_1 ** 2 < noise.var() < 1.8 * sigma_1 ** 2, noise.var())
         self.assertTrue(np.any(noise != 0))
         answers = released["answer"]
         self.assertEqual(labels["answered"], [[a["query"], int(np.argmax(a["noisy_counts"]))] for a in answers])
         bar = 0.5 * 3 * TEACHERS
         self.assertEqual([a["query"] for a in answers], [q for q in range(QUERIES) if noisy[q].max() >= bar])
-        # The coordinator's transcript: each masked input is uniform-looking ring words,
-        # nothing like counts; only the unmasked sum is the released histogram.
-        rounds = sorted(glob.glob(os.path.join(audit, "coordinator", "round-*")))
-        self.assertGreaterEqual(len(rounds), 2)
-        seen = 0
-        for r in rounds:
-            sum_path = os.path.join(r, "sum.u32")
-            if not os.path.exists(sum_path):
-                continue
-            total = fltest.as_signed(fltest.read_u32(sum_path))
-            for path in glob.glob(os.path.join(r, "masked_input-w*.payload0.bin")):
-                masked = np.array(fltest.as_signed(fltest.read_u32(path)), dtype=np.int64)
-                self.assertEqual(len(masked), len(total))
-                self.assertLess(float(np.mean(np.abs(masked[:-1]) < 1000)), 0.05, path)
-                seen += 1
-            self.assertTrue(all(abs(v) < 1000 for v in total[:-1]))
-            self.assertEqual(total[-1], 3 * TEACHERS)
-        self.assertGreaterEqual(seen, 6)
 
     def test_budget_stops_the_vote_across_restarts(self):
         # About 25 queries fit in the budget (the data-independent bound for sigma 20 and 15).
@@ -269,6 +282,72 @@ class PrivateVoteTest(unittest.TestCase):
         self.assertGreaterEqual(ledger[-1]["epsilon"], first["epsilon"])
         self.assertEqual(sum(l["histograms"] for l in ledger if l["release"] == "selection"),
                          first["posed"] + labels["posed"])
+
+    def test_a_student_with_other_records_is_refused_and_the_vote_goes_on(self):
+        coord = self.coordinator({"classes": 2, "sigma_selection": 5, "sigma_answer": 3, "epsilon_budget": 1000})
+        voters = [self.voter(h) for h in "abc"]
+        # A student whose images are 14 x 14: records of 196 floats, the teachers read 784.
+        np = self.np
+        small = self.pool_images[:, ::2, ::2]
+        zeros = np.zeros((len(small), 1), dtype=np.uint8)
+        np.savez(self.path("small.npz"), train_images=small, train_labels=zeros, test_images=small[:10],
+                 test_labels=zeros[:10])
+        with open(self.path("s.json")) as f:
+            cfg = json.load(f)
+        cfg["data"]["path"] = self.path("small.npz")
+        cfg["state_dir"] = self.path("state-small")
+        p = subprocess.run([fltest.WORKER, "ask", "--config", self.write("small.json", cfg), "--once"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("records of 196 floats, but the teachers read 784", p.stderr)
+        self.assertTrue(all(v.poll() is None for v in voters))
+        labels = self.ask()  # the right student is answered by the same hospitals
+        self.finish(coord)
+        self.assertEqual(labels["posed"], QUERIES)
+
+    def test_a_hospital_keeps_its_own_budget(self):
+        with open(self.path("d.json")) as f:
+            cfg = json.load(f)
+        cfg["vote_epsilon_budget"] = 3.0
+        cfg["state_dir"] = self.path("state-d-budget")
+        shutil.copytree(self.path("state-d"), cfg["state_dir"])
+        strict = self.write("d-budget.json", cfg)
+        coord = self.coordinator({"classes": 2, "sigma_selection": 20, "sigma_answer": 15, "threshold": 0.5,
+                                  "epsilon_budget": 1000, "batch_queries": 10})
+        for h in "abc":
+            self.voter(h)
+        careful = self.start([fltest.WORKER, "vote", "--config", strict, "--once"], "vote-d-budget.log")
+        labels = self.ask()
+        self.finish(coord)
+        self.assertEqual(labels["posed"], QUERIES)  # a, b and c went on without d
+        self.assertEqual(careful.returncode, 1)
+        with open(careful.log_path) as f:
+            self.assertIn("past its vote_epsilon_budget 3", f.read())
+        ledger_path = os.path.join(cfg["state_dir"], "teachers", "privacy-ledger.jsonl")
+        with open(ledger_path) as f:
+            own = [json.loads(l) for l in f if l.strip()]
+        self.assertGreater(len(own), 0)
+        self.assertLessEqual(own[-1]["epsilon"], 3.0)
+        self.assertTrue(all(l["sigma"] in (20, 15) and l["guarantee"] == 3 for l in own))
+        # The coordinator's rounds d took part in are all in d's own ledger.
+        self.assertLessEqual(sum(l["histograms"] for l in own), sum(l["histograms"] for l in self.ledger()))
+        # Restarted, it goes on from its ledger: it never passes its budget.
+        self.state = self.path("coordinator-again-state")
+        coord = self.coordinator({"classes": 2, "sigma_selection": 20, "sigma_answer": 15, "threshold": 0.5,
+                                  "epsilon_budget": 1000, "batch_queries": 10}, name="coordinator-again")
+        for h in "abc":
+            self.voter(h)
+        again = self.start([fltest.WORKER, "vote", "--config", strict, "--once"], "vote-d-budget-2.log")
+        self.ask()
+        self.finish(coord)
+        self.assertEqual(again.returncode, 1)
+        with open(again.log_path) as f:
+            self.assertIn("past its vote_epsilon_budget 3", f.read())
+        with open(ledger_path) as f:
+            both = [json.loads(l) for l in f if l.strip()]
+        self.assertEqual(both[:len(own)], own)
+        self.assertLessEqual(both[-1]["epsilon"], 3.0)
+        self.assertGreaterEqual(both[-1]["epsilon"], own[-1]["epsilon"])
 
     def test_errors(self):
         # A training worker is refused by a vote coordinator, and a vote needs teachers.

@@ -217,12 +217,12 @@ TEST_CASE("a private vote's budget: Confident-GNMax releases, worst-case plannin
   REQUIRE(acc.ok());
   CHECK(acc->Spent() < 1e-3);  // nothing released: the conversion's floor at the largest order
   REQUIRE(acc->RecordSelection(400, 3).ok());
-  REQUIRE(acc->RecordAnswers(250, 4).ok());  // a fourth hospital's noise only adds privacy
-  // The same releases as Gaussian mechanisms of the guaranteed total noise, and with the
-  // fourth hospital's extra noise (4/3 of the variance) for the answers.
+  REQUIRE(acc->RecordAnswers(250, 4).ok());  // a fourth hospital's noise is not credited
+  // The same releases as Gaussian mechanisms of the guaranteed total noise: the extra
+  // hospital's noise only adds privacy, and is left out of the account.
   RdpAccountant reference;
   REQUIRE(reference.AddGaussian(std::sqrt(2.0), 150.0, 400).ok());
-  REQUIRE(reference.AddGaussian(std::sqrt(2.0), 40.0 * std::sqrt(4.0 / 3.0), 250).ok());
+  REQUIRE(reference.AddGaussian(std::sqrt(2.0), 40.0, 250).ok());
   CHECK(acc->Spent() == Approx(reference.Epsilon(1e-5)).epsilon(1e-9));
   CHECK(acc->Spent() < 8.0);
   // Fewer hospitals than the noise level assumes: the sum lacks noise, so it is refused.

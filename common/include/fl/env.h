@@ -31,8 +31,8 @@ class Env {
   // new one, never a mixture. `mode` applies before the file appears (0600 for secrets).
   virtual Status WriteFileAtomic(const std::string& path, std::string_view contents, unsigned mode) = 0;
   Status WriteFile(const std::string& path, std::string_view contents) { return WriteFileAtomic(path, contents, 0644); }
-  // Appends to `path` (created if missing). Not atomic: for logs whose readers skip a
-  // torn last line.
+  // Appends to `path` (created if missing) and syncs it to disk before returning. Not
+  // atomic: for logs whose readers skip a torn last line.
   virtual Status AppendToFile(const std::string& path, std::string_view contents) = 0;
   // NotFound if missing; OutOfRange if larger than `max_bytes`.
   virtual StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) = 0;

@@ -31,8 +31,7 @@ Status PateAccountant::Record(double sigma, int64_t histograms, int64_t contribu
     return InvalidArgument("a vote summed " + std::to_string(contributors) + " hospitals' noise, fewer than the " +
                            std::to_string(noise_.guaranteed_contributors) + " its noise level assumes");
   }
-  return into->AddSummedDiscreteGaussian(VoteChange(noise_.classes), {noise_.PerHospitalVariance(sigma), contributors},
-                                         histograms);
+  return AddRelease({"", sigma, noise_.guaranteed_contributors, noise_.classes, histograms, contributors, 0}, into);
 }
 
 Status PateAccountant::RecordSelection(int64_t queries, int64_t contributors) {
@@ -41,16 +40,6 @@ Status PateAccountant::RecordSelection(int64_t queries, int64_t contributors) {
 
 Status PateAccountant::RecordAnswers(int64_t answered, int64_t contributors) {
   return Record(noise_.sigma_answer, answered, contributors, &total_);
-}
-
-Status PateAccountant::RecordRelease(double sigma, int64_t guarantee, int64_t histograms, int64_t contributors) {
-  if (!(sigma > 0) || !std::isfinite(sigma) || guarantee < 1 || contributors < guarantee || histograms < 0) {
-    return InvalidArgument("a release needs sigma > 0 and at least its " + std::to_string(guarantee) +
-                           " guaranteed hospitals' noise");
-  }
-  const double share = sigma * sigma / static_cast<double>(guarantee);
-  if (share < 0.25) return InvalidArgument("a release whose hospitals each added variance below 1/4");
-  return total_.AddSummedDiscreteGaussian(VoteChange(noise_.classes), {share, contributors}, histograms);
 }
 
 RdpAccountant PateAccountant::After(int64_t queries) const {

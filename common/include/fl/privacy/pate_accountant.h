@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "fl/privacy/rdp_accountant.h"
+#include "fl/privacy/release_ledger.h"
 #include "fl/status.h"
 
 namespace fl::privacy {
@@ -34,14 +35,14 @@ class PateAccountant {
   static StatusOr<PateAccountant> Create(const VoteNoise& noise, double epsilon_budget, double delta);
 
   // Records `queries` histograms released in the selection round, and `answered` in the
-  // answer round, each the sum of `contributors` hospitals' noise (>= the guarantee).
+  // answer round, each the sum of `contributors` hospitals' noise (>= the guarantee). Only
+  // the guaranteed hospitals' noise is credited: the rest is data-independent noise added
+  // to that release, and crediting it could only lower epsilon (the bound for a sum of
+  // discrete Gaussians is not monotone in the number of parties when shares are small).
   Status RecordSelection(int64_t queries, int64_t contributors);
   Status RecordAnswers(int64_t answered, int64_t contributors);
-  // Records `histograms` releases whose noise had standard deviation `sigma` when
-  // `guarantee` hospitals' shares were summed (each added sigma^2 / guarantee), here from
-  // `contributors` hospitals: a release made under other noise settings, replayed from a
-  // ledger.
-  Status RecordRelease(double sigma, int64_t guarantee, int64_t histograms, int64_t contributors);
+  // Records a release made under any settings (AddRelease), e.g. replayed from a ledger.
+  Status RecordRelease(const Release& r) { return AddRelease(r, &total_); }
 
   // Whether `queries` more could be posed without exceeding the budget if every one of
   // them were answered (the worst case).
