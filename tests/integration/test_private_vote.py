@@ -16,7 +16,8 @@ for labels of its unlabelled images (fl-worker ask); the teachers' hospitals vot
   clear error, and the teachers' hospitals stay to answer the next student.
 - A hospital keeps its own privacy account: it refuses the round that would take its
   teachers past its own vote_epsilon_budget, whatever the coordinator's budget, and a
-  restarted hospital goes on from its ledger without passing it.
+  restarted hospital goes on from its ledger without passing it. A hospital refuses a vote
+  whose noise is below its min_vote_sigma, and the others go on.
 - The budget: the coordinator stops posing queries when the next batch could exceed its
   epsilon budget, says so to the student, and a restarted coordinator goes on from the
   ledger without ever exceeding the budget.
@@ -348,6 +349,22 @@ class PrivateVoteTest(unittest.TestCase):
         self.assertEqual(both[:len(own)], own)
         self.assertLessEqual(both[-1]["epsilon"], 3.0)
         self.assertGreaterEqual(both[-1]["epsilon"], own[-1]["epsilon"])
+
+    def test_a_hospital_refuses_a_vote_with_too_little_noise(self):
+        with open(self.path("d.json")) as f:
+            cfg = json.load(f)
+        cfg["min_vote_sigma"] = 10
+        strict = self.write("d-strict.json", cfg)
+        coord = self.coordinator({"classes": 2, "sigma_selection": 5, "sigma_answer": 3, "epsilon_budget": 1000})
+        for h in "abc":
+            self.voter(h)
+        careful = self.start([fltest.WORKER, "vote", "--config", strict, "--once"], "vote-d-strict.log")
+        labels = self.ask()
+        self.finish(coord)
+        self.assertEqual(labels["posed"], QUERIES)  # a, b and c voted without d
+        self.assertEqual(careful.returncode, 1)
+        with open(careful.log_path) as f:
+            self.assertIn("below this hospital's min_vote_sigma 10", f.read())
 
     def test_errors(self):
         # A training worker is refused by a vote coordinator, and a vote needs teachers.

@@ -124,11 +124,13 @@ TEST_CASE("wire: ParseEnvelope rejects bad fields", "[wire]") {
     CHECK_THAT(ParseStatus(Bytes(e)).message(), Contains("unknown message type 0"));
   }
   SECTION("out-of-range type") {
-    // version = 1 (field 1), type = 99 / 15 (field 4), written as raw protobuf.
+    // version = 1 (field 1), type = 99 / 17 (field 4), written as raw protobuf.
     const std::string t99("\x08\x01\x20\x63", 4);
     CHECK_THAT(ParseStatus(t99).message(), Contains("unknown message type 99"));
-    const std::string t15("\x08\x01\x20\x0f", 4);
-    CHECK_THAT(ParseStatus(t15).message(), Contains("unknown message type 15"));
+    const std::string t17("\x08\x01\x20\x11", 4);
+    CHECK_THAT(ParseStatus(t17).message(), Contains("unknown message type 17"));
+    const std::string t16("\x08\x01\x20\x10", 4);  // LABELS: valid
+    CHECK(ParseStatus(t16).ok());
     const std::string t12("\x08\x01\x20\x0c", 4);  // ABORT: valid
     CHECK(ParseStatus(t12).ok());
   }
