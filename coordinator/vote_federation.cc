@@ -160,13 +160,9 @@ std::optional<VoteFederation::VoteSum> VoteFederation::Vote(wire::RoundStart::Ki
     const uint64_t d = spec.dimension;
     const int64_t survivors = static_cast<int64_t>(round->survivors);
     // The noisy sum is known from here on: it is accounted before anything else happens.
-    const privacy::Release release{kind == wire::RoundStart::VOTE_SELECTION ? "selection" : "answer",
-                              spec.vote_sigma,
-                              noise_.guaranteed_contributors,
-                              v.classes,
-                              static_cast<int64_t>(which.size()),
-                              survivors,
-                              round->protocol_round};
+    const privacy::Release release{kind == wire::RoundStart::VOTE_SELECTION ? "selection" : "answer", spec.vote_sigma,
+                                   noise_.guaranteed_contributors, v.classes, static_cast<int64_t>(which.size()),
+                                   survivors, round->protocol_round};
     Status recorded = accountant_->RecordRelease(release);
     if (recorded.ok()) recorded = ledger_.Append(release, accountant_->Spent(), v.delta);
     if (Status s = recorded; !s.ok()) {
@@ -232,9 +228,11 @@ bool VoteFederation::Answer(const QuerySet& qs, uint32_t* posed_out) {
     std::vector<uint32_t> batch(n);
     for (uint32_t i = 0; i < n; ++i) batch[i] = posed + i;
     bool fatal = false;
+    const int64_t releases = ledger_.releases();
     std::optional<VoteSum> sel = Vote(wire::RoundStart::VOTE_SELECTION, qs, batch, &fatal, &note);
     if (!sel) {
       if (fatal) return false;
+      if (ledger_.releases() > releases) posed += n;  // learnt and accounted, though not used
       break;
     }
     posed += n;

@@ -18,6 +18,8 @@ for labels of its unlabelled images (fl-worker ask); the teachers' hospitals vot
   teachers past its own vote_epsilon_budget, whatever the coordinator's budget, and a
   restarted hospital goes on from its ledger without passing it. A hospital refuses a vote
   whose noise is below its min_vote_sigma, and the others go on.
+- A hospital that lies about its number of teachers ends the query set (the sum is
+  accounted and discarded, the student told why), not the coordinator.
 - The budget: the coordinator stops posing queries when the next batch could exceed its
   epsilon budget, says so to the student, and a restarted coordinator goes on from the
   ledger without ever exceeding the budget.
@@ -365,6 +367,21 @@ class PrivateVoteTest(unittest.TestCase):
         self.assertEqual(careful.returncode, 1)
         with open(careful.log_path) as f:
             self.assertIn("below this hospital's min_vote_sigma 10", f.read())
+
+    def test_a_hospital_lying_about_its_teachers_ends_the_set_not_the_coordinator(self):
+        # c adds 2^30 to its weight word: the unmasked sum claims more teachers than the
+        # hospitals may have. The sum is accounted, then discarded, and the student told.
+        coord = self.coordinator({"classes": 2, "sigma_selection": 5, "sigma_answer": 3, "epsilon_budget": 1000,
+                                  "batch_queries": 30})
+        for h in "ab":
+            self.voter(h)
+        self.voter("c", FAULTY, ["--tamper-weight", str(1 << 30)])
+        labels = self.ask()
+        self.finish(coord)
+        self.assertEqual((labels["posed"], labels["answered"]), (30, []))
+        self.assertIn("malformed", labels["note"])
+        self.assertEqual([(l["release"], l["histograms"]) for l in self.ledger()], [("selection", 30)])
+        self.assertAlmostEqual(labels["epsilon"], self.ledger()[-1]["epsilon"])
 
     def test_errors(self):
         # A training worker is refused by a vote coordinator, and a vote needs teachers.

@@ -1,10 +1,12 @@
 // fl-worker-faulty: fl-worker with a fault injected at its transport, for the integration
-// tests and fl-launch --crash. The same program as fl-worker plus two flags:
+// tests and fl-launch --crash. The same program as fl-worker plus three flags:
 //   --crash-before STEP:N   exit abruptly (as if killed) instead of sending STEP
 //                           (advertise, share, masked_input, signature, unmask) in the
 //                           N-th round joined.
 //   --noiseless-votes       fl-worker vote sends its teachers' counts without noise, so
 //                           that a test can check the vote's sums exactly.
+//   --tamper-weight N       add N to the weight word of every masked input it sends (a
+//                           hospital lying about its weight or its number of teachers).
 // Built with the tests and never installed: the product has no such flags.
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "crashing_transport.h"
+#include "tampering_transport.h"
 #include "fl/log.h"
 #include "vote_noise.h"
 #include "worker_main.h"
@@ -32,10 +35,13 @@ int main(int argc, char** argv) {
   std::vector<char*> args;
   std::string spec;
   bool noiseless = false;
+  uint32_t tamper = 0;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--noiseless-votes") {
       noiseless = true;
+    } else if (a == "--tamper-weight" && i + 1 < argc) {
+      tamper = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
     } else if (a == "--crash-before" && i + 1 < argc) {
       spec = argv[++i];
     } else if (a.rfind("--crash-before=", 0) == 0) {
@@ -51,8 +57,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   fl::worker::TransportWrapper wrap;
-  if (!spec.empty()) {
-    wrap = [step, round_index](std::unique_ptr<fl::Transport> inner) -> std::unique_ptr<fl::Transport> {
+  if (!spec.empty() || tamper != 0) {
+    wrap = [step, round_index, tamper](std::unique_ptr<fl::Transport> inner) -> std::unique_ptr<fl::Transport> {
+      if (tamper != 0) inner = std::make_unique<fl::testing::TamperingTransport>(std::move(inner), tamper);
+      if (step.empty()) return inner;
       return std::make_unique<fl::testing::CrashingTransport>(
           std::move(inner), step, round_index, [](const std::string& s, uint32_t round) {
             FL_LOG(kWarning) << "fault injection: exiting before sending " << s << " in round " << round;
