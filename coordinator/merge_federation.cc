@@ -132,8 +132,7 @@ std::optional<MergeFederation::Window> MergeFederation::AwaitWindow() {
 
 int MergeFederation::EndAll(const std::string& reason, int code) {
   p_.metrics.SetReady(false);
-  p_.registry.CloseAdmission(reason);
-  for (WorkerRecord* w : p_.registry.Alive()) p_.registry.Drop(*w, reason, true);
+  p_.registry.EndFederation(reason);
   return code;
 }
 

@@ -311,8 +311,7 @@ bool VoteFederation::Answer(const QuerySet& qs, uint32_t* posed_out) {
 
 int VoteFederation::EndAll(const std::string& reason, int code) {
   p_.metrics.SetReady(false);
-  p_.registry.CloseAdmission(reason);
-  for (WorkerRecord* w : p_.registry.Alive()) p_.registry.Drop(*w, reason, true);
+  p_.registry.EndFederation(reason);
   return code;
 }
 

@@ -47,6 +47,11 @@ class WorkerRegistry {
   void Admit(const PeerId& peer, const Message& hello, const std::string& authenticated_name);
   // From now on every HELLO is refused with `reason`.
   void CloseAdmission(std::string reason) { closed_reason_ = std::move(reason); }
+  // The federation is over: admission closes and every connected worker is told why.
+  void EndFederation(const std::string& reason) {
+    CloseAdmission(reason);
+    for (WorkerRecord* w : Alive()) Drop(*w, reason, true);
+  }
 
   WorkerRecord* FindByPeer(const PeerId& peer);
   WorkerRecord* Find(uint32_t id);

@@ -11,6 +11,7 @@
 #include "fl/plan.h"
 #include "fl/safetensors.h"
 #include "hospital_data.h"
+#include "local_passes.h"
 #include "plan_files.h"
 #include "training/trainer.h"
 #include "validation_split.h"
@@ -59,12 +60,7 @@ StatusOr<nlohmann::json> FineTune(const WorkerOptions& o, const FineTuneRequest&
                       Trainer::Create(plan, std::move(data), o.device, TrainingSeed(o, plan.training.seed)));
   FL_RETURN_IF_ERROR(CheckSameLayout(t->Layout(), base.layout, r.base));
   FL_RETURN_IF_ERROR(t->SetParameters(base.values));
-  double loss = 0;
-  for (int64_t round = 0; round < r.rounds; ++round) {
-    FL_ASSIGN_OR_RETURN(const TrainStats s, t->Train(round));
-    loss = s.train_loss;
-    FL_LOG(kInfo) << "fine-tuning pass " << round + 1 << "/" << r.rounds << ": train loss " << loss;
-  }
+  FL_ASSIGN_OR_RETURN(const double loss, TrainPasses(*t, r.rounds, "fine-tuning pass"));
   FL_ASSIGN_OR_RETURN(const EvalMetrics eval, t->Evaluate());
   const std::vector<float> tuned = t->Parameters();
   Checkpoint tau{base.layout, tuned, ModelMetadata(plan)};

@@ -6,6 +6,7 @@
 #include "fl/log.h"
 #include "fl/safetensors.h"
 #include "hospital_data.h"
+#include "local_passes.h"
 #include "plan_files.h"
 #include "student_queries.h"
 #include "training/trainer.h"
@@ -50,12 +51,7 @@ StatusOr<nlohmann::json> TrainStudent(const WorkerOptions& o, const StudentReque
   FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t,
                       Trainer::Create(plan, data::Split{std::move(labelled), std::move(data.test)}, o.device,
                                       TrainingSeed(o, plan.training.seed)));
-  double loss = 0;
-  for (int64_t round = 0; round < r.rounds; ++round) {
-    FL_ASSIGN_OR_RETURN(const TrainStats stats, t->Train(round));
-    loss = stats.train_loss;
-    FL_LOG(kInfo) << "student round " << round + 1 << "/" << r.rounds << ": train loss " << loss;
-  }
+  FL_ASSIGN_OR_RETURN(const double loss, TrainPasses(*t, r.rounds, "student round"));
   FL_ASSIGN_OR_RETURN(const EvalMetrics eval, t->Evaluate());
   if (!r.output_model.empty()) {
     FL_RETURN_IF_ERROR(WriteSafetensors(Env::Default(), r.output_model, {t->Layout(), t->Parameters(), ModelMetadata(plan)}));

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "data/dataset.h"
-#include "fl/config_reader.h"
 #include "fl/env.h"
 #include "teachers.h"
 
@@ -14,22 +13,13 @@ namespace {
 constexpr uint64_t kMaxVoteQueries = 10'000'000;
 }  // namespace
 
-StatusOr<TeacherBallot> TeacherBallot::Open(const WorkerOptions& o, std::vector<int64_t> sample_shape,
+StatusOr<TeacherBallot> TeacherBallot::Open(const WorkerOptions& o, const data::Dataset& like,
                                             VoteNoiseSource* noise) {
   if (o.state_dir.empty()) return InvalidArgument("vote needs the config's state_dir (its teachers)");
   if (!noise) return FailedPrecondition("no noise source to vote with");
-  const std::string path = TeacherManifestPath(o.state_dir);
-  if (!Env::Default().FileExists(path)) {
-    return FailedPrecondition(path + " is missing: train the teachers first (fl-worker teachers)");
-  }
-  FL_ASSIGN_OR_RETURN(const std::string text, Env::Default().ReadFile(path, 1 << 20));
-  FL_ASSIGN_OR_RETURN(const nlohmann::json manifest, ParseJsonText(text, path));
-  if (!manifest.is_object() || !manifest.contains("count") || !manifest["count"].is_number_integer() ||
-      manifest["count"].get<int64_t>() < 1 || manifest["count"].get<int64_t>() > kMaxTeachers) {
-    return InvalidArgument(path + ": count must be an integer in [1, " + std::to_string(kMaxTeachers) + "]");
-  }
-  if (sample_shape.empty()) return InvalidArgument("no sample shape to read the queries with");
-  TeacherBallot ballot(o, std::move(sample_shape), noise, manifest["count"].get<int64_t>(),
+  if (like.sample_shape.empty()) return InvalidArgument("no sample shape to read the queries with");
+  FL_ASSIGN_OR_RETURN(TeacherEnsemble teachers, TeacherEnsemble::Load(o, like));
+  TeacherBallot ballot(o, like.sample_shape, noise, std::move(teachers),
                        privacy::ReleaseLedger(Env::Default(), o.state_dir + "/teachers/privacy-ledger.jsonl"));
   FL_RETURN_IF_ERROR(ballot.ledger_.Open([&](const privacy::Release& r) { return AddRelease(r, &ballot.spent_); }));
   return ballot;
@@ -88,7 +78,7 @@ int64_t TeacherBallot::record_floats() const {
   return n;
 }
 
-StatusOr<RingVector> TeacherBallot::Cast(std::vector<float> records, int64_t classes, double variance) const {
+StatusOr<RingVector> TeacherBallot::Cast(std::vector<float> records, int64_t classes, double variance) {
   const size_t per = static_cast<size_t>(record_floats());
   if (records.empty() || records.size() % per != 0) return InvalidArgument("query records of the wrong size");
   data::Dataset queries;
@@ -96,12 +86,11 @@ StatusOr<RingVector> TeacherBallot::Cast(std::vector<float> records, int64_t cla
   queries.num_classes = classes;
   queries.labels.assign(records.size() / per, 0);
   queries.features = std::move(records);
-  int64_t teacher_classes = 0;
-  FL_ASSIGN_OR_RETURN(const std::vector<int64_t> counts, TeacherVotes(*options_, queries, &teacher_classes));
-  if (teacher_classes != classes) {
+  if (teachers_.classes() != classes) {
     return InvalidArgument("the vote is over " + std::to_string(classes) + " classes; our teachers have " +
-                           std::to_string(teacher_classes));
+                           std::to_string(teachers_.classes()));
   }
+  FL_ASSIGN_OR_RETURN(const std::vector<int64_t> counts, teachers_.Votes(queries));
   return noise_->Noisy(counts, variance);
 }
 

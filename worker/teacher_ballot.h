@@ -14,7 +14,9 @@
 #include "fl/ring.h"
 #include "fl/status.h"
 #include "fl/wire.h"
+#include "data/dataset.h"
 #include "options.h"
+#include "teachers.h"
 #include "vote_noise.h"
 
 namespace fl::worker {
@@ -29,10 +31,10 @@ struct VoteRound {
 
 class TeacherBallot {
  public:
-  // The teachers in o.state_dir, voting on records of `sample_shape` (this hospital's own
-  // samples' shape), and their privacy account so far; `noise` must outlive the ballot.
-  static StatusOr<TeacherBallot> Open(const WorkerOptions& o, std::vector<int64_t> sample_shape,
-                                      VoteNoiseSource* noise);
+  // The teachers in o.state_dir (read once), voting on records shaped like this
+  // hospital's own samples (`like`), and their privacy account so far; `noise` must outlive
+  // the ballot.
+  static StatusOr<TeacherBallot> Open(const WorkerOptions& o, const data::Dataset& like, VoteNoiseSource* noise);
 
   // Checks the ROUND_START of a vote round against this hospital's bounds: 2..1000 classes,
   // records of our size, sigma at least min_vote_sigma, and a noise guarantee of at most
@@ -43,21 +45,25 @@ class TeacherBallot {
   Status Charge(const privacy::Release& r);
   double spent() const { return spent_.Epsilon(options_->vote_delta); }
 
-  int64_t teachers() const { return teachers_; }
+  int64_t teachers() const { return teachers_.size(); }
   // The record size the queries must have, in floats.
   int64_t record_floats() const;
   // The teachers' counts on `records` (queries x record_floats() floats) over `classes`
   // classes, plus noise of `variance` per entry, as ring words.
-  StatusOr<RingVector> Cast(std::vector<float> records, int64_t classes, double variance) const;
+  StatusOr<RingVector> Cast(std::vector<float> records, int64_t classes, double variance);
 
  private:
-  TeacherBallot(const WorkerOptions& o, std::vector<int64_t> shape, VoteNoiseSource* noise, int64_t teachers,
+  TeacherBallot(const WorkerOptions& o, std::vector<int64_t> shape, VoteNoiseSource* noise, TeacherEnsemble teachers,
                 privacy::ReleaseLedger ledger)
-      : options_(&o), sample_shape_(std::move(shape)), noise_(noise), teachers_(teachers), ledger_(std::move(ledger)) {}
+      : options_(&o),
+        sample_shape_(std::move(shape)),
+        noise_(noise),
+        teachers_(std::move(teachers)),
+        ledger_(std::move(ledger)) {}
   const WorkerOptions* options_;
   std::vector<int64_t> sample_shape_;
   VoteNoiseSource* noise_;
-  int64_t teachers_;
+  TeacherEnsemble teachers_;
   privacy::ReleaseLedger ledger_;
   privacy::RdpAccountant spent_;
 };

@@ -11,6 +11,7 @@
 #include "fl/plan.h"
 #include "fl/safetensors.h"
 #include "hospital_data.h"
+#include "local_passes.h"
 #include "offline.h"
 #include "plan_files.h"
 #include "training/trainer.h"
@@ -80,7 +81,7 @@ StatusOr<nlohmann::json> TrainTeachers(const WorkerOptions& o, const TeacherRequ
     FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t,
                         Trainer::Create(plan, std::move(shard), o.device,
                                         TrainingSeed(o, plan.training.seed) + static_cast<uint64_t>(i)));
-    for (int64_t round = 0; round < r.rounds; ++round) FL_RETURN_IF_ERROR(t->Train(round).status());
+    FL_RETURN_IF_ERROR(TrainPasses(*t, r.rounds, "teacher " + std::to_string(i + 1) + " pass").status());
     FL_ASSIGN_OR_RETURN(const EvalMetrics eval, t->Evaluate());
     Checkpoint c{t->Layout(), t->Parameters(), ModelMetadata(plan)};
     c.metadata["kind"] = "teacher";
@@ -95,8 +96,9 @@ StatusOr<nlohmann::json> TrainTeachers(const WorkerOptions& o, const TeacherRequ
   const nlohmann::json manifest = {{"count", r.count}, {"plan", PlanToJson(plan)}, {"hospital", o.name}};
   FL_RETURN_IF_ERROR(env.WriteFile(TeacherManifestPath(o.state_dir), manifest.dump(1) + "\n"));  // the commit point
   // The noiseless ensemble on this hospital's own test split.
-  int64_t classes = 0;
-  FL_ASSIGN_OR_RETURN(const std::vector<int64_t> votes, TeacherVotes(o, data.test, &classes));
+  FL_ASSIGN_OR_RETURN(TeacherEnsemble ensemble, TeacherEnsemble::Load(o, data.test));
+  FL_ASSIGN_OR_RETURN(const std::vector<int64_t> votes, ensemble.Votes(data.test));
+  const int64_t classes = ensemble.classes();
   size_t correct = 0;  // of the plurality votes
   for (size_t q = 0; q < data.test.size(); ++q) correct += Argmax(&votes[q * classes], classes) == data.test.labels[q];
   nlohmann::json out = {{"name", o.name}, {"mode", "teachers"}, {"teachers", teachers}, {"count", r.count},
@@ -106,31 +108,44 @@ StatusOr<nlohmann::json> TrainTeachers(const WorkerOptions& o, const TeacherRequ
   return out;
 }
 
-StatusOr<std::vector<int64_t>> TeacherVotes(const WorkerOptions& o, const data::Dataset& queries, int64_t* classes) {
-  if (queries.size() == 0) return InvalidArgument("no query samples");
+TeacherEnsemble::TeacherEnsemble(TeacherEnsemble&&) noexcept = default;
+TeacherEnsemble& TeacherEnsemble::operator=(TeacherEnsemble&&) noexcept = default;
+TeacherEnsemble::~TeacherEnsemble() = default;
+
+StatusOr<TeacherEnsemble> TeacherEnsemble::Load(const WorkerOptions& o, const data::Dataset& like) {
+  if (like.size() == 0) return InvalidArgument("no sample to build the teachers for");
   Env& env = Env::Default();
   const std::string manifest_path = TeacherManifestPath(o.state_dir);
+  if (!env.FileExists(manifest_path)) {
+    return FailedPrecondition(manifest_path + " is missing: train the teachers first (fl-worker teachers)");
+  }
   FL_ASSIGN_OR_RETURN(const std::string text, env.ReadFile(manifest_path, 1 << 20));
   FL_ASSIGN_OR_RETURN(const nlohmann::json manifest, ParseJsonText(text, manifest_path));
-  if (!manifest.contains("count") || !manifest["count"].is_number_integer() || manifest["count"].get<int64_t>() < 1 ||
-      manifest["count"].get<int64_t>() > kMaxTeachers) {
+  if (!manifest.is_object() || !manifest.contains("count") || !manifest["count"].is_number_integer() ||
+      manifest["count"].get<int64_t>() < 1 || manifest["count"].get<int64_t>() > kMaxTeachers) {
     return InvalidArgument(manifest_path + ": count must be an integer in [1, " + std::to_string(kMaxTeachers) + "]");
   }
-  const int64_t count = manifest["count"].get<int64_t>();
-  std::vector<int64_t> votes;
-  for (int64_t i = 0; i < count; ++i) {
-    data::Split shape{data::Subset(queries, {0}), data::Subset(queries, {})};
+  TeacherEnsemble e;
+  for (int64_t i = 0; i < manifest["count"].get<int64_t>(); ++i) {
+    data::Split shape{data::Subset(like, {0}), data::Subset(like, {})};
     FL_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> t, LoadModel(TeacherPath(o.state_dir, i), std::move(shape), o.device));
     if (t->segmentation()) return InvalidArgument(TeacherPath(o.state_dir, i) + ": not a classifier");
-    if (i == 0) {
-      *classes = t->num_classes();
-      votes.assign(queries.size() * static_cast<size_t>(*classes), 0);
-    } else if (t->num_classes() != *classes) {
+    if (i == 0) e.classes_ = t->num_classes();
+    if (t->num_classes() != e.classes_) {
       return InvalidArgument(TeacherPath(o.state_dir, i) + ": another number of classes than teacher 0");
     }
+    e.teachers_.push_back(std::move(t));
+  }
+  return e;
+}
+
+StatusOr<std::vector<int64_t>> TeacherEnsemble::Votes(const data::Dataset& queries) {
+  if (queries.size() == 0) return InvalidArgument("no query samples");
+  std::vector<int64_t> votes(queries.size() * static_cast<size_t>(classes_), 0);
+  for (const std::unique_ptr<Trainer>& t : teachers_) {
     FL_ASSIGN_OR_RETURN(const std::vector<float> p, t->PredictProbabilities(queries));
     if (p.size() != votes.size()) return Internal("teacher probabilities of the wrong size");
-    for (size_t q = 0; q < queries.size(); ++q) ++votes[q * *classes + Argmax(&p[q * *classes], *classes)];
+    for (size_t q = 0; q < queries.size(); ++q) ++votes[q * classes_ + Argmax(&p[q * classes_], classes_)];
   }
   return votes;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,8 +36,27 @@ struct TeacherRequest {
 // shard size and test accuracy, and the noiseless plurality vote's test accuracy.
 StatusOr<nlohmann::json> TrainTeachers(const WorkerOptions& o, const TeacherRequest& r);
 
-// The hospital's teachers' votes on `queries`: row-major Q x C counts (C the plan's
-// classes), each row summing to the number of teachers.
-StatusOr<std::vector<int64_t>> TeacherVotes(const WorkerOptions& o, const data::Dataset& queries, int64_t* classes);
+class Trainer;
+
+// A hospital's teachers, read once from its state_dir, to vote on query samples.
+class TeacherEnsemble {
+ public:
+  // Reads the manifest and every teacher, built for samples shaped like `like`'s (one
+  // sample is enough).
+  static StatusOr<TeacherEnsemble> Load(const WorkerOptions& o, const data::Dataset& like);
+  TeacherEnsemble(TeacherEnsemble&&) noexcept;
+  TeacherEnsemble& operator=(TeacherEnsemble&&) noexcept;
+  ~TeacherEnsemble();
+
+  int64_t size() const { return static_cast<int64_t>(teachers_.size()); }
+  int64_t classes() const { return classes_; }
+  // The teachers' votes on `queries`: row-major Q x C counts, each row summing to size().
+  StatusOr<std::vector<int64_t>> Votes(const data::Dataset& queries);
+
+ private:
+  TeacherEnsemble() = default;
+  std::vector<std::unique_ptr<Trainer>> teachers_;
+  int64_t classes_ = 0;
+};
 
 }  // namespace fl::worker

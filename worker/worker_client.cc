@@ -85,7 +85,7 @@ int WorkerClient::Run() {
     }
   }
   if (options_.vote_role == WorkerOptions::VoteRole::kTeachers) {
-    StatusOr<TeacherBallot> ballot = TeacherBallot::Open(options_, data_->train.sample_shape, vote_noise_);
+    StatusOr<TeacherBallot> ballot = TeacherBallot::Open(options_, data_->train, vote_noise_);
     if (!ballot.ok()) {
       FL_LOG(kError) << ballot.status().ToString();
       return kExitConfigError;

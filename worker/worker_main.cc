@@ -21,6 +21,7 @@
 #include "fl/transport_key.h"
 #include "fl/zmq_transport.h"
 #include "finetune.h"
+#include "local_passes.h"
 #include "teachers.h"
 #include "student.h"
 #include "offline.h"
@@ -87,14 +88,30 @@ int Fail(int code, const std::string& msg) {
   return code;
 }
 
+// An offline command's JSON summary on stdout (exit 0), or its error: exit 1 for an
+// internal failure, 2 for a bad request, config or data.
+int Report(const fl::StatusOr<nlohmann::json>& summary) {
+  if (!summary.ok()) {
+    return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError,
+                summary.status().message());
+  }
+  std::cout << summary->dump() << std::endl;
+  return fl::kExitOk;
+}
+
+// An integer flag, `fallback` when absent; 0 when it is not an integer (the commands refuse 0).
+int64_t CountFlag(const fl::ParsedArgs& args, const char* flag, int64_t fallback) {
+  if (!args.Has(flag)) return fallback;
+  const std::string text = args.Get(flag);
+  char* end = nullptr;
+  const long long n = std::strtoll(text.c_str(), &end, 10);
+  return text.empty() || *end != '\0' ? 0 : n;
+}
+
 // Trains the plan on this hospital's data only and prints the test metrics as JSON.
 int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& args) {
   if (!args.Has("plan") || !args.Has("rounds")) return Fail(fl::kExitConfigError, "local mode needs --plan and --rounds");
-  int64_t rounds = 0;
-  try {
-    rounds = std::stoll(args.Get("rounds"));
-  } catch (...) {
-  }
+  const int64_t rounds = CountFlag(args, "rounds", 0);
   if (rounds < 1 || rounds > 100000) return Fail(fl::kExitConfigError, "--rounds must be an integer in [1, 100000]");
   auto plan = fl::worker::CoordinatorConfigPlan(args.Get("plan"), "plan");
   if (!plan.ok()) return Fail(fl::kExitConfigError, "config error: " + plan.status().message());
@@ -103,13 +120,8 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
   auto trainer = fl::worker::Trainer::Create(*plan, std::move(data).value(), options.device,
                                              fl::worker::TrainingSeed(options, plan->training.seed));
   if (!trainer.ok()) return Fail(fl::kExitRuntimeError, trainer.status().message());
-  double last_loss = 0;
-  for (int64_t r = 1; r <= rounds; ++r) {
-    auto stats = (*trainer)->Train(r - 1);
-    if (!stats.ok()) return Fail(fl::kExitRuntimeError, stats.status().message());
-    last_loss = stats->train_loss;
-    FL_LOG(kInfo) << "local round " << r << "/" << rounds << ": train loss " << stats->train_loss;
-  }
+  auto last_loss = fl::worker::TrainPasses(**trainer, rounds, "local round");
+  if (!last_loss.ok()) return Fail(fl::kExitRuntimeError, last_loss.status().message());
   auto eval = (*trainer)->Evaluate();
   if (!eval.ok()) return Fail(fl::kExitRuntimeError, eval.status().message());
   if (args.Has("output-model")) {
@@ -120,7 +132,7 @@ int RunLocal(const fl::worker::WorkerOptions& options, const fl::ParsedArgs& arg
   out["name"] = options.name;
   out["mode"] = "local";
   out["rounds"] = rounds;
-  out["train_loss"] = last_loss;
+  out["train_loss"] = *last_loss;
   std::cout << out.dump() << std::endl;
   return fl::kExitOk;
 }
@@ -204,44 +216,21 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap, VoteNoiseSou
   if (local) return RunLocal(*options, *args);
   if (command == "finetune") {
     if (!args->Has("base")) return Fail(fl::kExitConfigError, "finetune needs --base MODEL.safetensors");
-    fl::worker::FineTuneRequest r{args->Get("base"), args->Get("plan", ""), 1, args->Get("output-model", "")};
-    if (args->Has("rounds")) {
-      char* end = nullptr;
-      r.rounds = std::strtoll(args->Get("rounds").c_str(), &end, 10);
-      if (*end != '\0') r.rounds = 0;
-    }
-    auto summary = fl::worker::FineTune(*options, r);
-    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
-    std::cout << summary->dump() << std::endl;
-    return fl::kExitOk;
+    fl::worker::FineTuneRequest r{args->Get("base"), args->Get("plan", ""), CountFlag(*args, "rounds", 1),
+                                  args->Get("output-model", "")};
+    return Report(fl::worker::FineTune(*options, r));
   }
   if (command == "teachers") {
-    fl::worker::TeacherRequest r{args->Get("plan", ""), 0, 1};
-    char* end = nullptr;
-    r.count = std::strtoll(args->Get("teachers", "").c_str(), &end, 10);
-    if (end == nullptr || *end != '\0') r.count = 0;
-    if (args->Has("rounds")) {
-      r.rounds = std::strtoll(args->Get("rounds").c_str(), &end, 10);
-      if (*end != '\0') r.rounds = 0;
-    }
+    const fl::worker::TeacherRequest r{args->Get("plan", ""), CountFlag(*args, "teachers", 0),
+                                       CountFlag(*args, "rounds", 1)};
     if (r.plan_path.empty()) return Fail(fl::kExitConfigError, "teachers needs --plan COORDINATOR.json");
-    auto summary = fl::worker::TrainTeachers(*options, r);
-    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
-    std::cout << summary->dump() << std::endl;
-    return fl::kExitOk;
+    return Report(fl::worker::TrainTeachers(*options, r));
   }
   if (command == "student") {
-    fl::worker::StudentRequest r{args->Get("plan", ""), 1, args->Get("labels", ""), args->Get("output-model", "")};
-    if (args->Has("rounds")) {
-      char* end = nullptr;
-      r.rounds = std::strtoll(args->Get("rounds").c_str(), &end, 10);
-      if (*end != '\0') r.rounds = 0;
-    }
+    const fl::worker::StudentRequest r{args->Get("plan", ""), CountFlag(*args, "rounds", 1), args->Get("labels", ""),
+                                       args->Get("output-model", "")};
     if (r.plan_path.empty()) return Fail(fl::kExitConfigError, "student needs --plan COORDINATOR.json");
-    auto summary = fl::worker::TrainStudent(*options, r);
-    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
-    std::cout << summary->dump() << std::endl;
-    return fl::kExitOk;
+    return Report(fl::worker::TrainStudent(*options, r));
   }
   if (command == "data") {
     auto split = fl::worker::LoadData(options->data);
@@ -265,17 +254,11 @@ int WorkerMain(int argc, char** argv, const TransportWrapper& wrap, VoteNoiseSou
           radii.push_back(e);
         }
       }
-      auto metrics = fl::worker::EvaluateCheckpoint(*options, args->Get("model"), radii, 20, args->Get("personal", ""));
-      if (!metrics.ok()) return Fail(metrics.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, metrics.status().message());
-      std::cout << metrics->dump() << std::endl;
-      return fl::kExitOk;
+      return Report(fl::worker::EvaluateCheckpoint(*options, args->Get("model"), radii, 20, args->Get("personal", "")));
     }
     if (!args->Has("input") || !args->Has("out")) return Fail(fl::kExitConfigError, "predict needs --input PATH and --out DIR");
-    auto summary = fl::worker::Predict(*options, args->Get("model"), args->Get("input"), args->Get("out"),
-                                       args->Has("probabilities"), args->Get("personal", ""));
-    if (!summary.ok()) return Fail(summary.status().code() == fl::StatusCode::kInternal ? fl::kExitRuntimeError : fl::kExitConfigError, summary.status().message());
-    std::cout << summary->dump() << std::endl;
-    return fl::kExitOk;
+    return Report(fl::worker::Predict(*options, args->Get("model"), args->Get("input"), args->Get("out"),
+                                      args->Has("probabilities"), args->Get("personal", "")));
   }
   if (args->Has("plan") || args->Has("rounds")) return Fail(fl::kExitConfigError, "--plan and --rounds belong to local mode");
   options->contribute = command == "contribute";

@@ -27,30 +27,14 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("FL_BUILD_DIR", os.path.join(ROOT, "build"))
-WORKER = os.path.join(BUILD, "worker", "fl-worker")
-COORDINATOR = os.path.join(BUILD, "coordinator", "fl-coordinator")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from experiment_util import COORDINATOR, WORKER, RunDir, last_json, run  # noqa: E402
 
 
-def run(args, log=None):
-    p = subprocess.run(args, capture_output=True, text=True)
-    if log:
-        with open(log, "a") as f:
-            f.write(p.stderr)
-    if p.returncode != 0:
-        sys.exit("merge_experiment: %s failed (%d):\n%s" % (" ".join(args[:2]), p.returncode, p.stderr[-3000:]))
-    return p.stdout
-
-
-def last_json(text):
-    return json.loads(text.strip().splitlines()[-1])
-
-
-class Experiment:
+class Experiment(RunDir):
     def __init__(self, spec, run_dir):
         self.spec = spec
-        self.dir = run_dir
+        RunDir.__init__(self, run_dir)
         self.hospitals = sorted(spec["hospitals"])
         self.passes = spec["passes"]
         self.threads = spec.get("threads", 1)
@@ -62,14 +46,6 @@ class Experiment:
         self.coordinator_key = json.loads(out)["public_key"]
         self.write("plan.json", {"plan": spec["plan"]})
         self.write("base-plan.json", {"plan": spec["base_plan"]})
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-    def write(self, name, obj):
-        with open(self.path(name), "w") as f:
-            json.dump(obj, f, indent=1)
-        return self.path(name)
 
     def worker_config(self, name, data, port=0, state=None):
         cfg = {"name": name, "data": data, "device": {"threads": self.threads}, "validation_fraction": 0.1}

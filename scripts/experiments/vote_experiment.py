@@ -25,37 +25,13 @@ SPEC: {"data": NPZ, "prep": PREP_SPEC, "teachers_per_hospital": M, "teacher_plan
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("FL_BUILD_DIR", os.path.join(ROOT, "build"))
-WORKER = os.path.join(BUILD, "worker", "fl-worker")
-COORDINATOR = os.path.join(BUILD, "coordinator", "fl-coordinator")
-PREP = os.path.join(BUILD, "worker", "prep", "fl-prep")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from experiment_util import COORDINATOR, PREP, ROOT, WORKER, RunDir, free_port, last_json, run  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "python"))
-
-
-def run(args, log=None):
-    p = subprocess.run(args, capture_output=True, text=True)
-    if log:
-        with open(log, "a") as f:
-            f.write(p.stderr)
-    if p.returncode != 0:
-        sys.exit("vote_experiment: %s failed (%d):\n%s" % (" ".join(args[:2]), p.returncode, p.stderr[-3000:]))
-    return p.stdout
-
-
-def last_json(text):
-    return json.loads(text.strip().splitlines()[-1])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wilson(k, n, z=1.96):
@@ -67,12 +43,12 @@ def wilson(k, n, z=1.96):
     return (centre - half, centre + half)
 
 
-class Experiment:
+class Experiment(RunDir):
     def __init__(self, spec, run_dir):
         import numpy as np
         self.np = np
         self.spec = spec
-        self.dir = run_dir
+        RunDir.__init__(self, run_dir)
         self.threads = spec.get("threads", 1)
         os.makedirs(self.path("keys"))
         run([PREP, "--spec", os.path.join(ROOT, spec["prep"]), "--output", self.path("sites"), "--input",
@@ -97,14 +73,6 @@ class Experiment:
         self.coordinator_key = json.loads(out)["public_key"]
         self.write("teacher-plan.json", {"plan": spec["teacher_plan"]})
         self.write("student-plan.json", {"plan": spec["student_plan"]})
-
-    def path(self, *parts):
-        return os.path.join(self.dir, *parts)
-
-    def write(self, name, obj):
-        with open(self.path(name), "w") as f:
-            json.dump(obj, f, indent=1)
-        return self.path(name)
 
     def worker_config(self, name, port=0):
         data = self.sites[name] if name in self.sites else {"format": "npz", "path": self.path("student.npz")}
