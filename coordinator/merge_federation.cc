@@ -7,6 +7,7 @@
 #include "fl/exit_codes.h"
 #include "fl/fixed_point.h"
 #include "fl/log.h"
+#include "ties_merge.h"
 
 namespace fl::coordinator {
 
@@ -77,6 +78,10 @@ AdmissionVerdict MergeFederation::Judge(const wire::Contribution& c) const {
     return {"the data vector was taken against merged version " + std::to_string(*u) + ", more than max_staleness " +
             std::to_string(p_.options.merge.max_staleness) + " versions behind the newest (" +
             std::to_string(version_) + "); fine-tune again from " + VersionFile(version_)};
+  }
+  if (p_.options.merge.method == "ties" && !c.allows_ties()) {
+    return {"this federation merges with TIES, which reveals more than the sum of the vectors (docs/merging.md); "
+            "set allow_ties_merging in the worker config to take part"};
   }
   for (WorkerRecord* w : p_.registry.Alive()) {
     if (w->contribution.vector_id() == c.vector_id()) {
@@ -219,6 +224,7 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
   spec.uniform_weight = p_.options.merge.weighting == "uniform";
   // Uniform weights sum to at most the cohort: a finer scale for the same ring.
   if (spec.uniform_weight) spec.fixed_point.max_total_weight = spec.fixed_point.max_cohort;
+  if (p_.options.merge.method == "ties") spec.ties_density = p_.options.merge.ties_density;
   const uint32_t vector_round = next_round_;
   StatusOr<RoundResult> round = p_.rounds.Run(next_round_++, spec);
   if (!round.ok()) return false;
@@ -241,10 +247,13 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
     FL_LOG(kWarning) << "merge window: " << mean.status().ToString();
     return false;
   }
+  // TIES: the window's vectors are merged by the disjoint mean of a second sum.
+  std::optional<TiesWindow> ties;
+  if (spec.ties_density > 0) ties = MergeWithTies(p_.rounds, p_.audit, next_round_++, spec, *round, *mean);
   const uint64_t staleness = w.base_version > 0 ? version_ - w.base_version : 0;
   const double alpha = StalenessWeight(staleness);
   MergeAccumulator next = merged_;
-  next.Add(mean->average, static_cast<double>(mean->total_weight), origin, alpha, ids);
+  next.Add(ties ? ties->mean : mean->average, static_cast<double>(mean->total_weight), origin, alpha, ids);
   const std::vector<float> direction = next.Direction();
 
   const Scores scores = ScoreLambdas(round->survivor_ids, direction);
@@ -280,12 +289,14 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
                          {"staleness_weight", alpha},
                          {"window_weight", mean->total_weight},
                          {"weighting", p_.options.merge.weighting},
+                         {"method", p_.options.merge.method},
                          {"vectors_merged", next.merged_count()},
                          {"lambda", lambda},
                          {"lambda_scores", scored},
                          {"validation_samples", scores.validation_samples},
                          {"seconds", seconds},
                          {"committed_at", IsoTime(p_.env.WallTime())}};
+  if (ties) line["ties"] = ties->summary;
   Checkpoint state = next.Save(base_.layout);
   state.metadata["base_blake2b"] = base_hash_;
   state.metadata["weighting"] = p_.options.merge.weighting;

@@ -67,6 +67,8 @@ StatusOr<CoordinatorOptions> ParseCoordinatorOptions(const nlohmann::json& j, co
   merge.Get("lambdas", &o.merge.lambdas, 1e-6, 100.0);
   if (o.merge.lambdas.empty() || o.merge.lambdas.size() > 64) merge.Error("lambdas", "needs 1 to 64 values");
   merge.Get("max_staleness", &o.merge.max_staleness, 0, 1'000'000);
+  merge.GetEnum("method", &o.merge.method, {"sum", "ties"});
+  merge.Get("ties_density", &o.merge.ties_density, 1e-4, 1.0);
   (void)merge.Finish();
   if (o.merge.enabled() && !o.init_checkpoint.empty()) {
     r.Error("init_checkpoint", "a merge federation starts from merge.base; leave init_checkpoint out");

@@ -25,6 +25,11 @@ struct MergeOptions {
   // A vector fine-tuned from merged version u is merged while the newest version is at most
   // u + max_staleness, with weight 1 / sqrt(1 + staleness); older ones are refused.
   uint64_t max_staleness = 2;
+  // "sum": the weighted mean of the vectors. "ties": TIES merging (trim each vector to its
+  // ties_density largest entries, elect signs, average the agreeing entries), with one more
+  // secure sum per window that reveals more than the sum (docs/merging.md).
+  std::string method = "sum";
+  double ties_density = 0.2;
   bool enabled() const { return !base.empty(); }
 };
 

@@ -117,7 +117,7 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const RoundSpec&
   const Env::Time started = env_.Now();
   static const char* const kWhat[] = {"training model version", "merging data vectors for version",
                                       "scoring lambdas for version", "selecting confident queries",
-                                      "releasing labels"};
+                                      "releasing labels", "agreeing on TIES signs for version"};
   const bool vote = spec.kind == wire::RoundStart::VOTE_SELECTION || spec.kind == wire::RoundStart::VOTE_ANSWER;
   FL_LOG(kInfo) << "protocol round " << round_id_ << ": " << kWhat[spec.kind] << " "
                 << (vote ? "(" + std::to_string(d / std::max(1u, spec.vote_classes)) + " queries)"
@@ -138,6 +138,8 @@ StatusOr<RoundResult> RoundRunner::Run(uint32_t protocol_round, const RoundSpec&
   start.set_vote_sigma(spec.vote_sigma);
   start.set_vote_guarantee(spec.min_survivors);
   start.set_vote_classes(spec.vote_classes);
+  start.set_ties_density(spec.ties_density);
+  for (uint32_t id : spec.required_survivors) start.add_required_survivors(id);
   for (uint32_t id : cohort_) {
     Message m = MakeMessage(wire::ROUND_START, session_, round_id_, 0, &start);
     for (const std::vector<float>* frame : spec.payload) m.payload.push_back(FloatFrame(frame->data(), frame->size()));

@@ -37,6 +37,8 @@ struct RoundSpec {
   FixedPointParams fixed_point;                  // the inputs' encoding
   bool uniform_weight = false;                   // MERGE_VECTORS: every vector weighs 1
   std::vector<double> lambdas;                   // MERGE_SCORES: one input entry each
+  double ties_density = 0;                       // MERGE_VECTORS, MERGE_AGREEMENT: TIES trimming
+  std::vector<uint32_t> required_survivors;      // MERGE_AGREEMENT: the vector round's survivors
   // VOTE_SELECTION, VOTE_ANSWER: the noise each sum must carry, from at least
   // `min_survivors` hospitals (each adds vote_sigma^2 / min_survivors), and the classes.
   double vote_sigma = 0;

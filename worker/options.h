@@ -43,6 +43,9 @@ struct WorkerOptions {
   // lambda. Both commands must use the same value.
   double validation_fraction = 0.1;
   bool contribute = false;           // fl-worker contribute: offer the data vector to a merge federation
+  // Let a merge federation merge this hospital's vector with TIES, which reveals more than
+  // the sum of the vectors (docs/merging.md, "TIES merging").
+  bool allow_ties_merging = false;
   // A private vote (docs/privacy.md): fl-worker vote brings this hospital's teachers,
   // fl-worker ask its unlabelled samples as a student.
   enum class VoteRole { kNone, kTeachers, kStudent };

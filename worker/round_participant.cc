@@ -7,16 +7,10 @@
 #include <set>
 
 #include "eval_metrics.h"
-#include "merge_scores.h"
 #include "fl/log.h"
 #include "fl/masking.h"
 
 namespace fl::worker {
-
-namespace {
-constexpr size_t kMaxLambdas = 64;
-constexpr double kMaxLambda = 100;
-}  // namespace
 
 RoundParticipant::~RoundParticipant() {
   cancel_ = true;
@@ -49,7 +43,7 @@ Status RoundParticipant::CheckRound(const RoundState& r, uint64_t weight) const 
   return Status::Ok();
 }
 
-StatusOr<RoundParticipant::LocalJob> RoundParticipant::TrainingJob(Trainer& trainer, const LocalInputs& in,
+StatusOr<LocalJob> RoundParticipant::TrainingJob(Trainer& trainer, const LocalInputs& in,
                                                                     const wire::RoundStart& rs, const Message& m) {
   if (in.vector) return FailedPrecondition("refusing a training round: this worker only contributes its data vector");
   const uint64_t d = trainer.Layout().dimension();
@@ -64,7 +58,7 @@ StatusOr<RoundParticipant::LocalJob> RoundParticipant::TrainingJob(Trainer& trai
   // The learning-rate schedule counts completed global rounds: the model version.
   const int64_t schedule_round = static_cast<int64_t>(rs.model_version());
   const uint64_t weight = static_cast<uint64_t>(in.num_train);
-  LocalJob job{weight, "training", nullptr};
+  LocalJob job{weight, "training"};
   job.run = [t, cancel, schedule_round, weight, global = std::move(global)]() -> StatusOr<LocalResult> {
     LocalResult out;
     out.kind = wire::RoundStart::TRAIN;
@@ -79,71 +73,14 @@ StatusOr<RoundParticipant::LocalJob> RoundParticipant::TrainingJob(Trainer& trai
   return job;
 }
 
-StatusOr<RoundParticipant::LocalJob> RoundParticipant::VectorJob(const LocalInputs& in, const wire::RoundStart& rs,
-                                                                  const Message& m) {
-  if (!in.vector) return FailedPrecondition("refusing a merge round: this worker has no data vector");
-  // A data vector enters at most one sum: two sums over cohorts that differ in one member
-  // would reveal that member's vector.
-  if (vector_sent_) return PermissionDenied("refusing a second merge round: our data vector was sent already");
-  if (rs.dimension() != in.vector->tau.values.size() || !m.payload.empty()) {
-    return InvalidArgument("the merge round's dimension " + std::to_string(rs.dimension()) +
-                           " is not our data vector's " + std::to_string(in.vector->tau.values.size()));
-  }
-  const uint64_t weight = rs.uniform_weight() ? 1 : static_cast<uint64_t>(in.vector->samples);
-  LocalJob job{weight, "sending its data vector", nullptr};
-  job.run = [values = &in.vector->tau.values, weight]() -> StatusOr<LocalResult> {
-    LocalResult out;
-    out.kind = wire::RoundStart::MERGE_VECTORS;
-    out.delta = *values;
-    out.weight = weight;
-    return out;
-  };
-  return job;
-}
-
-StatusOr<RoundParticipant::LocalJob> RoundParticipant::ScoringJob(Trainer& trainer, const LocalInputs& in,
-                                                                   const wire::RoundStart& rs, const Message& m) {
-  if (!in.vector || !in.validation) return FailedPrecondition("refusing a merge round: this worker has no data vector");
-  // Scores are given once, for the window our vector was merged in: more scoring rounds
-  // over other cohorts could single out our validation score.
-  if (!vector_sent_ || scored_) {
-    return PermissionDenied("refusing a scoring round: we score once, after sending our data vector");
-  }
-  const uint64_t d = trainer.Layout().dimension();
-  const std::vector<double> lambdas(rs.lambdas().begin(), rs.lambdas().end());
-  if (lambdas.empty() || lambdas.size() > kMaxLambdas || rs.dimension() != lambdas.size()) {
-    return InvalidArgument("a scoring round needs 1 to " + std::to_string(kMaxLambdas) + " lambdas, one per entry");
-  }
-  for (double l : lambdas) {
-    if (!(l > 0 && l <= kMaxLambda)) return InvalidArgument("lambda outside (0, " + std::to_string(kMaxLambda) + "]");
-  }
-  FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 2));
-  FL_ASSIGN_OR_RETURN(std::vector<float> base, ReadFloatFrame(m.payload[0], d, "base model"));
-  FL_ASSIGN_OR_RETURN(std::vector<float> direction, ReadFloatFrame(m.payload[1], d, "merged direction"));
-  Trainer* t = &trainer;
-  const data::Dataset* validation = in.validation;
-  std::atomic<bool>* cancel = &cancel_;
-  LocalJob job{validation->size(), "scoring lambdas on its validation split", nullptr};
-  job.run = [t, validation, lambdas, cancel, base = std::move(base),
-             direction = std::move(direction)]() -> StatusOr<LocalResult> {
-    LocalResult out;
-    out.kind = wire::RoundStart::MERGE_SCORES;
-    out.weight = validation->size();
-    FL_ASSIGN_OR_RETURN(out.delta, ScoreLambdas(*t, *validation, base, direction, lambdas, cancel));
-    return out;
-  };
-  return job;
-}
-
-StatusOr<RoundParticipant::LocalJob> RoundParticipant::VoteJob(const LocalInputs& in, const wire::RoundStart& rs,
+StatusOr<LocalJob> RoundParticipant::VoteJob(const LocalInputs& in, const wire::RoundStart& rs,
                                                                 const Message& m) {
   if (!in.ballot) return FailedPrecondition("refusing a vote round: this worker has no teachers (fl-worker vote)");
   FL_ASSIGN_OR_RETURN(VoteRound vote, in.ballot->ReadRound(rs, m, m.round()));
   TeacherBallot* ballot = in.ballot;
   const wire::RoundStart::Kind kind = rs.kind();
   const uint64_t weight = static_cast<uint64_t>(ballot->teachers());
-  LocalJob job{weight, kind == wire::RoundStart::VOTE_SELECTION ? "voting on queries" : "voting on confident queries",
-               nullptr};
+  LocalJob job{weight, kind == wire::RoundStart::VOTE_SELECTION ? "voting on queries" : "voting on confident queries"};
   // Once the round is accepted, this hospital's own account is charged for it first.
   job.accept = [ballot, release = vote.release] { return ballot->Charge(release); };
   job.run = [ballot, kind, weight, vote = std::move(vote)]() mutable -> StatusOr<LocalResult> {
@@ -178,10 +115,13 @@ Status RoundParticipant::Start(const Membership& who, Trainer* trainer, const Lo
       job = TrainingJob(*trainer, in, rs, m);
       break;
     case wire::RoundStart::MERGE_VECTORS:
-      job = VectorJob(in, rs, m);
+      job = merge_.VectorJob(in, rs, m);
+      break;
+    case wire::RoundStart::MERGE_AGREEMENT:
+      job = merge_.AgreementJob(in, rs, m);
       break;
     case wire::RoundStart::MERGE_SCORES:
-      job = ScoringJob(*trainer, in, rs, m);
+      job = merge_.ScoringJob(*trainer, in, rs, m, &cancel_);
       break;
     case wire::RoundStart::VOTE_SELECTION:
     case wire::RoundStart::VOTE_ANSWER:
@@ -193,7 +133,6 @@ Status RoundParticipant::Start(const Membership& who, Trainer* trainer, const Lo
   FL_RETURN_IF_ERROR(job.status());
   FL_RETURN_IF_ERROR(CheckRound(r, job->weight));
   if (job->accept) FL_RETURN_IF_ERROR(job->accept());
-  if (rs.kind() == wire::RoundStart::MERGE_SCORES) scored_ = true;
   secagg::ClientConfig cc;
   cc.round = secagg::RoundId{who.session, r.id};
   cc.worker_id = who.worker_id;
@@ -202,6 +141,7 @@ Status RoundParticipant::Start(const Membership& who, Trainer* trainer, const Lo
   cc.min_cohort = options_.min_cohort;
   cc.min_survivors = options_.min_survivors;
   cc.security = options_.security;
+  cc.required_survivors = job->required_survivors;
   r.secagg = std::make_unique<secagg::SecAggClient>(cc);
   FL_ASSIGN_OR_RETURN(wire::SecAggClientMessage advertise, r.secagg->Start());
   FL_RETURN_IF_ERROR(link_.Send(wire::SECAGG_CLIENT, r.id, &advertise));
@@ -251,9 +191,7 @@ Status RoundParticipant::Step(const wire::SecAggServerMessage& m) {
         FL_LOG(kWarning) << "round " << r.id << ": " << enc.clipped << " entries of our data vector were clipped at "
                          << r.params.clip << " (the federation's secagg.clip)";
       }
-      // Recorded before it can leave: the vector is never offered again, even after a restart.
-      if (on_vector_sent_) FL_RETURN_IF_ERROR(on_vector_sent_());
-      vector_sent_ = true;
+      FL_RETURN_IF_ERROR(merge_.VectorMasked());
     }
     FL_RETURN_IF_ERROR(audit_.Record({r.id, who_.worker_id, r.model_version, weight, r.params, r.cohort}, x));
     r.secagg->SetInput(std::move(x));
@@ -268,6 +206,7 @@ Status RoundParticipant::Step(const wire::SecAggServerMessage& m) {
     }
     return out.status().WithContext("refusing round " + std::to_string(r.id));
   }
+  if (r.secagg->done()) merge_.SumUnmasked(r.result->kind, r.secagg->signed_survivors());
   if (!out->message) return Status::Ok();
   std::vector<Frame> payload;
   if (out->masked_input && r.result->kind != wire::RoundStart::TRAIN) {

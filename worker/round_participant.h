@@ -17,10 +17,11 @@
 
 #include "coordinator_link.h"
 #include "data/dataset.h"
-#include "data_vector.h"
 #include "fl/fixed_point.h"
 #include "fl/secagg/client.h"
 #include "fl/secagg/identity.h"
+#include "local_job.h"
+#include "merge_contribution.h"
 #include "options.h"
 #include "plaintext_audit.h"
 #include "teacher_ballot.h"
@@ -34,19 +35,11 @@ struct Membership {
   uint32_t worker_id = 0;
 };
 
-// What this worker brings to a round besides its trainer.
-struct LocalInputs {
-  int64_t num_train = 0;                      // its weight in training rounds
-  const DataVector* vector = nullptr;         // fl-worker contribute: its data vector
-  const data::Dataset* validation = nullptr;  // ... and its validation split
-  TeacherBallot* ballot = nullptr;            // fl-worker vote: its teachers and their account
-};
-
 class RoundParticipant {
  public:
   RoundParticipant(const WorkerOptions& options, const secagg::Identity& identity, const secagg::Roster& roster,
                    CoordinatorLink& link, PlaintextAudit& audit)
-      : options_(options), identity_(identity), roster_(roster), link_(link), audit_(audit) {}
+      : options_(options), identity_(identity), roster_(roster), link_(link), audit_(audit), merge_(options) {}
   ~RoundParticipant();
 
   // Joins the round `m` starts, with `trainer` (null when this worker only votes) and
@@ -62,19 +55,11 @@ class RoundParticipant {
   // Waits for any cancelled training to stop.
   void Settle();
   // Called once a data vector is masked, before it is sent (fl-worker contribute records it).
-  void OnVectorSent(std::function<Status()> hook) { on_vector_sent_ = std::move(hook); }
+  void OnVectorSent(std::function<Status()> hook) { merge_.OnVectorSent(std::move(hook)); }
   bool in_round(uint32_t round) const { return round_ && round_->id == round; }
   uint32_t current_round() const { return round_ ? round_->id : 0; }
 
  private:
-  struct LocalResult {
-    wire::RoundStart::Kind kind = wire::RoundStart::TRAIN;  // TRAIN: the metrics below are reported
-    EvalMetrics global_eval;   // test metrics of the global model received
-    TrainStats train;
-    std::vector<float> delta;  // what is summed: the update, data vector or scores (never leaves)
-    std::optional<RingVector> words;  // ... or, in a vote, the noisy counts as ring words
-    uint64_t weight = 0;       // its weight in the sum
-  };
   struct RoundState {
     uint32_t id = 0;
     uint64_t model_version = 0;
@@ -87,18 +72,8 @@ class RoundParticipant {
     bool sent = false;  // the masked input has been sent
   };
 
-  // A round's local work, checked but not started: run in the background once the round is
-  // accepted and this worker's keys are out.
-  struct LocalJob {
-    uint64_t weight = 0;  // of this worker's input
-    const char* what = "";
-    std::function<StatusOr<LocalResult>()> run;
-    std::function<Status()> accept;  // optional: run once the round passes its checks
-  };
   Status CheckRound(const RoundState& r, uint64_t weight) const;
   StatusOr<LocalJob> TrainingJob(Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
-  StatusOr<LocalJob> VectorJob(const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
-  StatusOr<LocalJob> ScoringJob(Trainer& trainer, const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
   StatusOr<LocalJob> VoteJob(const LocalInputs& in, const wire::RoundStart& rs, const Message& m);
   // Passes a coordinator message to the protocol state machine and sends its answer.
   Status Step(const wire::SecAggServerMessage& m);
@@ -112,10 +87,8 @@ class RoundParticipant {
   std::optional<RoundState> round_;
   std::atomic<bool> cancel_{false};
   std::future<StatusOr<LocalResult>> abandoned_;
-  // A contributor's data vector enters one sum, and it scores lambdas once, after that.
-  bool vector_sent_ = false;
-  bool scored_ = false;
-  std::function<Status()> on_vector_sent_;
+  // A contributor's data vector, and the merge rounds it may still enter.
+  MergeContribution merge_;
 };
 
 }  // namespace fl::worker

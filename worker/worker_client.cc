@@ -48,6 +48,7 @@ Status WorkerClient::SendHello() {
   if (vector_) {
     hello.mutable_contribution()->set_base_blake2b(vector_->base_blake2b);
     hello.mutable_contribution()->set_vector_id(vector_->vector_id);
+    hello.mutable_contribution()->set_allows_ties(options_.allow_ties_merging);
   }
   if (ballot_) hello.set_vote_role(wire::Hello::TEACHERS);
   if (ballot_) hello.set_vote_record_floats(static_cast<uint32_t>(ballot_->record_floats()));

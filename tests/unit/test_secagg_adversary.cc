@@ -300,3 +300,47 @@ TEST_CASE("secagg adversary: a worker refuses to sign or unmask a sum of two inp
   CHECK(res2.status().code() == StatusCode::kPermissionDenied);
   CHECK_THAT(res2.status().message(), Catch::Contains("refusing to unmask a sum of 2 inputs"));
 }
+
+namespace {
+
+// Replaces worker `id`'s client, before the round starts, with one that signs only a sum of
+// exactly `required`.
+void RequireSurvivors(ManualRound& r, uint32_t id, std::vector<uint32_t> required) {
+  ClientConfig cc;
+  cc.round = r.rid;
+  cc.worker_id = id;
+  cc.identity = &r.ids[id - 1];
+  cc.roster = &r.roster;
+  cc.required_survivors = std::move(required);
+  RingVector input(r.len);
+  for (size_t j = 0; j < r.len; ++j) input[j] = id * 1000 + static_cast<uint32_t>(j);
+  r.clients[id - 1] = std::make_unique<SecAggClient>(cc);
+  r.clients[id - 1]->SetInput(std::move(input));
+}
+
+}  // namespace
+
+TEST_CASE("secagg adversary: a worker bound to an earlier round's survivors signs only that set") {
+  ManualRound r(5);
+  RequireSurvivors(r, 1, {1, 2, 3, 4, 5});
+  auto unmask = r.Step(r.Step(r.Step(r.Advertise())));
+  r.Step(unmask);
+  REQUIRE(r.client(1).done());
+  CHECK(r.client(1).signed_survivors() == std::vector<uint32_t>{1, 2, 3, 4, 5});
+
+  // Worker 5 "dropped" before its masked input: the sum of the other four next to the
+  // earlier sum of five would reveal worker 5's input, so worker 1 refuses to sign it.
+  ManualRound r2(5);
+  RequireSurvivors(r2, 1, {1, 2, 3, 4, 5});
+  auto consistency = r2.Step(r2.Step(r2.Advertise()));
+  Outgoing four = ManualRound::For(consistency, 1);
+  auto* survivors = four.message.mutable_consistency()->mutable_survivors();
+  survivors->Clear();
+  for (uint32_t id : {1u, 2u, 3u, 4u}) survivors->Add(id);
+  auto res = r2.client(1).Handle(four.message);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.status().code() == StatusCode::kAborted);
+  CHECK_THAT(res.status().message(), Catch::Contains("differs from the earlier round's"));
+  CHECK(r2.client(1).aborted());
+  CHECK(r2.client(1).signed_survivors().empty());
+}

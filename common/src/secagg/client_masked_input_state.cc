@@ -25,6 +25,10 @@ StatusOr<ClientOutput> MaskedInputState::Handle(ClientContext& ctx, const wire::
     return Aborted("only " + std::to_string(u3.size()) + " survivors; this worker's survivor minimum is " +
                    std::to_string(minimum) + " (t " + std::to_string(ctx.params.t) + ")");
   }
+  if (ctx.config.required_survivors && u3 != *ctx.config.required_survivors) {
+    return Aborted("the survivor set differs from the earlier round's (" + std::to_string(u3.size()) + " of " +
+                   std::to_string(ctx.config.required_survivors->size()) + "): refusing to sign it");
+  }
   ctx.signed_survivors = std::move(u3);
   ctx.consistency_transcript = ConsistencyTranscript(ctx.config.round, ctx.signed_survivors);
   ClientOutput out;

@@ -30,6 +30,9 @@ struct ClientConfig {
   uint32_t min_cohort = 3;             // refuse smaller cohorts
   uint32_t min_survivors = 3;          // never sign or unmask a sum of fewer inputs (with t)
   SecurityParams security;             // this worker's own bounds on k and t
+  // When set, sign and unmask only a sum of exactly these inputs (a round whose sum is
+  // only safe next to an earlier sum over the same survivors, such as TIES merging's).
+  std::optional<std::vector<uint32_t>> required_survivors;
 };
 
 struct ClientOutput {
@@ -95,6 +98,9 @@ class SecAggClient {
   bool done() const;  // finished the round; false once aborted (also by a later request)
   bool aborted() const { return !abort_reason_.empty(); }
   const std::string& abort_reason() const { return abort_reason_; }
+  // The survivor set this worker signed (empty before the consistency step): once done(),
+  // the inputs whose sum it helped unmask.
+  const std::vector<uint32_t>& signed_survivors() const { return ctx_.signed_survivors; }
 
  private:
   ClientContext ctx_;
