@@ -27,7 +27,9 @@ StatusOr<DisjointMean> DisjointMeanOf(const std::vector<double>& agreement, doub
     if (agreeing_weight < 0.5) continue;
     out.mean[i] = agreement[i] * w / agreeing_weight;
     ++out.agreeing;
+    out.agreeing_weight += agreeing_weight / w;
   }
+  if (out.agreeing > 0) out.agreeing_weight /= static_cast<double>(out.agreeing);
   return out;
 }
 
@@ -69,7 +71,7 @@ TiesWindow MergeWithTies(RoundRunner& rounds, AuditLog& audit, uint32_t protocol
     out.mean = trimmed.average;
     return out;
   }
-  out.summary["agreeing_share"] = static_cast<double>(merged->agreeing) / d;
+  out.summary["agreeing_weight"] = merged->agreeing_weight;
   out.mean = std::move(merged->mean);
   return out;
 }

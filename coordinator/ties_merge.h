@@ -24,6 +24,8 @@ std::vector<float> ElectSigns(const std::vector<double>& trimmed_mean);
 struct DisjointMean {
   std::vector<double> mean;  // per parameter: the mean of the agreeing entries, 0 where none agrees
   size_t agreeing = 0;       // parameters with at least one agreeing entry
+  // Over those parameters, the mean share of the window's weight that agrees.
+  double agreeing_weight = 0;
 };
 // From the agreement round's decoded average (2d entries: the agreeing entries' weighted
 // sum over the total weight W, then clip x the agreeing weight over W).

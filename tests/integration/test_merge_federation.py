@@ -12,7 +12,15 @@ online with their data vectors (fl-worker contribute) at different times.
 - g, fine-tuned from version 1, comes after version 3: two versions stale, refused.
 Every published model is checked against the merge computed here from the hospitals'
 own vectors (weighted by sample count), and lambda is the best of the pooled validation
-scores the coordinator reports."""
+scores the coordinator reports.
+
+With TIES merging (merge.method "ties"):
+- g, whose hospital does not allow TIES merging, is refused at admission.
+- Window 1: a, b and c: version 1 is base + lambda x the disjoint mean of their trimmed
+  vectors, computed here.
+- Window 2: d, e and f; f dies before its masked input of the agreement round, so the
+  agreement sum is never unmasked (d and e refuse to sign a sum of other inputs than the
+  vector round's) and the window merges the mean of the three trimmed vectors."""
 import json
 import os
 import shutil
@@ -140,20 +148,101 @@ class MergeFederationTest(unittest.TestCase):
         expected = self.model(self.base) + line["lambda"] * expected_direction
         self.assertLess(float(np.max(np.abs(published - expected))), 2e-4, line["model_version"])
 
-    def test_windows_late_hospital_dropout_and_staleness(self):
-        np = self.np
-        vectors = {h: self.finetune(h, self.base) for h in "abcdef"}
+    def coordinator(self, merge, rounds):
         cfg = self.write("coordinator.json", {
             "listen": "tcp://127.0.0.1:%d" % self.port, "transport": {"security": "insecure"},
-            "min_workers": 3, "rounds": 4, "state_dir": self.state, "roster": self.roster,
+            "min_workers": 3, "rounds": rounds, "state_dir": self.state, "roster": self.roster,
             "timeouts": {"heartbeat_s": 3, "admission_s": 120, "phase_s": 60, "final_report_s": 30},
             "secagg": {"clip": 1.0, "max_dropout": 0.3},
-            "merge": {"base": self.base, "window_s": 4, "lambdas": LAMBDAS, "max_staleness": 1},
+            "merge": dict({"base": self.base, "lambdas": LAMBDAS}, **merge),
             "plan": self.plan})
         coord_log = open(self.path("coordinator.log"), "w")
         self.addCleanup(coord_log.close)
         coord = subprocess.Popen([fltest.COORDINATOR, "--config", cfg], stderr=coord_log)
         self.procs.append(coord)
+        return cfg, coord, coord_log
+
+    def ties_direction(self, vectors, hs, density):
+        """TIES over hospitals hs: each vector trimmed to its largest entries, signs elected
+        by the weighted sum, the weighted mean of the agreeing entries; also the weighted
+        mean of the trimmed vectors, the agreeing weight per parameter and the total weight."""
+        np = self.np
+        trimmed, weights = [], []
+        for h in hs:
+            tau, w = vectors[h]
+            keep = int(np.ceil(density * tau.size))
+            order = np.argsort(-np.abs(tau.astype(np.float32)), kind="stable")[:keep]
+            t = np.zeros_like(tau)
+            t[order] = tau[order]
+            trimmed.append(t)
+            weights.append(w)
+        total = sum(weights)
+        trimmed_mean = sum(w * t for w, t in zip(weights, trimmed)) / total
+        signs = np.sign(trimmed_mean)
+        agree = [(t * signs) > 0 for t in trimmed]
+        numerator = sum(w * t * a for w, t, a in zip(weights, trimmed, agree))
+        agreeing = sum(w * a for w, a in zip(weights, agree))
+        mean = np.where(agreeing > 0, numerator / np.maximum(agreeing, 1), 0.0)
+        return mean, trimmed_mean, agreeing, total
+
+    def test_ties_merging_with_a_dropout_in_the_agreement_round(self):
+        np = self.np
+        for h in "abcdef":
+            with open(self.path(h + ".json")) as f:
+                cfg = json.load(f)
+            cfg["allow_ties_merging"] = True
+            self.write(h + ".json", cfg)
+        vectors = {h: self.finetune(h, self.base) for h in "abcdefg"}
+        density = 0.3
+        cfg, coord, _ = self.coordinator({"method": "ties", "ties_density": density, "window_s": 2}, 2)
+
+        self.check_refused("g", 1, "allow_ties_merging")
+
+        first = [self.contribute(h) for h in "abc"]
+        self.wait_for_version(coord, 1)
+        for p in first:
+            self.assertEqual(p.wait(timeout=60), 0)
+        v1 = self.merged_lines()[0]
+        self.assertEqual(v1["method"], "ties")
+        self.assertTrue(v1["ties"]["complete"], v1)
+        self.assertEqual(v1["ties"]["agreement_round"], v1["vector_round"] + 1)
+        ties1, trimmed1, agreeing1, w1 = self.ties_direction(vectors, "abc", density)
+        self.assertEqual(v1["window_weight"], w1)
+        # Parameters whose trimmed sum is within the fixed-point resolution of 0 may elect
+        # either sign; nowhere else may the published model differ.
+        decided = np.abs(trimmed1) > 1e-5
+        self.assertGreater(decided.mean(), 0.3)
+        published = self.model(os.path.join(self.state, "model-v000001.safetensors")) - self.model(self.base)
+        expected = v1["lambda"] * ties1
+        self.assertLess(float(np.max(np.abs(published - expected)[decided])), 2e-4)
+        self.assertAlmostEqual(v1["ties"]["elected_share"], float(np.mean(ties1 != 0)), delta=0.01)
+        self.assertAlmostEqual(v1["ties"]["agreeing_weight"], float(np.mean(agreeing1[agreeing1 > 0])) / w1, delta=0.01)
+        # TIES is not the plain mean: the disjoint mean is larger where hospitals disagree.
+        plain = sum(vectors[h][1] * vectors[h][0] for h in "abc") / w1
+        self.assertGreater(float(np.max(np.abs(ties1 - plain))), 1e-3)
+
+        # Window 2: f dies before its agreement input; the trimmed mean is merged.
+        second = [self.contribute(h) for h in "de"]
+        dying = self.contribute("f", FAULTY, ["--crash-before", "masked_input:2"])
+        self.wait_for_version(coord, 2)
+        self.assertEqual(dying.wait(timeout=60), 137)
+        for p in second:  # too few are left to score lambdas: they get the model and leave
+            self.assertEqual(p.wait(timeout=60), 0)
+        v2 = self.merged_lines()[1]
+        self.assertEqual(sorted(v2["hospitals"]), ["hospital-d", "hospital-e", "hospital-f"])
+        self.assertFalse(v2["ties"]["complete"], v2)
+        _, trimmed2, _, w2 = self.ties_direction(vectors, "def", density)
+        direction = (w1 * ties1 + w2 * trimmed2) / (w1 + w2)
+        published = self.model(os.path.join(self.state, "model-v000002.safetensors")) - self.model(self.base)
+        self.assertLess(float(np.max(np.abs(published - v2["lambda"] * direction)[decided])), 2e-4)
+        with open(self.path("coordinator.log")) as f:
+            self.assertIn("merges the mean of the trimmed vectors", f.read())
+        self.assertEqual(coord.wait(timeout=60), 0)
+
+    def test_windows_late_hospital_dropout_and_staleness(self):
+        np = self.np
+        vectors = {h: self.finetune(h, self.base) for h in "abcdef"}
+        cfg, coord, coord_log = self.coordinator({"window_s": 4, "max_staleness": 1}, 4)
 
         # Window 1: d dies before sending its masked vector.
         first = [self.contribute(h) for h in "abc"]

@@ -23,6 +23,7 @@ TEST_CASE("the disjoint mean averages only the entries that agree", "[merge][tie
   CHECK(m->mean[1] == Approx(-0.4));
   CHECK(m->mean[2] == 0.0);
   CHECK(m->agreeing == 2);
+  CHECK(m->agreeing_weight == Approx((1.0 + 20.0 / 60) / 2));
   CHECK_FALSE(DisjointMeanOf({0.1, 0.2, 0.3}, clip, 60).ok());
   CHECK_FALSE(DisjointMeanOf(agreement, clip, 0).ok());
 }
