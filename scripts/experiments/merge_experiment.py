@@ -15,14 +15,19 @@ Everything runs through the real binaries:
   6. every model scored with fl-worker evaluate on each hospital's test split and on the
      global test set.
 
-  merge_experiment.py SPEC.json RUN_DIR [PASSES [WEIGHTING]]   (overriding the spec's)
+With METHOD ties, the merge federation merges with TIES (docs/merging.md), and the run
+also reports how often a parameter's disjoint mean is one hospital's own entry.
+
+  merge_experiment.py SPEC.json RUN_DIR [PASSES [WEIGHTING [METHOD]]]   (overriding the spec's)
 SPEC: {"public": DATA, "hospitals": {NAME: DATA}, "pooled": DATA, "global_test": DATA,
        "base_plan": PLAN, "base_rounds": N, "plan": PLAN, "passes": R, "metric": "accuracy"|"dice",
-       "lambdas": [...], "weighting": "samples"|"uniform", "threads": T}
+       "lambdas": [...], "weighting": "samples"|"uniform", "method": "sum"|"ties",
+       "ties_density": D, "threads": T}
 """
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -36,6 +41,7 @@ class Experiment(RunDir):
         self.spec = spec
         RunDir.__init__(self, run_dir)
         self.hospitals = sorted(spec["hospitals"])
+        self.samples = {}
         self.passes = spec["passes"]
         self.threads = spec.get("threads", 1)
         os.makedirs(self.path("keys"))
@@ -48,7 +54,8 @@ class Experiment(RunDir):
         self.write("base-plan.json", {"plan": spec["base_plan"]})
 
     def worker_config(self, name, data, port=0, state=None):
-        cfg = {"name": name, "data": data, "device": {"threads": self.threads}, "validation_fraction": 0.1}
+        cfg = {"name": name, "data": data, "device": {"threads": self.threads}, "validation_fraction": 0.1,
+               "allow_ties_merging": self.spec.get("method") == "ties"}
         if port:
             cfg.update({"coordinator": "tcp://127.0.0.1:%d" % port, "coordinator_public_key": self.coordinator_key,
                         "identity_key": self.path("keys", name + ".key"), "roster": self.roster,
@@ -78,6 +85,7 @@ class Experiment(RunDir):
         out = self.path("tuned-%s-%s.safetensors" % (h, tag))
         summary = last_json(run([WORKER, "finetune", "--config", cfg, "--base", base, "--plan", self.path("plan.json"),
                                  "--rounds", str(self.passes), "--output-model", out, "--log-level", "warning"]))
+        self.samples[h] = summary["samples"]
         return out, summary
 
     def merge(self, port, base, windows):
@@ -86,7 +94,8 @@ class Experiment(RunDir):
         cfg = self.coordinator_config(port, state, {
             "rounds": len(windows),
             "merge": {"base": base, "window_s": 2, "lambdas": self.spec["lambdas"], "max_staleness": 1,
-                      "weighting": self.spec.get("weighting", "samples")}})
+                      "weighting": self.spec.get("weighting", "samples"), "method": self.spec.get("method", "sum"),
+                      "ties_density": self.spec.get("ties_density", 0.2)}})
         log = open(self.path("merge-coordinator.log"), "w")
         coord = subprocess.Popen([COORDINATOR, "--config", cfg], stderr=log)
         timeline = []
@@ -142,6 +151,43 @@ class Experiment(RunDir):
         return scores
 
 
+def read_flat(path):
+    """A safetensors file's tensors, flattened in name order (float32)."""
+    import numpy as np
+    with open(path, "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+        data = f.read()
+    parts = []
+    for name in sorted(k for k in header if k != "__metadata__"):
+        begin, end = header[name]["data_offsets"]
+        parts.append(np.frombuffer(data[begin:end], dtype=np.float32))
+    return np.concatenate(parts)
+
+
+def ties_exposure(e, base, density):
+    """Over the first window's vectors (weighted by sample count, as merged): the share of
+    parameters with an elected sign whose disjoint mean is one hospital's own entry (one
+    agrees), and the share where one hospital alone disagrees (the trimmed sum less the
+    agreeing sum is its entry)."""
+    import numpy as np
+    b = read_flat(base)
+    trimmed, weights = [], []
+    for h in e.hospitals:
+        tau = read_flat(e.path("tuned-%s-v0.safetensors" % h)) - b
+        keep = int(np.ceil(density * tau.size))
+        order = np.argsort(-np.abs(tau), kind="stable")[:keep]
+        t = np.zeros_like(tau)
+        t[order] = tau[order]
+        trimmed.append(t)
+        weights.append(1 if e.spec.get("weighting") == "uniform" else e.samples[h])
+    signs = np.sign(sum(w * t for w, t in zip(weights, trimmed)))
+    agreeing = sum((t * signs > 0).astype(int) for t in trimmed)
+    disagreeing = sum((t * signs < 0).astype(int) for t in trimmed)
+    elected = signs != 0
+    return {"elected": float(elected.mean()), "one_agrees": float((agreeing[elected] == 1).mean()),
+            "one_disagrees": float((disagreeing[elected] == 1).mean())}
+
+
 def cell(m, metric):
     v = m.get("test_" + metric)
     lo, hi = m.get("test_%s_low" % metric), m.get("test_%s_high" % metric)
@@ -151,13 +197,15 @@ def cell(m, metric):
 
 
 def main():
-    if not 3 <= len(sys.argv) <= 5:
+    if not 3 <= len(sys.argv) <= 6:
         sys.exit(__doc__)
     spec = json.load(open(sys.argv[1]))
     if len(sys.argv) > 3:
         spec["passes"] = int(sys.argv[3])
     if len(sys.argv) > 4:
         spec["weighting"] = sys.argv[4]
+    if len(sys.argv) > 5:
+        spec["method"] = sys.argv[5]
     run_dir = os.path.abspath(sys.argv[2])
     shutil.rmtree(run_dir, ignore_errors=True)
     os.makedirs(run_dir)
@@ -172,8 +220,9 @@ def main():
     models = {"base": base}
     for h in e.hospitals:
         models["fine-tuned at " + h] = e.path("tuned-%s-v0.safetensors" % h)
-    models["merged v1"] = os.path.join(merge_state, "model-v000001.safetensors")
-    models["merged v2 (from v1)"] = os.path.join(merge_state, "model-v000002.safetensors")
+    merged = "merged with TIES" if spec.get("method") == "ties" else "merged"
+    models[merged + " v1"] = os.path.join(merge_state, "model-v000001.safetensors")
+    models[merged + " v2 (from v1)"] = os.path.join(merge_state, "model-v000002.safetensors")
     models["FedAvg"] = e.fedavg(port + 1, base)
     cfg = e.worker_config("pooled", spec["pooled"], state=e.path("state-pooled"))
     pooled = e.path("pooled.safetensors")
@@ -183,6 +232,8 @@ def main():
     scores = {name: e.evaluate(path) for name, path in models.items()}
     summary = {"spec": spec, "versions": versions, "timeline": timeline, "scores": scores,
                "seconds": time.time() - started}
+    if spec.get("method") == "ties":
+        summary["ties_exposure"] = ties_exposure(e, base, spec.get("ties_density", 0.2))
     with open(e.path("summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     metric = spec["metric"]
@@ -195,6 +246,9 @@ def main():
         print("version %d: lambda %g, scores %s" % (v["model_version"], v["lambda"],
                                                    ", ".join("%g: %.4f" % (s["lambda"], s["validation_score"])
                                                              for s in v["lambda_scores"])))
+    if "ties_exposure" in summary:
+        print("TIES, window 1: %(elected).3f of the parameters elected a sign; of those, one hospital alone "
+              "agrees at %(one_agrees).3f and one alone disagrees at %(one_disagrees).3f" % summary["ties_exposure"])
     print("%.0f s" % summary["seconds"])
 
 

@@ -7,8 +7,8 @@
 # compared with each hospital's own fine-tuned model, synchronous FedAvg from the base with
 # the same local epochs, and pooled fine-tuning, on each hospital's test split and on the
 # official test set. Plans: configs/experiments/pneumonia-merge.json.
-#   bash scripts/experiments/pneumonia-merge.sh [PASSES [WEIGHTING]]   (local epochs per fine-tuning, FedAvg gets as
-#   many rounds; WEIGHTING samples (default) or uniform)
+#   bash scripts/experiments/pneumonia-merge.sh [PASSES [WEIGHTING [METHOD]]]   (local epochs per fine-tuning, FedAvg gets
+#   as many rounds; WEIGHTING samples (default) or uniform; METHOD sum (default) or ties)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/pneumoniamnist/pneumoniamnist.npz"
@@ -16,7 +16,8 @@ DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/pneumoniamnist/pneumoniamnist.npz"
 [ -x "$ROOT/build/worker/fl-worker" ] && [ -x "$ROOT/build/worker/prep/fl-prep" ] || bash "$ROOT/scripts/build.sh"
 PASSES="${1:-}"
 WEIGHTING="${2:-}"
-RUN="$ROOT/runs/pneumonia-merge${PASSES:+-r$PASSES}${WEIGHTING:+-$WEIGHTING}"
+METHOD="${3:-}"
+RUN="$ROOT/runs/pneumonia-merge${PASSES:+-r$PASSES}${WEIGHTING:+-$WEIGHTING}${METHOD:+-$METHOD}"
 rm -rf "$RUN"
 mkdir -p "$RUN"
 # The public 20% (the base's training images) and the rest, which fl-prep deals to hospitals.

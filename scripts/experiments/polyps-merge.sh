@@ -6,8 +6,8 @@
 # model, synchronous FedAvg from the base with the same local epochs, and pooled
 # fine-tuning, by Dice per image on each hospital's test split and on all of them
 # together. Images are resized to 96x96. Plans: configs/experiments/polyps-merge.json.
-#   bash scripts/experiments/polyps-merge.sh [PASSES [WEIGHTING]]   (local epochs per fine-tuning, FedAvg gets as
-#   many rounds; WEIGHTING samples (default) or uniform)
+#   bash scripts/experiments/polyps-merge.sh [PASSES [WEIGHTING [METHOD]]]   (local epochs per fine-tuning, FedAvg gets
+#   as many rounds; WEIGHTING samples (default) or uniform; METHOD sum (default) or ties)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/polyp"
@@ -16,7 +16,8 @@ DATA="${FL_DATA_DIR:-$ROOT/../shared/data}/polyp"
 [ -x "$ROOT/build/worker/fl-worker" ] && [ -x "$ROOT/build/worker/prep/fl-prep" ] || bash "$ROOT/scripts/build.sh"
 PASSES="${1:-}"
 WEIGHTING="${2:-}"
-RUN="$ROOT/runs/polyps-merge${PASSES:+-r$PASSES}${WEIGHTING:+-$WEIGHTING}"
+METHOD="${3:-}"
+RUN="$ROOT/runs/polyps-merge${PASSES:+-r$PASSES}${WEIGHTING:+-$WEIGHTING}${METHOD:+-$METHOD}"
 rm -rf "$RUN"
 mkdir -p "$RUN"
 (cd "$ROOT" && build/worker/prep/fl-prep --spec configs/prep-polyps-merge.json --output "$RUN/sites" \
