@@ -83,8 +83,12 @@ Status Coordinator::Start() {
   } else {
     FL_RETURN_IF_ERROR(LoadStartingModel());
   }
-  // Once the model is known, no message may be larger than it (with its envelope).
-  if (model_) FL_RETURN_IF_ERROR(transport_.SetMaxMessageBytes(ModelMessageBytes(model_->values.size())));
+  // Once the model is known, no message may be larger than it (with its envelope); TIES
+  // merging's agreement inputs hold two entries per parameter.
+  const uint64_t entries_per_parameter = options_.merge.enabled() && options_.merge.method == "ties" ? 2 : 1;
+  if (model_) {
+    FL_RETURN_IF_ERROR(transport_.SetMaxMessageBytes(ModelMessageBytes(entries_per_parameter * model_->values.size())));
+  }
   if (model_) metrics_.SetCheckpointVersion(model_version_);
   metrics_.SetReady(true);
   FL_LOG(kInfo) << "listening on " << transport_.endpoint() << ", session "

@@ -58,7 +58,7 @@ class MergeFederationTest(unittest.TestCase):
             np.savez(self.path(name + ".npz"), train_images=src["train_images"][rows],
                      train_labels=src["train_labels"][rows], test_images=src["test_images"][:48],
                      test_labels=src["test_labels"][:48])
-        self.plan = {"model": {"name": "cnn", "channels": 8}, "training": {"steps": 4, "batch_size": 32}}
+        self.plan = {"model": {"name": "cnn", "channels": 16}, "training": {"steps": 4, "batch_size": 32}}
         plan_file = self.write("plan.json", {"plan": self.plan})
         public = self.write("public.json", {"name": "public", "data": {"format": "npz", "path": self.path("public.npz")}})
         self.base = self.path("base.safetensors")
