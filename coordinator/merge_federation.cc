@@ -252,7 +252,7 @@ bool MergeFederation::MergeWindow(const Window& w, bool* fatal) {
   }
   // TIES: the window's vectors are merged by the disjoint mean of a second sum.
   std::optional<TiesWindow> ties;
-  if (spec.ties_density > 0) ties = MergeWithTies(p_.rounds, p_.audit, next_round_++, spec, *round, *mean);
+  if (spec.ties_density > 0) ties = MergeWithTies(p_.rounds, p_.registry, p_.audit, next_round_++, spec, *round, *mean);
   const uint64_t staleness = w.base_version > 0 ? version_ - w.base_version : 0;
   const double alpha = StalenessWeight(staleness);
   MergeAccumulator next = merged_;

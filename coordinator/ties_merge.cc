@@ -33,8 +33,8 @@ StatusOr<DisjointMean> DisjointMeanOf(const std::vector<double>& agreement, doub
   return out;
 }
 
-TiesWindow MergeWithTies(RoundRunner& rounds, AuditLog& audit, uint32_t protocol_round, const RoundSpec& vector_spec,
-                         const RoundResult& vector_round, const DecodedAverage& trimmed) {
+TiesWindow MergeWithTies(RoundRunner& rounds, WorkerRegistry& registry, AuditLog& audit, uint32_t protocol_round,
+                         const RoundSpec& vector_spec, const RoundResult& vector_round, const DecodedAverage& trimmed) {
   const std::vector<float> signs = ElectSigns(trimmed.average);
   size_t elected = 0;
   for (float s : signs) elected += s != 0.0f;
@@ -50,7 +50,14 @@ TiesWindow MergeWithTies(RoundRunner& rounds, AuditLog& audit, uint32_t protocol
   spec.min_survivors = static_cast<uint32_t>(vector_round.survivor_ids.size());
   spec.dimension = 2 * signs.size();
   spec.payload = {&signs};
-  StatusOr<RoundResult> round = rounds.Run(protocol_round, spec);
+  // The agreement sum may only hold the vector round's survivors, every one of them.
+  std::string gone;
+  for (uint32_t id : vector_round.survivor_ids) {
+    const WorkerRecord* w = registry.Find(id);
+    if (!w || !w->alive) gone = registry.NameOf(id);
+  }
+  StatusOr<RoundResult> round = Aborted(gone + " left after the vector round");
+  if (gone.empty()) round = rounds.Run(protocol_round, spec);
   StatusOr<DisjointMean> merged = Aborted("the agreement round did not complete");
   if (!round.ok()) merged = round.status();
   if (round.ok()) {

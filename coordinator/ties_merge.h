@@ -14,6 +14,7 @@
 #include "audit_log.h"
 #include "fl/fixed_point.h"
 #include "round_runner.h"
+#include "worker_registry.h"
 
 namespace fl::coordinator {
 
@@ -37,9 +38,10 @@ struct TiesWindow {
 };
 // Runs the agreement round as protocol round `protocol_round` over exactly the survivors
 // of `vector_round` (run as `vector_spec`, its sum `trimmed`) and returns the window's
-// disjoint mean. If the agreement round does not complete, the vectors' sum is known
-// already and the window falls back to the weighted mean of the trimmed vectors.
-TiesWindow MergeWithTies(RoundRunner& rounds, AuditLog& audit, uint32_t protocol_round, const RoundSpec& vector_spec,
-                         const RoundResult& vector_round, const DecodedAverage& trimmed);
+// disjoint mean. If a survivor has left, or the agreement round does not complete, the
+// vectors' sum is known already and the window falls back to the weighted mean of the
+// trimmed vectors.
+TiesWindow MergeWithTies(RoundRunner& rounds, WorkerRegistry& registry, AuditLog& audit, uint32_t protocol_round,
+                         const RoundSpec& vector_spec, const RoundResult& vector_round, const DecodedAverage& trimmed);
 
 }  // namespace fl::coordinator

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "data/dataset.h"
@@ -44,8 +46,10 @@ struct LocalJob {
   const char* what = "";
   std::function<StatusOr<LocalResult>()> run;
   std::function<Status()> accept;  // optional: run once the round passes its checks
-  // Sign and unmask only a sum of exactly these inputs (TIES merging's agreement round).
+  // Sign and unmask only a sum of exactly these inputs, whose ids name these hospitals
+  // (TIES merging's agreement round: the vector round's survivors).
   std::optional<std::vector<uint32_t>> required_survivors;
+  std::map<uint32_t, std::string> required_names;
 };
 
 }  // namespace fl::worker

@@ -1,5 +1,8 @@
 #include "merge_contribution.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "merge_scores.h"
 #include "ties_trim.h"
 
@@ -8,6 +11,12 @@ namespace fl::worker {
 namespace {
 constexpr size_t kMaxLambdas = 64;
 constexpr double kMaxLambda = 100;
+
+// A round's fixed-point encoding, to compare the agreement round's with the vector round's.
+std::string Encoding(const wire::RoundStart& rs) {
+  return std::to_string(rs.clip()) + "/" + std::to_string(rs.max_total_weight()) + "/" +
+         std::to_string(rs.ring_bits()) + "/" + std::to_string(rs.max_cohort());
+}
 }  // namespace
 
 StatusOr<LocalJob> MergeContribution::VectorJob(const LocalInputs& in, const wire::RoundStart& rs,
@@ -25,13 +34,19 @@ StatusOr<LocalJob> MergeContribution::VectorJob(const LocalInputs& in, const wir
     return PermissionDenied("refusing a TIES merge round: this hospital does not allow TIES merging, which reveals "
                             "more than the sum of the vectors (allow_ties_merging, docs/merging.md)");
   }
-  if (!(density >= 0 && density <= 1)) return InvalidArgument("TIES density outside [0, 1]");
+  if (density != 0 && std::fabs(density - options_.ties_density) > 1e-9) {
+    return PermissionDenied("refusing a TIES merge round at density " + std::to_string(density) +
+                            ": this hospital allows TIES merging at density " +
+                            std::to_string(options_.ties_density) + " only (ties_density)");
+  }
   const uint64_t weight = rs.uniform_weight() ? 1 : static_cast<uint64_t>(in.vector->samples);
   LocalJob job{weight, density > 0 ? "sending its trimmed data vector (TIES)" : "sending its data vector"};
-  job.accept = [this, density, weight] {
+  job.accept = [this, density, weight, encoding = Encoding(rs)] {
     ties_density_ = density;
     vector_weight_ = weight;
+    vector_encoding_ = encoding;
     vector_survivors_.reset();
+    vector_names_.clear();
     return Status::Ok();
   };
   job.run = [values = &in.vector->tau.values, weight, density]() -> StatusOr<LocalResult> {
@@ -70,10 +85,17 @@ StatusOr<LocalJob> MergeContribution::AgreementJob(const LocalInputs& in, const 
   if (rs.ties_density() != ties_density_) return InvalidArgument("the agreement round's TIES density differs");
   const uint64_t weight = rs.uniform_weight() ? 1 : static_cast<uint64_t>(in.vector->samples);
   if (weight != vector_weight_) return InvalidArgument("the agreement round weights our vector otherwise");
+  if (Encoding(rs) != vector_encoding_) {
+    return InvalidArgument("the agreement round's fixed-point encoding is not the vector round's");
+  }
   FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
   FL_ASSIGN_OR_RETURN(std::vector<float> signs, ReadFloatFrame(m.payload[0], d, "elected signs"));
+  for (float s : signs) {
+    if (s != -1.0f && s != 0.0f && s != 1.0f) return InvalidArgument("an elected sign is not -1, 0 or 1");
+  }
   LocalJob job{weight, "sending its entries that agree with the elected signs (TIES)"};
   job.required_survivors = *vector_survivors_;
+  job.required_names = vector_names_;
   job.accept = [this] {
     agreed_ = true;
     return Status::Ok();
@@ -135,8 +157,11 @@ Status MergeContribution::VectorMasked() {
   return Status::Ok();
 }
 
-void MergeContribution::SumUnmasked(wire::RoundStart::Kind kind, const std::vector<uint32_t>& survivors) {
-  if (kind == wire::RoundStart::MERGE_VECTORS && vector_sent_ && ties_density_ > 0) vector_survivors_ = survivors;
+void MergeContribution::SumUnmasked(wire::RoundStart::Kind kind, const std::vector<uint32_t>& survivors,
+                                    const std::map<uint32_t, std::string>& names) {
+  if (kind != wire::RoundStart::MERGE_VECTORS || !vector_sent_ || ties_density_ == 0) return;
+  vector_survivors_ = survivors;
+  vector_names_ = names;
 }
 
 }  // namespace fl::worker

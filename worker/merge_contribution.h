@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "fl/wire.h"
@@ -30,8 +32,10 @@ class MergeContribution {
 
   // Called once the vector is masked, before it is sent: runs the OnVectorSent hook.
   Status VectorMasked();
-  // Called when this worker has helped unmask a round's sum of `survivors`' inputs.
-  void SumUnmasked(wire::RoundStart::Kind kind, const std::vector<uint32_t>& survivors);
+  // Called when this worker has helped unmask a round's sum of `survivors`' inputs, with
+  // the roster names of the neighbours it shared keys with, by worker id.
+  void SumUnmasked(wire::RoundStart::Kind kind, const std::vector<uint32_t>& survivors,
+                   const std::map<uint32_t, std::string>& names);
   // Called once a data vector is masked, before it is sent (fl-worker contribute records it).
   void OnVectorSent(std::function<Status()> hook) { on_vector_sent_ = std::move(hook); }
 
@@ -39,11 +43,13 @@ class MergeContribution {
   const WorkerOptions& options_;
   bool vector_sent_ = false;
   bool scored_ = false;
-  // TIES: the vector round's trimming and weight, the survivors whose sum it unmasked, and
-  // whether the one agreement round was accepted.
+  // TIES: the vector round's trimming, weight and encoding, the survivors whose sum it
+  // unmasked and their names, and whether the one agreement round was accepted.
   double ties_density_ = 0;
   uint64_t vector_weight_ = 0;
+  std::string vector_encoding_;
   std::optional<std::vector<uint32_t>> vector_survivors_;
+  std::map<uint32_t, std::string> vector_names_;
   bool agreed_ = false;
   std::function<Status()> on_vector_sent_;
 };

@@ -26,6 +26,7 @@ StatusOr<WorkerOptions> ParseWorkerOptions(const nlohmann::json& j, const std::s
   r.Get("state_dir", &o.state_dir);
   r.Get("validation_fraction", &o.validation_fraction, 0.0, 0.5);
   r.Get("allow_ties_merging", &o.allow_ties_merging);
+  r.Get("ties_density", &o.ties_density, 1e-4, 1.0);
   r.Get("min_vote_sigma", &o.min_vote_sigma, 0.5, 60000.0);
   r.Get("vote_epsilon_budget", &o.vote_epsilon_budget, 1e-3, 1000.0);
   r.Get("vote_delta", &o.vote_delta, 1e-12, 0.1);

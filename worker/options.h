@@ -46,6 +46,9 @@ struct WorkerOptions {
   // Let a merge federation merge this hospital's vector with TIES, which reveals more than
   // the sum of the vectors (docs/merging.md, "TIES merging").
   bool allow_ties_merging = false;
+  // ... and only at this density (the share of the vector's entries kept), which sets how
+  // much TIES reveals.
+  double ties_density = 0.2;
   // A private vote (docs/privacy.md): fl-worker vote brings this hospital's teachers,
   // fl-worker ask its unlabelled samples as a student.
   enum class VoteRole { kNone, kTeachers, kStudent };

@@ -142,6 +142,7 @@ Status RoundParticipant::Start(const Membership& who, Trainer* trainer, const Lo
   cc.min_survivors = options_.min_survivors;
   cc.security = options_.security;
   cc.required_survivors = job->required_survivors;
+  cc.required_names = job->required_names;
   r.secagg = std::make_unique<secagg::SecAggClient>(cc);
   FL_ASSIGN_OR_RETURN(wire::SecAggClientMessage advertise, r.secagg->Start());
   FL_RETURN_IF_ERROR(link_.Send(wire::SECAGG_CLIENT, r.id, &advertise));
@@ -206,7 +207,7 @@ Status RoundParticipant::Step(const wire::SecAggServerMessage& m) {
     }
     return out.status().WithContext("refusing round " + std::to_string(r.id));
   }
-  if (r.secagg->done()) merge_.SumUnmasked(r.result->kind, r.secagg->signed_survivors());
+  if (r.secagg->done()) merge_.SumUnmasked(r.result->kind, r.secagg->signed_survivors(), r.secagg->neighbour_names());
   if (!out->message) return Status::Ok();
   std::vector<Frame> payload;
   if (out->masked_input && r.result->kind != wire::RoundStart::TRAIN) {

@@ -55,7 +55,8 @@ class Experiment(RunDir):
 
     def worker_config(self, name, data, port=0, state=None):
         cfg = {"name": name, "data": data, "device": {"threads": self.threads}, "validation_fraction": 0.1,
-               "allow_ties_merging": self.spec.get("method") == "ties"}
+               "allow_ties_merging": self.spec.get("method") == "ties",
+               "ties_density": self.spec.get("ties_density", 0.2)}
         if port:
             cfg.update({"coordinator": "tcp://127.0.0.1:%d" % port, "coordinator_public_key": self.coordinator_key,
                         "identity_key": self.path("keys", name + ".key"), "roster": self.roster,

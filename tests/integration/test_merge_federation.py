@@ -19,8 +19,8 @@ With TIES merging (merge.method "ties"):
 - Window 1: a, b and c: version 1 is base + lambda x the disjoint mean of their trimmed
   vectors, computed here.
 - Window 2: d, e and f; f dies before its masked input of the agreement round, so the
-  agreement sum is never unmasked (d and e refuse to sign a sum of other inputs than the
-  vector round's) and the window merges the mean of the three trimmed vectors."""
+  agreement sum, which must hold all three, is never unmasked, and the window merges the
+  mean of the three trimmed vectors."""
 import json
 import os
 import shutil
@@ -191,6 +191,7 @@ class MergeFederationTest(unittest.TestCase):
             with open(self.path(h + ".json")) as f:
                 cfg = json.load(f)
             cfg["allow_ties_merging"] = True
+            cfg["ties_density"] = 0.3
             self.write(h + ".json", cfg)
         vectors = {h: self.finetune(h, self.base) for h in "abcdefg"}
         density = 0.3
@@ -240,7 +241,6 @@ class MergeFederationTest(unittest.TestCase):
         self.assertEqual(coord.wait(timeout=60), 0)
 
     def test_windows_late_hospital_dropout_and_staleness(self):
-        np = self.np
         vectors = {h: self.finetune(h, self.base) for h in "abcdef"}
         cfg, coord, coord_log = self.coordinator({"window_s": 4, "max_staleness": 1}, 4)
 

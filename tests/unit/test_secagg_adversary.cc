@@ -305,13 +305,15 @@ namespace {
 
 // Replaces worker `id`'s client, before the round starts, with one that signs only a sum of
 // exactly `required`.
-void RequireSurvivors(ManualRound& r, uint32_t id, std::vector<uint32_t> required) {
+void RequireSurvivors(ManualRound& r, uint32_t id, std::vector<uint32_t> required,
+                      std::map<uint32_t, std::string> names = {}) {
   ClientConfig cc;
   cc.round = r.rid;
   cc.worker_id = id;
   cc.identity = &r.ids[id - 1];
   cc.roster = &r.roster;
   cc.required_survivors = std::move(required);
+  cc.required_names = std::move(names);
   RingVector input(r.len);
   for (size_t j = 0; j < r.len; ++j) input[j] = id * 1000 + static_cast<uint32_t>(j);
   r.clients[id - 1] = std::make_unique<SecAggClient>(cc);
@@ -343,4 +345,21 @@ TEST_CASE("secagg adversary: a worker bound to an earlier round's survivors sign
   CHECK_THAT(res.status().message(), Catch::Contains("differs from the earlier round's"));
   CHECK(r2.client(1).aborted());
   CHECK(r2.client(1).signed_survivors().empty());
+}
+
+TEST_CASE("secagg adversary: a worker bound to an earlier round refuses ids that name other hospitals") {
+  // The coordinator relabels: worker id 2 was h2 in the earlier round; here it is h3.
+  ManualRound r(4);
+  RequireSurvivors(r, 1, {1, 2, 3, 4}, {{2, "h3"}, {3, "h3"}});
+  auto shares = r.Advertise();
+  auto res = r.client(1).Handle(ManualRound::For(shares, 1).message);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.status().code() == StatusCode::kPermissionDenied);
+  CHECK_THAT(res.status().message(), Catch::Contains("was h3 in the earlier round"));
+
+  ManualRound same(4);
+  RequireSurvivors(same, 1, {1, 2, 3, 4}, {{2, "h2"}, {3, "h3"}, {4, "h4"}});
+  same.Step(same.Step(same.Step(same.Step(same.Advertise()))));
+  REQUIRE(same.client(1).done());
+  CHECK(same.client(1).neighbour_names() == std::map<uint32_t, std::string>{{2, "h2"}, {3, "h3"}, {4, "h4"}});
 }

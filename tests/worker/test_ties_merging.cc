@@ -4,6 +4,9 @@
 // exactly the same survivors.
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <string>
+
 #include "merge_contribution.h"
 #include "ties_trim.h"
 
@@ -41,6 +44,7 @@ struct Contributor {
   std::unique_ptr<MergeContribution> merge;
   explicit Contributor(bool allow_ties) {
     options.allow_ties_merging = allow_ties;
+    options.ties_density = 0.5;
     vector.tau.values = {0.1f, -0.5f, 0.3f, 0.0f};
     vector.samples = 40;
     inputs.vector = &vector;
@@ -94,7 +98,24 @@ TEST_CASE("a hospital's vector enters a TIES vector round only if the hospital a
   auto result = ties->run();
   REQUIRE(result.ok());
   CHECK(result->delta == std::vector<float>{0, -0.5f, 0.3f, 0});
+  // Only at the hospital's own density (ties_density, 0.5 here).
+  auto denser = allowing.merge->VectorJob(allowing.inputs, VectorRound(0.9), Message{});
+  REQUIRE_FALSE(denser.ok());
+  CHECK_THAT(denser.status().message(), Catch::Contains("ties_density"));
   CHECK_FALSE(allowing.merge->VectorJob(allowing.inputs, VectorRound(1.5), Message{}).ok());
+}
+
+TEST_CASE("after a plain vector round, or after scoring, there is no agreement round", "[merge][ties]") {
+  const std::vector<uint32_t> survivors = {1, 2, 3};
+  Contributor plain(true);
+  auto vector = plain.merge->VectorJob(plain.inputs, VectorRound(0), Message{});
+  REQUIRE(vector.ok());
+  REQUIRE(vector->accept().ok());
+  REQUIRE(plain.merge->VectorMasked().ok());
+  plain.merge->SumUnmasked(wire::RoundStart::MERGE_VECTORS, survivors, {});
+  auto after_plain = plain.merge->AgreementJob(plain.inputs, AgreementRound(survivors), AgreementMessage({1, 1, 1, 1}));
+  REQUIRE_FALSE(after_plain.ok());
+  CHECK_THAT(after_plain.status().message(), Catch::Contains("not sent in a TIES vector round"));
 }
 
 TEST_CASE("the agreement round is taken once, over exactly the vector round's survivors", "[merge][ties]") {
@@ -115,7 +136,11 @@ TEST_CASE("the agreement round is taken once, over exactly the vector round's su
   REQUIRE_FALSE(unseen.ok());
   CHECK_THAT(unseen.status().message(), Catch::Contains("did not help unmask"));
 
-  c.merge->SumUnmasked(wire::RoundStart::MERGE_VECTORS, survivors);
+  // A scoring or agreement round's sum does not count: only the vector round's.
+  c.merge->SumUnmasked(wire::RoundStart::MERGE_SCORES, survivors, {});
+  REQUIRE_FALSE(c.merge->AgreementJob(c.inputs, AgreementRound(survivors), signs).ok());
+  const std::map<uint32_t, std::string> names = {{2, "hospital-b"}, {7, "hospital-g"}};
+  c.merge->SumUnmasked(wire::RoundStart::MERGE_VECTORS, survivors, names);
   // Another survivor set (5 dropped), another density, a sign that is not a sign: refused.
   auto fewer = c.merge->AgreementJob(c.inputs, AgreementRound({2, 7}), signs);
   REQUIRE_FALSE(fewer.ok());
@@ -124,13 +149,25 @@ TEST_CASE("the agreement round is taken once, over exactly the vector round's su
   denser.set_ties_density(0.9);
   CHECK_FALSE(c.merge->AgreementJob(c.inputs, denser, signs).ok());
   auto bad_signs = c.merge->AgreementJob(c.inputs, AgreementRound(survivors), AgreementMessage({1, 2, 3, 4}));
-  REQUIRE(bad_signs.ok());  // read now, checked with the entries
-  CHECK_FALSE(bad_signs->run().ok());
+  REQUIRE_FALSE(bad_signs.ok());
+  CHECK_THAT(bad_signs.status().message(), Catch::Contains("not -1, 0 or 1"));
+  wire::RoundStart uniform = AgreementRound(survivors);
+  uniform.set_uniform_weight(true);  // the vector round weighted by samples
+  CHECK_FALSE(c.merge->AgreementJob(c.inputs, uniform, signs).ok());
+  wire::RoundStart coarser = AgreementRound(survivors);
+  coarser.set_clip(4.0);  // another encoding than the vector round's
+  CHECK_FALSE(c.merge->AgreementJob(c.inputs, coarser, signs).ok());
+  wire::RoundStart short_cohort = AgreementRound(survivors);
+  short_cohort.clear_cohort();
+  short_cohort.add_cohort(2);
+  short_cohort.add_cohort(5);
+  CHECK_FALSE(c.merge->AgreementJob(c.inputs, short_cohort, signs).ok());
 
   auto job = c.merge->AgreementJob(c.inputs, AgreementRound(survivors), signs);
   REQUIRE(job.ok());
   REQUIRE(job->required_survivors);
   CHECK(*job->required_survivors == survivors);
+  CHECK(job->required_names == names);
   REQUIRE(job->accept().ok());
   auto result = job->run();
   REQUIRE(result.ok());

@@ -78,6 +78,12 @@ StatusOr<ClientOutput> SecAggClient::Handle(const wire::SecAggServerMessage& m) 
   return out;
 }
 
+std::map<uint32_t, std::string> SecAggClient::neighbour_names() const {
+  std::map<uint32_t, std::string> out;
+  for (const auto& [id, peer] : ctx_.neighbours) out[id] = peer.name;
+  return out;
+}
+
 const char* SecAggClient::state_name() const {
   if (aborted()) return "aborted";
   return state_ ? state_->name() : "new";

@@ -47,6 +47,10 @@ StatusOr<ClientOutput> AdvertiseKeysState::Handle(ClientContext& ctx, const wire
     }
     const crypto::PublicKey* signer = c.roster->Find(k.name());
     if (!signer) return PermissionDenied(who + " claims the name '" + k.name().substr(0, 64) + "', not in the roster");
+    if (auto pinned = c.required_names.find(v); pinned != c.required_names.end() && pinned->second != k.name()) {
+      return PermissionDenied(who + " was " + pinned->second + " in the earlier round this one must match, now '" +
+                              k.name().substr(0, 64) + "'");
+    }
     if (!names.insert(k.name()).second) {
       return PermissionDenied("the name " + k.name() + " appears twice in this neighbourhood");
     }

@@ -33,6 +33,9 @@ struct ClientConfig {
   // When set, sign and unmask only a sum of exactly these inputs (a round whose sum is
   // only safe next to an earlier sum over the same survivors, such as TIES merging's).
   std::optional<std::vector<uint32_t>> required_survivors;
+  // ... and where such a round's worker ids must name the same hospitals as the earlier
+  // round's (id -> roster name): a neighbour advertising another name is refused.
+  std::map<uint32_t, std::string> required_names;
 };
 
 struct ClientOutput {
@@ -101,6 +104,9 @@ class SecAggClient {
   // The survivor set this worker signed (empty before the consistency step): once done(),
   // the inputs whose sum it helped unmask.
   const std::vector<uint32_t>& signed_survivors() const { return ctx_.signed_survivors; }
+  // The roster names of this round's neighbours, by worker id (every other cohort member
+  // when the round's graph is complete).
+  std::map<uint32_t, std::string> neighbour_names() const;
 
  private:
   ClientContext ctx_;
