@@ -182,9 +182,8 @@ MergeFederation::Scores MergeFederation::ScoreLambdas(const std::vector<uint32_t
   spec.fixed_point.clip = 1.0;  // scores are shares in [0, 1]
   Scores out;
   out.protocol_round = next_round_;
-  size_t alive = 0;
-  for (uint32_t id : cohort) alive += p_.registry.Find(id) && p_.registry.Find(id)->alive;
-  if (alive < p_.options.min_workers) return out;  // the workers would refuse so small a cohort
+  // The workers would refuse so small a cohort.
+  if (cohort.size() - p_.registry.Departed(cohort).size() < p_.options.min_workers) return out;
   StatusOr<RoundResult> round = p_.rounds.Run(next_round_++, spec);
   if (!round.ok()) return out;
   if (Status s = p_.audit.RecordSum(round->protocol_round, round->sum); !s.ok()) FL_LOG(kWarning) << s.ToString();

@@ -33,6 +33,26 @@ StatusOr<DisjointMean> DisjointMeanOf(const std::vector<double>& agreement, doub
   return out;
 }
 
+namespace {
+
+// The agreement round over spec's cohort, the vector round's survivors, and its disjoint
+// mean; an error if any of them has left or the round does not complete.
+StatusOr<DisjointMean> RunAgreementRound(RoundRunner& rounds, WorkerRegistry& registry, AuditLog& audit,
+                                         uint32_t protocol_round, const RoundSpec& spec, uint64_t total_weight) {
+  // The agreement sum may only hold the vector round's survivors, every one of them.
+  const std::vector<uint32_t> gone = registry.Departed(spec.required_survivors);
+  if (!gone.empty()) return Aborted(registry.NameOf(gone.front()) + " left after the vector round");
+  FL_ASSIGN_OR_RETURN(const RoundResult round, rounds.Run(protocol_round, spec));
+  if (Status s = audit.RecordSum(round.protocol_round, round.sum); !s.ok()) FL_LOG(kWarning) << s.ToString();
+  FL_ASSIGN_OR_RETURN(const DecodedAverage agreement, DecodeWeightedSum(round.sum, spec.fixed_point));
+  if (agreement.total_weight != total_weight) {
+    return DataLoss("the agreement round's total weight differs from the vector round's");
+  }
+  return DisjointMeanOf(agreement.average, spec.fixed_point.clip, agreement.total_weight);
+}
+
+}  // namespace
+
 TiesWindow MergeWithTies(RoundRunner& rounds, WorkerRegistry& registry, AuditLog& audit, uint32_t protocol_round,
                          const RoundSpec& vector_spec, const RoundResult& vector_round, const DecodedAverage& trimmed) {
   const std::vector<float> signs = ElectSigns(trimmed.average);
@@ -50,27 +70,8 @@ TiesWindow MergeWithTies(RoundRunner& rounds, WorkerRegistry& registry, AuditLog
   spec.min_survivors = static_cast<uint32_t>(vector_round.survivor_ids.size());
   spec.dimension = 2 * signs.size();
   spec.payload = {&signs};
-  // The agreement sum may only hold the vector round's survivors, every one of them.
-  std::string gone;
-  for (uint32_t id : vector_round.survivor_ids) {
-    const WorkerRecord* w = registry.Find(id);
-    if (!w || !w->alive) gone = registry.NameOf(id);
-  }
-  StatusOr<RoundResult> round = Aborted(gone + " left after the vector round");
-  if (gone.empty()) round = rounds.Run(protocol_round, spec);
-  StatusOr<DisjointMean> merged = Aborted("the agreement round did not complete");
-  if (!round.ok()) merged = round.status();
-  if (round.ok()) {
-    if (Status s = audit.RecordSum(round->protocol_round, round->sum); !s.ok()) FL_LOG(kWarning) << s.ToString();
-    StatusOr<DecodedAverage> agreement = DecodeWeightedSum(round->sum, spec.fixed_point);
-    if (!agreement.ok()) {
-      merged = agreement.status();
-    } else if (agreement->total_weight != trimmed.total_weight) {
-      merged = DataLoss("the agreement round's total weight differs from the vector round's");
-    } else {
-      merged = DisjointMeanOf(agreement->average, spec.fixed_point.clip, agreement->total_weight);
-    }
-  }
+  StatusOr<DisjointMean> merged =
+      RunAgreementRound(rounds, registry, audit, protocol_round, spec, trimmed.total_weight);
   out.summary["complete"] = merged.ok();
   if (!merged.ok()) {
     FL_LOG(kWarning) << "TIES agreement round: " << merged.status().ToString()

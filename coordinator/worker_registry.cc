@@ -139,6 +139,15 @@ std::vector<WorkerRecord*> WorkerRegistry::Alive() {
 
 size_t WorkerRegistry::alive_count() { return Alive().size(); }
 
+std::vector<uint32_t> WorkerRegistry::Departed(const std::vector<uint32_t>& ids) {
+  std::vector<uint32_t> out;
+  for (uint32_t id : ids) {
+    const WorkerRecord* w = Find(id);
+    if (!w || !w->alive) out.push_back(id);
+  }
+  return out;
+}
+
 std::string WorkerRegistry::NameOf(uint32_t id) const {
   auto it = workers_.find(id);
   return it == workers_.end() ? "worker " + std::to_string(id) : it->second.name;

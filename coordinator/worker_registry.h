@@ -57,6 +57,8 @@ class WorkerRegistry {
   WorkerRecord* Find(uint32_t id);
   std::vector<WorkerRecord*> Alive();
   size_t alive_count();
+  // Those of `ids` no longer connected.
+  std::vector<uint32_t> Departed(const std::vector<uint32_t>& ids);
   std::string NameOf(uint32_t id) const;
 
   // A message other than HELLO from `w`.

@@ -90,9 +90,7 @@ StatusOr<LocalJob> MergeContribution::AgreementJob(const LocalInputs& in, const 
   }
   FL_RETURN_IF_ERROR(ExpectPayloadFrames(m, 1));
   FL_ASSIGN_OR_RETURN(std::vector<float> signs, ReadFloatFrame(m.payload[0], d, "elected signs"));
-  for (float s : signs) {
-    if (s != -1.0f && s != 0.0f && s != 1.0f) return InvalidArgument("an elected sign is not -1, 0 or 1");
-  }
+  FL_RETURN_IF_ERROR(CheckSigns(signs));
   LocalJob job{weight, "sending its entries that agree with the elected signs (TIES)"};
   job.required_survivors = *vector_survivors_;
   job.required_names = vector_names_;

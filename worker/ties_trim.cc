@@ -23,6 +23,16 @@ std::vector<float> TrimToLargest(const std::vector<float>& tau, double density) 
   return out;
 }
 
+Status CheckSigns(const std::vector<float>& signs) {
+  for (size_t i = 0; i < signs.size(); ++i) {
+    const float s = signs[i];
+    if (s != -1.0f && s != 0.0f && s != 1.0f) {
+      return InvalidArgument("elected sign " + std::to_string(i) + " is not -1, 0 or 1");
+    }
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<float>> AgreeingEntries(const std::vector<float>& trimmed, const std::vector<float>& signs,
                                              float indicator) {
   const size_t n = trimmed.size();
@@ -30,12 +40,10 @@ StatusOr<std::vector<float>> AgreeingEntries(const std::vector<float>& trimmed, 
     return InvalidArgument("the elected signs have " + std::to_string(signs.size()) + " entries, the model " +
                            std::to_string(n));
   }
+  FL_RETURN_IF_ERROR(CheckSigns(signs));
   std::vector<float> out(2 * n, 0.0f);
   for (size_t i = 0; i < n; ++i) {
     const float s = signs[i];
-    if (s != -1.0f && s != 0.0f && s != 1.0f) {
-      return InvalidArgument("elected sign " + std::to_string(i) + " is not -1, 0 or 1");
-    }
     if (s != 0.0f && trimmed[i] * s > 0.0f) {
       out[i] = trimmed[i];
       out[n + i] = indicator;

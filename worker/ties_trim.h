@@ -14,6 +14,9 @@ namespace fl::worker {
 // equal magnitudes, the lower indices are kept). density is in (0, 1].
 std::vector<float> TrimToLargest(const std::vector<float>& tau, double density);
 
+// InvalidArgument unless every elected sign is -1, 0 or 1.
+Status CheckSigns(const std::vector<float>& signs);
+
 // The agreement round's input, 2 x size entries: each trimmed entry whose sign is the
 // elected one (0 elsewhere), then `indicator` where it agrees and 0 elsewhere. An entry of
 // 0 agrees with no sign. `signs` holds -1, 0 or 1 per entry; anything else is refused.

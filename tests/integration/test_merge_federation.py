@@ -132,6 +132,19 @@ class MergeFederationTest(unittest.TestCase):
             time.sleep(0.2)
         self.fail("no merged version %d within %d s" % (version, timeout))
 
+    def merge_window(self, coord, version, hospitals, dying=None, crash_before=None):
+        """hospitals contribute (and `dying`, which crashes before `crash_before`); once
+        version `version` is published, every contributor has left with exit code 0 (the
+        dying one killed, 137). Returns the version's metrics line."""
+        procs = [self.contribute(h) for h in hospitals]
+        crashed = self.contribute(dying, FAULTY, ["--crash-before", crash_before]) if dying else None
+        self.wait_for_version(coord, version)
+        for p in procs:
+            self.assertEqual(p.wait(timeout=60), 0)
+        if crashed:
+            self.assertEqual(crashed.wait(timeout=60), 137)
+        return self.merged_lines()[version - 1]
+
     def check_version(self, line, vectors, expected_direction):
         """The published model is base + lambda * direction, lambda the best pooled score."""
         np = self.np
@@ -199,11 +212,7 @@ class MergeFederationTest(unittest.TestCase):
 
         self.check_refused("g", 1, "allow_ties_merging")
 
-        first = [self.contribute(h) for h in "abc"]
-        self.wait_for_version(coord, 1)
-        for p in first:
-            self.assertEqual(p.wait(timeout=60), 0)
-        v1 = self.merged_lines()[0]
+        v1 = self.merge_window(coord, 1, "abc")
         self.assertEqual(v1["method"], "ties")
         self.assertTrue(v1["ties"]["complete"], v1)
         self.assertEqual(v1["ties"]["agreement_round"], v1["vector_round"] + 1)
@@ -222,14 +231,9 @@ class MergeFederationTest(unittest.TestCase):
         plain = sum(vectors[h][1] * vectors[h][0] for h in "abc") / w1
         self.assertGreater(float(np.max(np.abs(ties1 - plain))), 1e-3)
 
-        # Window 2: f dies before its agreement input; the trimmed mean is merged.
-        second = [self.contribute(h) for h in "de"]
-        dying = self.contribute("f", FAULTY, ["--crash-before", "masked_input:2"])
-        self.wait_for_version(coord, 2)
-        self.assertEqual(dying.wait(timeout=60), 137)
-        for p in second:  # too few are left to score lambdas: they get the model and leave
-            self.assertEqual(p.wait(timeout=60), 0)
-        v2 = self.merged_lines()[1]
+        # Window 2: f dies before its agreement input; the trimmed mean is merged. Too few
+        # are left to score lambdas: d and e get the model and leave all the same.
+        v2 = self.merge_window(coord, 2, "de", dying="f", crash_before="masked_input:2")
         self.assertEqual(sorted(v2["hospitals"]), ["hospital-d", "hospital-e", "hospital-f"])
         self.assertFalse(v2["ties"]["complete"], v2)
         _, trimmed2, _, w2 = self.ties_direction(vectors, "def", density)
@@ -245,13 +249,7 @@ class MergeFederationTest(unittest.TestCase):
         cfg, coord, coord_log = self.coordinator({"window_s": 4, "max_staleness": 1}, 4)
 
         # Window 1: d dies before sending its masked vector.
-        first = [self.contribute(h) for h in "abc"]
-        dying = self.contribute("d", FAULTY, ["--crash-before", "share:1"])
-        self.wait_for_version(coord, 1)
-        for p in first:
-            self.assertEqual(p.wait(timeout=60), 0)
-        self.assertEqual(dying.wait(timeout=60), 137)
-        v1 = self.merged_lines()[0]
+        v1 = self.merge_window(coord, 1, "abc", dying="d", crash_before="share:1")
         self.assertEqual(sorted(v1["hospitals"]), ["hospital-a", "hospital-b", "hospital-c"])
         self.assertEqual((v1["invited"], v1["cohort_size"], v1["base_version"]), (4, 3, 0))
 
@@ -269,11 +267,7 @@ class MergeFederationTest(unittest.TestCase):
         self.check_refused("a", 2, "sent to a merge federation already")
 
         # Window 2: the late hospital d, with e and f.
-        late = [self.contribute(h) for h in "def"]
-        self.wait_for_version(coord, 2)
-        for p in late:
-            self.assertEqual(p.wait(timeout=60), 0)
-        v2 = self.merged_lines()[1]
+        v2 = self.merge_window(coord, 2, "def")
         self.assertEqual(sorted(v2["hospitals"]), ["hospital-d", "hospital-e", "hospital-f"])
         a2, w2 = mean("def")
         a12 = (w1 * a1 + w2 * a2) / (w1 + w2)
@@ -284,11 +278,7 @@ class MergeFederationTest(unittest.TestCase):
         shutil.copy(v1_file, self.path("v1.safetensors"))
         again = {h: self.finetune(h, self.path("v1.safetensors")) for h in "abc"}
         vectors.update(again)
-        third = [self.contribute(h) for h in "abc"]
-        self.wait_for_version(coord, 3)
-        for p in third:
-            self.assertEqual(p.wait(timeout=60), 0)
-        v3 = self.merged_lines()[2]
+        v3 = self.merge_window(coord, 3, "abc")
         self.assertEqual((v3["base_version"], v3["staleness"]), (1, 1))
         self.assertAlmostEqual(v3["staleness_weight"], 2 ** -0.5)
         a3, w3 = mean("abc")
